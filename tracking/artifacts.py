@@ -1,0 +1,205 @@
+"""Artifact repositories: where a run's files live. One interface, one class per URI scheme.
+
+`ARTIFACT_REPOSITORIES` maps a URI scheme to a "module:attr" import string (a plain path means
+`file`). Every path a caller passes is relative to the repository's root and confined to it:
+`..` segments, absolute paths and symlinks leading out are refused with `ArtifactPathError`.
+"""
+from __future__ import annotations
+
+import abc
+import importlib
+import os
+import posixpath
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from shipyard.exceptions import ArtifactPathError, InvalidInput, ResourceNotFound
+from shipyard.tracking.entities import FileInfo
+
+ARTIFACT_REPOSITORIES: dict[str, str] = {
+    "file": "shipyard.tracking.artifacts:LocalArtifactRepository",
+}
+"""URI scheme -> artifact repository class (imported when a URI with that scheme is used)."""
+
+
+def path_to_file_uri(path: str | os.PathLike[str]) -> str:
+    return Path(path).resolve().as_uri()
+
+
+def file_uri_to_path(uri: str) -> Path:
+    """`file:///a/b`, `file:/a/b` or a plain path -> a local path."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise InvalidInput(f"file URI {uri!r} names host {parsed.netloc!r}; only local files are supported")
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return Path(uri)
+    raise InvalidInput(f"{uri!r} is not a file URI or a local path")
+
+
+def safe_relative_path(path: str | None, *, what: str = "artifact_path") -> str:
+    """Normalise a caller's artifact path to `a/b/c` ('' for the root), refusing escapes."""
+    if path is None or path in ("", "."):
+        return ""
+    text = str(path).replace("\\", "/")
+    if text.startswith("/") or PurePosixPath(text).is_absolute() or (len(text) > 1 and text[1] == ":"):
+        raise ArtifactPathError(f"{what} {path!r} is absolute; artifact paths are relative to the run's root")
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise ArtifactPathError(f"{what} {path!r} contains '..'; artifact paths must stay under the run's root")
+    return "/".join(parts)
+
+
+def confined(root: Path, relative: str, *, what: str = "artifact_path") -> Path:
+    """`root/relative`, after checking that resolving symlinks does not lead out of `root`."""
+    root_resolved = root.resolve()
+    target = root_resolved.joinpath(*relative.split("/")) if relative else root_resolved
+    resolved = target.resolve()
+    if resolved != root_resolved and root_resolved not in resolved.parents:
+        raise ArtifactPathError(f"{what} {relative!r} leads outside the artifact root through a symlink")
+    return target
+
+
+def _check_source_tree(local_dir: Path) -> None:
+    """Refuse to upload a folder holding symlinks that point outside it (they would copy in
+    files the caller did not mean to publish)."""
+    base = local_dir.resolve()
+    for dirpath, dirnames, filenames in os.walk(local_dir):
+        for name in dirnames + filenames:
+            entry = Path(dirpath) / name
+            if entry.is_symlink():
+                resolved = entry.resolve()
+                if resolved != base and base not in resolved.parents:
+                    raise ArtifactPathError(
+                        f"{entry} is a symlink to {resolved}, outside the folder being logged"
+                    )
+
+
+class ArtifactRepository(abc.ABC):
+    """Files under one root URI (a run's artifact URI, or a model version's storage)."""
+
+    def __init__(self, artifact_uri: str) -> None:
+        self.artifact_uri = artifact_uri
+
+    @abc.abstractmethod
+    def log_artifact(self, local_file: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Copy one local file to `<artifact_path>/<its name>`."""
+
+    @abc.abstractmethod
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Copy a local folder's contents under `artifact_path`."""
+
+    @abc.abstractmethod
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        """Direct children of `path`, sorted by path; paths are relative to the root."""
+
+    @abc.abstractmethod
+    def download_artifacts(self, artifact_path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        """Copy a file or folder to `dst_path` (a new temporary folder if None); return its local path."""
+
+    @abc.abstractmethod
+    def delete_artifacts(self, artifact_path: str | None = None) -> None: ...
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Write `data` as `artifact_file` (a relative file path)."""
+        relative = safe_relative_path(artifact_file, what="artifact_file")
+        if not relative:
+            raise ArtifactPathError("artifact_file must name a file, got an empty path")
+        directory, name = posixpath.split(relative)
+        with tempfile.TemporaryDirectory(prefix="shipyard-artifact-") as tmp:
+            local = Path(tmp) / name
+            local.write_bytes(data)
+            self.log_artifact(local, directory or None)
+
+
+class LocalArtifactRepository(ArtifactRepository):
+    """A folder on the local file system (`file://` URIs and plain paths)."""
+
+    def __init__(self, artifact_uri: str) -> None:
+        super().__init__(artifact_uri)
+        self.root = file_uri_to_path(artifact_uri)
+
+    def _dest(self, artifact_path: str | None, *, what: str = "artifact_path") -> Path:
+        return confined(self.root, safe_relative_path(artifact_path, what=what), what=what)
+
+    def log_artifact(self, local_file: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        source = Path(local_file)
+        if not source.is_file():
+            raise ResourceNotFound(f"local_file {str(source)!r} is not a file")
+        relative = safe_relative_path(artifact_path)
+        confined(self.root, relative).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, confined(self.root, posixpath.join(relative, source.name)))
+
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        source = Path(local_dir)
+        if not source.is_dir():
+            raise ResourceNotFound(f"local_dir {str(source)!r} is not a folder")
+        _check_source_tree(source)
+        dest = self._dest(artifact_path)
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        relative = safe_relative_path(path, what="path")
+        target = confined(self.root, relative, what="path")
+        if not target.is_dir():
+            return []
+        infos = []
+        for child in sorted(target.iterdir()):
+            child_relative = posixpath.join(relative, child.name) if relative else child.name
+            confined(self.root, child_relative, what="path")
+            is_dir = child.is_dir()
+            infos.append(FileInfo(child_relative, is_dir, None if is_dir else child.stat().st_size))
+        return infos
+
+    def download_artifacts(self, artifact_path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        relative = safe_relative_path(artifact_path)
+        source = confined(self.root, relative)
+        if not source.exists():
+            raise ResourceNotFound(f"artifact {relative!r} does not exist under {self.artifact_uri}")
+        dst_root = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="shipyard-download-"))
+        dst_root.mkdir(parents=True, exist_ok=True)
+        dest = dst_root / (source.name if relative else "")
+        if source.is_dir():
+            _check_source_tree(source)
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, dest)
+        return str(dest.resolve())
+
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        target = self._dest(artifact_path)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+
+
+def get_artifact_repository(artifact_uri: str) -> ArtifactRepository:
+    """The repository for a URI, chosen by its scheme through `ARTIFACT_REPOSITORIES`."""
+    scheme = urlparse(artifact_uri).scheme.lower()
+    if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
+        scheme = "file"
+    if scheme not in ARTIFACT_REPOSITORIES:
+        raise InvalidInput(
+            f"artifact URI scheme {scheme!r} is not supported; "
+            f"known schemes: {', '.join(sorted(ARTIFACT_REPOSITORIES))}"
+        )
+    module_name, _, attr = ARTIFACT_REPOSITORIES[scheme].partition(":")
+    repo_class: type[ArtifactRepository] = getattr(importlib.import_module(module_name), attr)
+    return repo_class(artifact_uri)
+
+
+__all__ = [
+    "ARTIFACT_REPOSITORIES",
+    "ArtifactRepository",
+    "LocalArtifactRepository",
+    "confined",
+    "file_uri_to_path",
+    "get_artifact_repository",
+    "path_to_file_uri",
+    "safe_relative_path",
+]

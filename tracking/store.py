@@ -1,0 +1,203 @@
+"""The tracking store interface (MLflow's method names) and the table that picks a store by URI.
+
+`STORES` maps a URI scheme to a "module:attr" import string; the class is imported only when a
+URI with that scheme is used. One store object per (URI, artifact root) per process, so that
+every caller in a process shares one engine and one background writer.
+"""
+from __future__ import annotations
+
+import abc
+import functools
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from shipyard.exceptions import InvalidInput
+from shipyard.tracking.artifacts import path_to_file_uri
+from shipyard.tracking.db import sqlite_path
+from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, ViewType
+
+DEFAULT_DB_NAME = "shipyard.db"
+DEFAULT_ARTIFACTS_DIR = "shipyard-artifacts"
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+
+_SQL = "shipyard.tracking.sql_store:SqlTrackingStore"
+STORES: dict[str, str] = {
+    "sqlite": _SQL,
+    "postgresql": _SQL,
+    "postgres": _SQL,
+    "mysql": _SQL,
+    "mssql": _SQL,
+}
+"""URI scheme (the part before `+driver` and `://`) -> tracking store class."""
+
+
+def default_tracking_uri(cwd: Path | None = None) -> str:
+    """The embedded default: a sqlite file in the working directory."""
+    return f"sqlite:///{(cwd or Path.cwd()).resolve() / DEFAULT_DB_NAME}"
+
+
+def default_artifact_root(tracking_uri: str, cwd: Path | None = None) -> str:
+    """Where run artifacts go when the caller names no root.
+
+    A sqlite file keeps its artifacts in a `shipyard-artifacts` folder beside it (so processes
+    started from different directories agree); other databases use the working directory.
+    """
+    base = (cwd or Path.cwd()).resolve()
+    if uri_scheme(tracking_uri) == "sqlite":
+        db_file = sqlite_path(sa.make_url(tracking_uri))
+        if db_file is not None:
+            base = db_file.parent
+    return path_to_file_uri(base / DEFAULT_ARTIFACTS_DIR)
+
+
+def uri_scheme(uri: str) -> str:
+    """`postgresql+psycopg2://...` -> `postgresql`; a URI without `://` is an error."""
+    if "://" not in uri:
+        raise InvalidInput(
+            f"tracking URI {uri!r} has no scheme; expected e.g. sqlite:///path/to/file.db "
+            f"or postgresql://host/db (known schemes: {', '.join(sorted(STORES))})"
+        )
+    return uri.split("://", 1)[0].split("+", 1)[0].lower()
+
+
+def _load(import_string: str) -> Any:
+    module_name, _, attr = import_string.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+@functools.lru_cache(maxsize=None)
+def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTrackingStore:
+    """The process-wide store for a URI (created, and its database migrated, on first use)."""
+    scheme = uri_scheme(uri)
+    if scheme not in STORES:
+        raise InvalidInput(
+            f"tracking URI scheme {scheme!r} is not supported; "
+            f"known schemes: {', '.join(sorted(STORES))}"
+        )
+    store_class = _load(STORES[scheme])
+    store: AbstractTrackingStore = store_class(uri, artifact_root or default_artifact_root(uri))
+    return store
+
+
+class AbstractTrackingStore(abc.ABC):
+    """Experiments, runs, params, metrics and tags. Ids are strings, times are epoch milliseconds."""
+
+    # --- experiments --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
+    ) -> str: ...
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    @abc.abstractmethod
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]: ...
+
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_experiment_tag(self, experiment_id: str, tag: Any) -> None: ...
+
+    # --- runs ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run: ...
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run: ...
+
+    @abc.abstractmethod
+    def update_run_info(
+        self, run_id: str, run_status: str, end_time: int | None, run_name: str | None
+    ) -> RunInfo: ...
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
+    ) -> None:
+        """Write everything or nothing. A param whose key exists with another value is an error."""
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, [metric], [], [])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, [], [param], [])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, [], [], [tag])
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def get_metric_history(self, run_id: str, metric_key: str) -> list[Metric]: ...
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]: ...
+
+    def get_params(self, run_id: str) -> dict[str, str]:
+        """The run's params (the async writer checks immutability against these)."""
+        return dict(self.get_run(run_id).data.params)
+
+    @property
+    @abc.abstractmethod
+    def artifact_root(self) -> str:
+        """Default root under which new experiments put their artifacts."""
+
+
+__all__ = [
+    "AbstractTrackingStore",
+    "DEFAULT_EXPERIMENT_ID",
+    "DEFAULT_EXPERIMENT_NAME",
+    "STORES",
+    "default_artifact_root",
+    "default_tracking_uri",
+    "get_tracking_store",
+    "uri_scheme",
+]

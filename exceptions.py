@@ -13,6 +13,7 @@
     │   └── UnsafeModelRefused         PERMISSION_DENIED         403  the load policy forbids this format
     ├── Unauthenticated                UNAUTHENTICATED           401
     ├── PermissionDenied               PERMISSION_DENIED         403
+    ├── PredictionFailed               INTERNAL_ERROR            500  the model raised; carries an error id
     ├── TemporarilyUnavailable         TEMPORARILY_UNAVAILABLE   503
     ├── DeadlineExceeded               DEADLINE_EXCEEDED         504
     └── EngineUnavailable              ENGINE_UNAVAILABLE        503  no Docker engine answers
@@ -93,6 +94,19 @@ class PermissionDenied(ShipyardError):
     error_code = "PERMISSION_DENIED"
 
 
+class PredictionFailed(ShipyardError):
+    """The model itself raised while predicting; the traceback is logged under `error_id`."""
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, error_id: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "error_id": self.error_id}
+
+
 class TemporarilyUnavailable(ShipyardError):
     error_code = "TEMPORARILY_UNAVAILABLE"
 
@@ -143,6 +157,7 @@ __all__ = [
     "InvalidState",
     "ModelLoadError",
     "PermissionDenied",
+    "PredictionFailed",
     "RequestTooLarge",
     "ResourceNotFound",
     "SchemaEnforcementError",

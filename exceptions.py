@@ -4,7 +4,8 @@
     ├── InvalidInput                   INVALID_PARAMETER_VALUE   400  a caller passed a bad value
     │   ├── SchemaEnforcementError     BAD_REQUEST               400  input does not match a signature
     │   ├── ArtifactPathError          INVALID_PARAMETER_VALUE   400  a path escapes its root
-    │   └── RequestTooLarge            REQUEST_TOO_LARGE         413
+    │   ├── RequestTooLarge            REQUEST_TOO_LARGE         413
+    │   └── UnsupportedMediaType       UNSUPPORTED_MEDIA_TYPE    415  a Content-Type the endpoint does not speak
     ├── ResourceNotFound               RESOURCE_DOES_NOT_EXIST   404
     ├── AlreadyExists                  RESOURCE_ALREADY_EXISTS   400  (MLflow's status for it)
     ├── InvalidState                   INVALID_STATE             400  the thing exists but cannot do that now
@@ -60,6 +61,10 @@ class ArtifactPathError(InvalidInput):
 
 class RequestTooLarge(InvalidInput):
     error_code = "REQUEST_TOO_LARGE"
+
+
+class UnsupportedMediaType(InvalidInput):
+    error_code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class ResourceNotFound(ShipyardError):
@@ -129,6 +134,7 @@ ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     "ENDPOINT_NOT_FOUND": 404,
     "RESOURCE_ALREADY_EXISTS": 400,
     "REQUEST_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
     "DATA_LOSS": 500,
     "MODEL_LOAD_FAILED": 500,
     "UNAUTHENTICATED": 401,
@@ -165,5 +171,6 @@ __all__ = [
     "TemporarilyUnavailable",
     "Unauthenticated",
     "UnsafeModelRefused",
+    "UnsupportedMediaType",
     "http_status_for",
 ]

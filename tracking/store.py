@@ -81,7 +81,7 @@ def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTr
             f"known schemes: {', '.join(sorted(STORES))}"
         )
     store_class = _load(STORES[scheme])
-    store: AbstractTrackingStore = store_class(uri, artifact_root or default_artifact_root(uri))
+    store: AbstractTrackingStore = store_class.from_uri(uri, artifact_root or default_artifact_root(uri))
     return store
 
 

@@ -1,0 +1,386 @@
+"""The SQL tracking store (sqlite, PostgreSQL and other SQLAlchemy databases).
+
+Sessions are short (one per call). Writes of metrics, params and tags go through `log_batch`
+(see `sql_batch.py`), which the background writer calls with large batches.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.tracking import validation
+from shipyard.tracking.db import create_engine_for, migrate, session_scope
+from shipyard.tracking.entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from shipyard.tracking.orm import (
+    SqlExperiment,
+    SqlExperimentTag,
+    SqlLatestMetric,
+    SqlMetric,
+    SqlParam,
+    SqlRun,
+    SqlTag,
+)
+from shipyard.tracking.search import parse_filter, parse_order_by
+from shipyard.tracking.sql_batch import insert_ignore, upsert, write_batch
+from shipyard.tracking.sql_search import compare, order_columns, run_condition
+from shipyard.tracking.store import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    SEARCH_MAX_RESULTS_DEFAULT,
+    AbstractTrackingStore,
+)
+
+RUN_NAME_TAG = "mlflow.runName"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+_ADJECTIVES = ("amber", "bold", "calm", "deft", "eager", "fleet", "grand", "hardy", "keen", "lucid", "merry", "nimble", "quiet", "swift", "tidy", "vivid")
+_NOUNS = ("anchor", "brig", "cutter", "dory", "ferry", "galley", "hull", "keel", "mast", "oar", "prow", "rudder", "sloop", "tide", "wharf", "yawl")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def random_run_name() -> str:
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
+
+
+class SqlTrackingStore(AbstractTrackingStore):
+    """Tracking tables in one SQL database; create it with `from_uri` (which migrates)."""
+
+    def __init__(self, engine: sa.Engine, artifact_root: str) -> None:
+        self.engine = engine
+        self._artifact_root = artifact_root.rstrip("/")
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def from_uri(cls, uri: str, artifact_root: str) -> SqlTrackingStore:
+        engine = create_engine_for(uri)
+        migrate(engine)
+        store = cls(engine, artifact_root)
+        store.ensure_default_experiment()
+        return store
+
+    @property
+    def artifact_root(self) -> str:
+        return self._artifact_root
+
+    # --- experiments --------------------------------------------------------------------------
+    def ensure_default_experiment(self) -> None:
+        """Experiment 0, "Default", where runs go when no experiment is set (as in MLflow)."""
+        with session_scope(self.engine) as session:
+            if session.get(SqlExperiment, int(DEFAULT_EXPERIMENT_ID)) is not None:
+                return
+            now = now_ms()
+            insert_ignore(
+                session,
+                SqlExperiment,
+                [
+                    {
+                        "experiment_id": int(DEFAULT_EXPERIMENT_ID),
+                        "name": DEFAULT_EXPERIMENT_NAME,
+                        "artifact_location": f"{self._artifact_root}/{DEFAULT_EXPERIMENT_ID}",
+                        "lifecycle_stage": LifecycleStage.ACTIVE,
+                        "creation_time": now,
+                        "last_update_time": now,
+                    }
+                ],
+            )
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
+    ) -> str:
+        validation.check_experiment_name(name)
+        now = now_ms()
+        try:
+            with session_scope(self.engine) as session:
+                row = SqlExperiment(
+                    name=name,
+                    artifact_location=artifact_location,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+                session.add(row)
+                session.flush()
+                if artifact_location is None:
+                    row.artifact_location = f"{self._artifact_root}/{row.experiment_id}"
+                for tag in tags or []:
+                    key = validation.check_key(tag.key, "experiment tag")
+                    session.add(SqlExperimentTag(experiment_id=row.experiment_id, key=key, value=str(tag.value)))
+                return str(row.experiment_id)
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"experiment {name!r} already exists") from None
+
+    def _experiment_row(self, session: Session, experiment_id: str) -> SqlExperiment:
+        row = session.get(SqlExperiment, validation.check_experiment_id(experiment_id))
+        if row is None:
+            raise ResourceNotFound(f"experiment {experiment_id!r} does not exist")
+        return row
+
+    def _to_experiment(self, session: Session, row: SqlExperiment) -> Experiment:
+        tags = session.execute(
+            sa.select(SqlExperimentTag.key, SqlExperimentTag.value).where(
+                SqlExperimentTag.experiment_id == row.experiment_id
+            )
+        ).all()
+        return Experiment(
+            experiment_id=str(row.experiment_id),
+            name=row.name,
+            artifact_location=row.artifact_location or "",
+            lifecycle_stage=row.lifecycle_stage,
+            tags={key: value for key, value in tags},
+            creation_time=row.creation_time,
+            last_update_time=row.last_update_time,
+        )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with session_scope(self.engine) as session:
+            return self._to_experiment(session, self._experiment_row(session, experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with session_scope(self.engine) as session:
+            row = session.execute(sa.select(SqlExperiment).where(SqlExperiment.name == name)).scalar_one_or_none()
+            return None if row is None else self._to_experiment(session, row)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
+        """Filter on `name` (= != LIKE ILIKE) and `tags.<key>`; order by name or times."""
+        statement = sa.select(SqlExperiment).where(SqlExperiment.lifecycle_stage.in_(ViewType.stages(view_type)))
+        for comparison in parse_filter(filter_string):
+            if comparison.kind == "tag":
+                matching = sa.select(SqlExperimentTag.experiment_id).where(
+                    SqlExperimentTag.key == comparison.key,
+                    compare(SqlExperimentTag.value, comparison.op, comparison.value, self.dialect),
+                )
+                statement = statement.where(SqlExperiment.experiment_id.in_(matching))
+            elif comparison.kind == "attribute" and comparison.key == "run_name":
+                statement = statement.where(compare(SqlExperiment.name, comparison.op, comparison.value, self.dialect))
+            else:
+                raise InvalidInput(
+                    f"filter_string: experiments can be filtered on name and tags.<key>, not {comparison.kind} {comparison.key!r}"
+                )
+        columns = {"run_name": SqlExperiment.name, "start_time": SqlExperiment.creation_time,
+                   "end_time": SqlExperiment.last_update_time}
+        for clause in parse_order_by(order_by):
+            column: Any = columns.get(clause.key) if clause.kind == "attribute" else None
+            if column is None:
+                raise InvalidInput(f"order_by: experiments can be ordered by name, not {clause.key!r}")
+            statement = statement.order_by(column.asc() if clause.ascending else column.desc())
+        statement = statement.order_by(SqlExperiment.experiment_id).limit(max_results)
+        with session_scope(self.engine) as session:
+            return [self._to_experiment(session, row) for row in session.execute(statement).scalars()]
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        with session_scope(self.engine) as session:
+            row = self._experiment_row(session, experiment_id)
+            row.lifecycle_stage = stage
+            row.last_update_time = now_ms()
+            session.execute(
+                sa.update(SqlRun)
+                .where(SqlRun.experiment_id == row.experiment_id)
+                .values(lifecycle_stage=stage, deleted_time=now_ms() if stage == LifecycleStage.DELETED else None)
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
+            raise InvalidInput("the Default experiment (id 0) cannot be deleted")
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        validation.check_experiment_name(new_name)
+        try:
+            with session_scope(self.engine) as session:
+                row = self._experiment_row(session, experiment_id)
+                row.name = new_name
+                row.last_update_time = now_ms()
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"experiment {new_name!r} already exists") from None
+
+    def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
+        key = validation.check_key(tag.key, "experiment tag")
+        with session_scope(self.engine) as session:
+            row = self._experiment_row(session, experiment_id)
+            upsert(session, SqlExperimentTag, [{"experiment_id": row.experiment_id, "key": key, "value": str(tag.value)}], ["experiment_id", "key"], ["value"])
+
+    # --- runs ---------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run:
+        tag_map = {tag.key: str(tag.value) for tag in tags}
+        run_name = run_name or tag_map.get(RUN_NAME_TAG) or random_run_name()
+        tag_map[RUN_NAME_TAG] = run_name
+        run_id = uuid.uuid4().hex
+        with session_scope(self.engine) as session:
+            experiment = self._experiment_row(session, experiment_id)
+            if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidState(f"experiment {experiment_id!r} is deleted; restore it before starting runs")
+            session.add(
+                SqlRun(
+                    run_uuid=run_id,
+                    name=run_name,
+                    experiment_id=experiment.experiment_id,
+                    user_id=user_id,
+                    status=RunStatus.RUNNING,
+                    start_time=start_time if start_time is not None else now_ms(),
+                    end_time=None,
+                    artifact_uri=f"{(experiment.artifact_location or '').rstrip('/')}/{run_id}/artifacts",
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    parent_run_id=tag_map.get(PARENT_RUN_TAG),
+                )
+            )
+            session.flush()
+            session.add_all(SqlTag(run_uuid=run_id, key=k, value=v) for k, v in tag_map.items())
+        return self.get_run(run_id)
+
+    def _run_row(self, session: Session, run_id: str) -> SqlRun:
+        row = session.get(SqlRun, validation.check_run_id(run_id))
+        if row is None:
+            raise ResourceNotFound(f"run {run_id!r} does not exist")
+        return row
+
+    @staticmethod
+    def _info(row: SqlRun) -> RunInfo:
+        return RunInfo(
+            run_id=row.run_uuid,
+            experiment_id=str(row.experiment_id),
+            run_name=row.name,
+            user_id=row.user_id,
+            status=row.status,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            artifact_uri=row.artifact_uri or "",
+            lifecycle_stage=row.lifecycle_stage,
+            parent_run_id=row.parent_run_id,
+        )
+
+    def _runs(self, session: Session, rows: Sequence[SqlRun]) -> list[Run]:
+        """Entities for many runs with three queries (params, tags, latest metrics), not 3 per run."""
+        ids = [row.run_uuid for row in rows]
+        data: dict[str, tuple[dict[str, float], dict[str, str], dict[str, str]]] = {i: ({}, {}, {}) for i in ids}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start:chunk_start + 500]
+            for run_id, key, value, nan in session.execute(
+                sa.select(SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.value, SqlLatestMetric.is_nan)
+                .where(SqlLatestMetric.run_uuid.in_(chunk))
+            ):
+                data[run_id][0][key] = float("nan") if nan else value
+            for index, table in ((1, SqlParam), (2, SqlTag)):
+                for run_id, key, value in session.execute(
+                    sa.select(table.run_uuid, table.key, table.value).where(table.run_uuid.in_(chunk))
+                ):
+                    data[run_id][index][key] = value
+        return [Run(self._info(row), RunData(*data[row.run_uuid])) for row in rows]
+
+    def get_run(self, run_id: str) -> Run:
+        with session_scope(self.engine) as session:
+            return self._runs(session, [self._run_row(session, run_id)])[0]
+
+    def update_run_info(self, run_id: str, run_status: str, end_time: int | None, run_name: str | None) -> RunInfo:
+        if run_status not in RunStatus.ALL:
+            raise InvalidInput(f"run status {run_status!r} is not one of {', '.join(RunStatus.ALL)}")
+        with session_scope(self.engine) as session:
+            row = self._run_row(session, run_id)
+            row.status = run_status
+            row.end_time = end_time
+            if run_name:
+                row.name = run_name
+                upsert(session, SqlTag, [{"run_uuid": row.run_uuid, "key": RUN_NAME_TAG, "value": run_name}], ["run_uuid", "key"], ["value"])
+            return self._info(row)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        with session_scope(self.engine) as session:
+            row = self._run_row(session, run_id)
+            row.lifecycle_stage = stage
+            row.deleted_time = now_ms() if stage == LifecycleStage.DELETED else None
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    def log_batch(self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+        with session_scope(self.engine) as session:
+            row = self._run_row(session, run_id)
+            if row.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidState(f"run {run_id!r} is deleted; restore it before logging to it")
+            write_batch(session, run_id, metrics, params, tags)
+            names = [tag.value for tag in tags if tag.key == RUN_NAME_TAG]
+            if names:
+                row.name = names[-1]
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with session_scope(self.engine) as session:
+            self._run_row(session, run_id)
+            deleted = session.execute(sa.delete(SqlTag).where(SqlTag.run_uuid == run_id, SqlTag.key == key))
+            if deleted.rowcount == 0:  # type: ignore[attr-defined]
+                raise ResourceNotFound(f"run {run_id!r} has no tag {key!r}")
+
+    def get_metric_history(self, run_id: str, metric_key: str) -> list[Metric]:
+        with session_scope(self.engine) as session:
+            self._run_row(session, run_id)
+            rows = session.execute(
+                sa.select(SqlMetric.value, SqlMetric.timestamp, SqlMetric.step, SqlMetric.is_nan)
+                .where(SqlMetric.run_uuid == run_id, SqlMetric.key == metric_key)
+                .order_by(SqlMetric.step, SqlMetric.timestamp, SqlMetric.id)
+            ).all()
+        return [Metric(metric_key, float("nan") if nan else value, ts, step, run_id) for value, ts, step, nan in rows]
+
+    def get_params(self, run_id: str) -> dict[str, str]:
+        with session_scope(self.engine) as session:
+            rows = session.execute(sa.select(SqlParam.key, SqlParam.value).where(SqlParam.run_uuid == run_id)).all()
+        return {key: value for key, value in rows}
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
+        if not isinstance(max_results, int) or max_results < 1:
+            raise InvalidInput(f"max_results must be a positive integer, got {max_results!r}")
+        ids = [validation.check_experiment_id(e) for e in experiment_ids]
+        statement = sa.select(SqlRun).where(
+            SqlRun.experiment_id.in_(ids), SqlRun.lifecycle_stage.in_(ViewType.stages(run_view_type))
+        )
+        for comparison in parse_filter(filter_string):
+            statement = statement.where(run_condition(comparison, self.dialect))
+        statement = order_columns(statement, parse_order_by(list(order_by or []))).limit(max_results)
+        with session_scope(self.engine) as session:
+            return self._runs(session, list(session.execute(statement).scalars()))
+
+
+__all__ = ["SqlTrackingStore"]

@@ -1,0 +1,106 @@
+"""Checks on what callers log, run where they call (so a bad key fails in the training loop, not
+later in the background writer). Limits follow MLflow's."""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import re
+from typing import Any
+
+from shipyard.exceptions import InvalidInput
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 256
+_KEY = re.compile(r"^[\w\-./ :]+$")
+_RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+
+
+@functools.lru_cache(maxsize=4096)
+def check_key(key: str, what: str = "metric") -> str:
+    """A metric/param/tag key: letters, digits, `_ - . / : space`, at most 250 characters, and no
+    `..` or leading `/` (keys become file paths in some stores)."""
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"{what} key must be a non-empty string, got {key!r}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"{what} key {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
+    if not _KEY.match(key) or key.startswith("/") or ".." in key.split("/"):
+        raise InvalidInput(
+            f"{what} key {key!r} is not allowed: use letters, digits, underscores, dashes, periods, "
+            "spaces, colons and slashes (no leading '/' and no '..')"
+        )
+    return key
+
+
+def metric_value(key: str, value: Any) -> float:
+    """The metric as a float; bools and non-numbers are refused."""
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if isinstance(value, numbers.Number) and not isinstance(value, bool) and not isinstance(value, complex):
+        return float(value)  # type: ignore[arg-type]
+    raise InvalidInput(f"metric {key!r} has value {value!r} of type {type(value).__name__}; expected a number")
+
+
+def metric_step(key: str, step: Any) -> int:
+    if step is None:
+        return 0
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        return int(step)
+    raise InvalidInput(f"metric {key!r} has step {step!r}; expected an integer")
+
+
+def param_value(key: str, value: Any) -> str:
+    text = str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidInput(
+            f"param {key!r} value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LENGTH}"
+        )
+    return text
+
+
+def tag_value(key: str, value: Any) -> str:
+    text = str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(f"tag {key!r} value is {len(text)} characters; the limit is {MAX_TAG_VALUE_LENGTH}")
+    return text
+
+
+def check_experiment_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"experiment name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidInput(
+            f"experiment name {name[:40]!r}... is {len(name)} characters; the limit is {MAX_EXPERIMENT_NAME_LENGTH}"
+        )
+    return name
+
+
+def check_run_id(run_id: Any) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise InvalidInput(f"run_id {run_id!r} is not a valid run id (letters, digits, '-' and '_')")
+    return run_id
+
+
+def check_experiment_id(experiment_id: Any) -> int:
+    try:
+        return int(str(experiment_id))
+    except ValueError:
+        raise InvalidInput(f"experiment_id {experiment_id!r} is not a valid experiment id (an integer)") from None
+
+
+def is_nan(value: float) -> bool:
+    return math.isnan(value)
+
+
+__all__ = [
+    "check_experiment_id",
+    "check_experiment_name",
+    "check_key",
+    "check_run_id",
+    "metric_step",
+    "metric_value",
+    "param_value",
+    "tag_value",
+]

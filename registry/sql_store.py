@@ -1,0 +1,420 @@
+"""The SQL registry store: registered models, versions and tags (deployment ops in `sql_deploy`).
+
+Concurrency: every write that depends on what it read locks the registered model's row first
+(`SELECT ... FOR UPDATE` on PostgreSQL; on sqlite the engine opens every transaction with
+`BEGIN IMMEDIATE`, which serialises writers). Version numbers come from the model row's
+`last_version` counter bumped under that lock, so concurrent registrations get distinct,
+consecutive numbers. Duplicate keys that slip past a check become `AlreadyExists`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.registry import dbmodels as m
+from shipyard.registry.entities import (
+    STAGE_NONE,
+    STAGES,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_READY,
+    ModelVersion,
+    RegisteredModel,
+    canonical_stage,
+)
+from shipyard.registry.search import filter_conditions, order_clauses
+from shipyard.registry.sql_deploy import SqlDeployMixin
+from shipyard.registry.store import (
+    SEARCH_MODEL_VERSIONS_MAX,
+    SEARCH_REGISTERED_MODELS_MAX,
+    AbstractRegistryStore,
+)
+from shipyard.tracking.db import create_engine_for, migrate, session_scope
+
+MAX_NAME_LENGTH = 256
+_LISTED = 20
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def validate_model_name(name: str) -> str:
+    """Names appear in `models:/<name>/...` URIs, so `/` and `@` are not allowed in them."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"registered model name {name!r} is empty; give a non-empty name")
+    if name != name.strip() or len(name) > MAX_NAME_LENGTH or any(c in name for c in "/@\n"):
+        raise InvalidInput(
+            f"registered model name {name!r} is not allowed: it must be at most {MAX_NAME_LENGTH} "
+            "characters, without leading/trailing spaces, '/', '@' or newlines"
+        )
+    return name
+
+
+def version_number(version: int | str) -> int:
+    text = str(version).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"model version {version!r} is not a positive integer")
+    return int(text)
+
+
+class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
+    """Registry tables in the tracking database (sqlite, PostgreSQL, other SQLAlchemy URLs)."""
+
+    def __init__(self, engine: sa.Engine, artifact_root: str) -> None:
+        self.engine = engine
+        self._artifact_root = artifact_root
+
+    @classmethod
+    def open(cls, db_uri: str, artifact_root: str) -> SqlRegistryStore:
+        """Engine + migrations, then the store (the constructor itself creates nothing)."""
+        engine = create_engine_for(db_uri)
+        migrate(engine)
+        return cls(engine, artifact_root)
+
+    @property
+    def artifact_root(self) -> str:
+        return self._artifact_root
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _session(self) -> Any:
+        return session_scope(self.engine)
+
+    def _lock_model(self, s: Session, name: str) -> m.SqlRegisteredModel:
+        row = s.execute(
+            sa.select(m.SqlRegisteredModel).where(m.SqlRegisteredModel.name == name).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise self._model_not_found(s, name)
+        return row
+
+    def _model_not_found(self, s: Session, name: str) -> ResourceNotFound:
+        names = s.scalars(
+            sa.select(m.SqlRegisteredModel.name).order_by(m.SqlRegisteredModel.name).limit(_LISTED + 1)
+        ).all()
+        listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
+        return ResourceNotFound(
+            f"registered model {name!r} does not exist; "
+            + (f"registered models: {listed}" if names else "no models are registered yet")
+        )
+
+    def _version_row(self, s: Session, name: str, version: int | str) -> m.SqlModelVersion:
+        number = version_number(version)
+        row = s.get(m.SqlModelVersion, (name, number))
+        if row is None:
+            if s.get(m.SqlRegisteredModel, name) is None:
+                raise self._model_not_found(s, name)
+            versions = s.scalars(
+                sa.select(m.SqlModelVersion.version)
+                .where(m.SqlModelVersion.name == name)
+                .order_by(m.SqlModelVersion.version)
+            ).all()
+            raise ResourceNotFound(
+                f"registered model {name!r} has no version {number}; "
+                + (f"versions: {', '.join(map(str, versions))}" if versions else "it has no versions")
+            )
+        return row
+
+    def _versions(self, s: Session, rows: Sequence[m.SqlModelVersion]) -> list[ModelVersion]:
+        if not rows:
+            return []
+        names = {r.name for r in rows}
+        tags: dict[tuple[str, int], dict[str, str]] = {}
+        for t in s.scalars(sa.select(m.SqlModelVersionTag).where(m.SqlModelVersionTag.name.in_(names))):
+            tags.setdefault((t.name, t.version), {})[t.key] = t.value or ""
+        aliases: dict[tuple[str, int], list[str]] = {}
+        for a in s.scalars(
+            sa.select(m.SqlRegisteredModelAlias)
+            .where(m.SqlRegisteredModelAlias.name.in_(names))
+            .order_by(m.SqlRegisteredModelAlias.alias)
+        ):
+            aliases.setdefault((a.name, a.version), []).append(a.alias)
+        return [
+            ModelVersion(
+                name=r.name,
+                version=r.version,
+                creation_timestamp=r.creation_time,
+                last_updated_timestamp=r.last_updated_time,
+                current_stage=r.current_stage,
+                description=r.description,
+                user_id=r.user_id,
+                source=r.source,
+                run_id=r.run_id,
+                status=r.status,
+                status_message=r.status_message,
+                tags=tags.get((r.name, r.version), {}),
+                aliases=aliases.get((r.name, r.version), []),
+                digest=r.digest,
+                storage_location=r.storage_location,
+            )
+            for r in rows
+        ]
+
+    def _version(self, s: Session, row: m.SqlModelVersion) -> ModelVersion:
+        return self._versions(s, [row])[0]
+
+    def _model(self, s: Session, row: m.SqlRegisteredModel) -> RegisteredModel:
+        tags = {
+            t.key: t.value or ""
+            for t in s.scalars(sa.select(m.SqlRegisteredModelTag).where(m.SqlRegisteredModelTag.name == row.name))
+        }
+        aliases = {
+            a.alias: a.version
+            for a in s.scalars(
+                sa.select(m.SqlRegisteredModelAlias).where(m.SqlRegisteredModelAlias.name == row.name)
+            )
+        }
+        return RegisteredModel(
+            name=row.name,
+            creation_timestamp=row.creation_time,
+            last_updated_timestamp=row.last_updated_time,
+            description=row.description,
+            tags=tags,
+            aliases=aliases,
+            latest_versions=self._latest(s, row.name, STAGES),
+        )
+
+    def _latest(self, s: Session, name: str, stages: Sequence[str]) -> list[ModelVersion]:
+        rows = []
+        for stage in stages:
+            row = s.scalars(
+                sa.select(m.SqlModelVersion)
+                .where(m.SqlModelVersion.name == name, m.SqlModelVersion.current_stage == stage)
+                .order_by(m.SqlModelVersion.version.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                rows.append(row)
+        return self._versions(s, rows)
+
+    # --- registered models --------------------------------------------------------------------
+    def create_registered_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        validate_model_name(name)
+        try:
+            with self._session() as s:
+                if s.get(m.SqlRegisteredModel, name) is not None:
+                    raise AlreadyExists(f"registered model {name!r} already exists")
+                t = now_ms()
+                s.add(m.SqlRegisteredModel(
+                    name=name, creation_time=t, last_updated_time=t, description=description, last_version=0
+                ))
+                s.flush()
+                for key, value in (tags or {}).items():
+                    s.add(m.SqlRegisteredModelTag(name=name, key=key, value=value))
+                s.flush()
+                return self._model(s, s.get_one(m.SqlRegisteredModel, name))
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"registered model {name!r} already exists") from None
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        with self._session() as s:
+            row = s.get(m.SqlRegisteredModel, name)
+            if row is None:
+                raise self._model_not_found(s, name)
+            return self._model(s, row)
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        with self._session() as s:
+            row = self._lock_model(s, name)
+            row.description = description
+            row.last_updated_time = now_ms()
+            s.flush()
+            return self._model(s, row)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        validate_model_name(new_name)
+        try:
+            with self._session() as s:
+                self._lock_model(s, name)
+                if s.get(m.SqlRegisteredModel, new_name) is not None:
+                    raise AlreadyExists(f"cannot rename {name!r}: registered model {new_name!r} already exists")
+                # NOTE: Core UPDATE so the FKs' ON UPDATE CASCADE carries versions, tags, aliases
+                # and history along in the same statement.
+                s.execute(
+                    sa.update(m.SqlRegisteredModel)
+                    .where(m.SqlRegisteredModel.name == name)
+                    .values(name=new_name, last_updated_time=now_ms())
+                )
+                s.expire_all()
+                return self._model(s, s.get_one(m.SqlRegisteredModel, new_name))
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"cannot rename {name!r}: registered model {new_name!r} already exists") from None
+
+    def delete_registered_model(self, name: str) -> list[str]:
+        with self._session() as s:
+            self._lock_model(s, name)
+            digests = s.scalars(
+                sa.select(m.SqlModelVersion.digest).where(
+                    m.SqlModelVersion.name == name, m.SqlModelVersion.digest.is_not(None)
+                )
+            ).all()
+            s.execute(sa.delete(m.SqlRegisteredModel).where(m.SqlRegisteredModel.name == name))
+            return [d for d in digests if d]
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_REGISTERED_MODELS_MAX,
+        order_by: Sequence[str] | None = None,
+    ) -> list[RegisteredModel]:
+        rm = m.SqlRegisteredModel
+        columns = {
+            "name": rm.name,
+            "creation_timestamp": rm.creation_time,
+            "last_updated_timestamp": rm.last_updated_time,
+            "description": rm.description,
+        }
+
+        def tag(key: str, pred: Any) -> Any:
+            t = m.SqlRegisteredModelTag
+            return sa.exists().where(t.name == rm.name, t.key == key, pred(t.value))
+
+        conditions = filter_conditions(filter_string, columns, {"creation_timestamp", "last_updated_timestamp"}, tag)
+        query = sa.select(rm).where(*conditions).order_by(
+            *order_clauses(list(order_by or []), columns, [rm.name.asc()])
+        ).limit(max_results)
+        with self._session() as s:
+            return [self._model(s, row) for row in s.scalars(query).all()]
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        with self._session() as s:
+            row = self._lock_model(s, name)
+            s.merge(m.SqlRegisteredModelTag(name=name, key=key, value=value))
+            row.last_updated_time = now_ms()
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        with self._session() as s:
+            self._lock_model(s, name)
+            tag = s.get(m.SqlRegisteredModelTag, (name, key))
+            if tag is None:
+                raise ResourceNotFound(f"registered model {name!r} has no tag {key!r}")
+            s.delete(tag)
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        wanted = [canonical_stage(st) for st in stages] if stages else list(STAGES)
+        with self._session() as s:
+            if s.get(m.SqlRegisteredModel, name) is None:
+                raise self._model_not_found(s, name)
+            return self._latest(s, name, wanted)
+
+    # --- model versions -----------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        with self._session() as s:
+            model = self._lock_model(s, name)
+            model.last_version += 1
+            t = now_ms()
+            model.last_updated_time = t
+            row = m.SqlModelVersion(
+                name=name, version=model.last_version, creation_time=t, last_updated_time=t,
+                description=description, user_id=user_id, current_stage=STAGE_NONE, source=source,
+                run_id=run_id, status=STATUS_PENDING,
+            )
+            s.add(row)
+            s.flush()
+            for key, value in (tags or {}).items():
+                s.add(m.SqlModelVersionTag(name=name, version=row.version, key=key, value=value))
+            s.flush()
+            return self._version(s, row)
+
+    def finish_model_version(self, name: str, version: int, *, digest: str, storage_location: str) -> ModelVersion:
+        with self._session() as s:
+            row = self._version_row(s, name, version)
+            if row.status != STATUS_PENDING:
+                raise InvalidState(f"model {name!r} version {version} is {row.status}, not {STATUS_PENDING}")
+            row.status, row.digest, row.storage_location = STATUS_READY, digest, storage_location
+            row.last_updated_time = now_ms()
+            s.flush()
+            return self._version(s, row)
+
+    def fail_model_version(self, name: str, version: int, message: str) -> ModelVersion:
+        with self._session() as s:
+            row = self._version_row(s, name, version)
+            row.status, row.status_message = STATUS_FAILED, message[:500]
+            row.last_updated_time = now_ms()
+            s.flush()
+            return self._version(s, row)
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        with self._session() as s:
+            return self._version(s, self._version_row(s, name, version))
+
+    def update_model_version(self, name: str, version: int | str, description: str | None) -> ModelVersion:
+        with self._session() as s:
+            row = self._version_row(s, name, version)
+            row.description, row.last_updated_time = description, now_ms()
+            s.flush()
+            return self._version(s, row)
+
+    def delete_model_version(self, name: str, version: int | str) -> str | None:
+        with self._session() as s:
+            self._lock_model(s, name)
+            row = self._version_row(s, name, version)
+            digest = row.digest
+            s.delete(row)
+            return digest
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODEL_VERSIONS_MAX,
+        order_by: Sequence[str] | None = None,
+    ) -> list[ModelVersion]:
+        mv = m.SqlModelVersion
+        columns = {
+            "name": mv.name, "version_number": mv.version, "version": mv.version, "run_id": mv.run_id,
+            "source_path": mv.source, "source": mv.source, "current_stage": mv.current_stage,
+            "status": mv.status, "digest": mv.digest, "creation_timestamp": mv.creation_time,
+            "last_updated_timestamp": mv.last_updated_time,
+        }
+
+        def tag(key: str, pred: Any) -> Any:
+            t = m.SqlModelVersionTag
+            return sa.exists().where(t.name == mv.name, t.version == mv.version, t.key == key, pred(t.value))
+
+        numeric = {"version_number", "version", "creation_timestamp", "last_updated_timestamp"}
+        conditions = filter_conditions(filter_string, columns, numeric, tag)
+        query = sa.select(mv).where(*conditions).order_by(
+            *order_clauses(list(order_by or []), columns, [mv.name.asc(), mv.version.desc()])
+        ).limit(max_results)
+        with self._session() as s:
+            return self._versions(s, s.scalars(query).all())
+
+    def digest_in_use(self, digest: str) -> bool:
+        with self._session() as s:
+            return s.scalar(sa.select(sa.func.count()).select_from(m.SqlModelVersion).where(m.SqlModelVersion.digest == digest)) != 0
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
+        with self._session() as s:
+            row = self._version_row(s, name, version)
+            s.merge(m.SqlModelVersionTag(name=name, version=row.version, key=key, value=value))
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        with self._session() as s:
+            row = self._version_row(s, name, version)
+            tag = s.get(m.SqlModelVersionTag, (name, row.version, key))
+            if tag is None:
+                raise ResourceNotFound(f"model {name!r} version {row.version} has no tag {key!r}")
+            s.delete(tag)
+
+
+__all__ = ["SqlRegistryStore", "validate_model_name", "version_number"]

@@ -1,0 +1,219 @@
+"""Immutable, content-addressed storage for registered versions, and the local fetch cache.
+
+Layout under a root folder (the artifact root's `model-versions/`, or the cache directory):
+
+    <root>/sha256/<hex>/...        one complete, verified copy per digest; files are read-only
+    <root>/.tmp/<host>-<pid>-<id>/ copies in progress
+
+Write protocol (`put`): copy into a temp dir under the same root while hashing the source bytes,
+fsync every file, re-hash the copy and compare, fsync the directories, then `rename` the temp dir
+to `sha256/<hex>` (atomic on one filesystem). The caller marks the version READY in the database
+only after `put` returns, so a crash at any point leaves either a temp dir nobody reads or a
+complete copy that no READY row points at yet; never a half-written version anyone can load.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import socket
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.exceptions import IntegrityError
+from shipyard.registry.digest import (
+    CHUNK_SIZE,
+    DIGEST_PREFIX,
+    compute_digest,
+    digest_hex,
+    entry_header,
+    iter_entries,
+)
+
+ProgressCallback = Callable[[str, int], None]
+"""Called after each file is copied with (relative path, bytes copied)."""
+
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    digest: str
+    path: Path
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree_dirs(root: Path) -> None:
+    for dirpath, _dirs, _files in os.walk(root, topdown=False):
+        _fsync_path(Path(dirpath))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _rmtree(path: Path) -> None:
+    """Remove a tree even when its files are read-only (our stored copies are)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class VersionStorage:
+    """A folder of immutable model copies keyed by digest."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, digest: str) -> Path:
+        return self.root / "sha256" / digest_hex(digest)
+
+    def _new_tmp(self) -> Path:
+        tmp_root = self.root / ".tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        return tmp
+
+    def sweep_stale_tmp(self) -> list[Path]:
+        """Remove temp copies left by processes on this host that no longer run (crashes)."""
+        tmp_root = self.root / ".tmp"
+        removed: list[Path] = []
+        if not tmp_root.is_dir():
+            return removed
+        host = socket.gethostname()
+        for entry in tmp_root.iterdir():
+            owner_host, _, rest = entry.name.rpartition("-")[0].rpartition("-")
+            pid_text = rest
+            if owner_host != host or not pid_text.isdigit():
+                continue
+            if not _pid_alive(int(pid_text)):
+                _rmtree(entry)
+                removed.append(entry)
+        return removed
+
+    def put(self, source: str | Path, *, progress: ProgressCallback | None = None) -> StoredCopy:
+        """Copy a model directory in with the write protocol above; returns its digest and home."""
+        source = Path(source)
+        tmp = self._new_tmp()
+        try:
+            h = hashlib.sha256()
+            for rel, path, is_dir in iter_entries(source):
+                target = tmp / rel
+                if is_dir:
+                    h.update(entry_header(rel, None))
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                copied = _copy_hashing(path, target, rel, h)
+                if progress is not None:
+                    progress(rel, copied)
+            digest = DIGEST_PREFIX + h.hexdigest()
+            found = compute_digest(tmp)
+            if found != digest:
+                raise IntegrityError(
+                    f"copy of {str(source)!r} does not match what was read ({found} != {digest}); "
+                    "the source changed while it was being registered, try again"
+                )
+            _fsync_tree_dirs(tmp)
+            return StoredCopy(digest, self._publish(tmp, digest))
+        finally:
+            if tmp.exists():
+                _rmtree(tmp)
+
+    def import_with(self, digest: str, fill: Callable[[Path], None]) -> Path:
+        """Fetch a copy of `digest` into this storage once: `fill(dir)` writes it, then verify.
+
+        Used by the fetch cache: a complete, verified copy is reused; anything else is refetched.
+        """
+        final = self.path_for(digest)
+        if final.is_dir() and compute_digest(final) == digest:
+            return final
+        tmp = self._new_tmp()
+        try:
+            fill(tmp)
+            found = compute_digest(tmp)
+            if found != digest:
+                raise IntegrityError(
+                    f"fetched copy of {digest} has digest {found}; the stored version is damaged"
+                )
+            for dirpath, _dirs, files in os.walk(tmp):
+                for f in files:
+                    p = Path(dirpath) / f
+                    _fsync_path(p)
+                    p.chmod(READ_ONLY)
+            _fsync_tree_dirs(tmp)
+            return self._publish(tmp, digest)
+        finally:
+            if tmp.exists():
+                _rmtree(tmp)
+
+    def _publish(self, tmp: Path, digest: str) -> Path:
+        final = self.path_for(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            if compute_digest(final) == digest:
+                return final  # NOTE: same content registered before (or concurrently): reuse it
+            damaged = final.with_name(f"{final.name}.damaged-{uuid.uuid4().hex[:8]}")
+            os.rename(final, damaged)
+            _rmtree(damaged)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            # A concurrent writer published the same digest between our check and rename.
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or compute_digest(final) != digest:
+                raise
+            return final
+        _fsync_path(final.parent)
+        return final
+
+    def delete(self, digest: str) -> None:
+        _rmtree(self.path_for(digest))
+
+
+def _copy_hashing(src: Path, dst: Path, rel: str, h: "hashlib._Hash") -> int:
+    """Copy one file, feeding header and bytes to `h`; fsync it and make it read-only."""
+    copied = 0
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        size = os.fstat(fin.fileno()).st_size
+        h.update(entry_header(rel, size))
+        while chunk := fin.read(CHUNK_SIZE):
+            h.update(chunk)
+            fout.write(chunk)
+            copied += len(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    dst.chmod(READ_ONLY)
+    return copied
+
+
+def verify_copy(path: Path, digest: str, *, what: str) -> None:
+    """Refuse a stored or cached copy whose contents no longer match the registered digest."""
+    if not path.is_dir():
+        raise IntegrityError(
+            f"{what}: stored copy {str(path)!r} is missing; it was deleted after registration"
+        )
+    found = compute_digest(path)
+    if found != digest:
+        raise IntegrityError(
+            f"{what}: stored copy {str(path)!r} has digest {found} but {digest} was registered; "
+            "the files were modified or truncated after registration and will not be loaded"
+        )
+
+
+__all__ = ["ProgressCallback", "StoredCopy", "VersionStorage", "verify_copy"]

@@ -69,12 +69,14 @@ class SqlTrackingStore(AbstractTrackingStore):
         self.engine = engine
         self._artifact_root = artifact_root.rstrip("/")
         self.dialect = engine.dialect.name
+        self.uri = engine.url.render_as_string(hide_password=False)
 
     @classmethod
     def from_uri(cls, uri: str, artifact_root: str) -> SqlTrackingStore:
         engine = create_engine_for(uri)
         migrate(engine)
         store = cls(engine, artifact_root)
+        store.uri = uri
         store.ensure_default_experiment()
         return store
 

@@ -2,7 +2,6 @@
 later in the background writer). Limits follow MLflow's."""
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import re
@@ -18,7 +17,6 @@ _KEY = re.compile(r"^[\w\-./ :]+$")
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
-@functools.lru_cache(maxsize=4096)
 def check_key(key: str, what: str = "metric") -> str:
     """A metric/param/tag key: letters, digits, `_ - . / : space`, at most 250 characters, and no
     `..` or leading `/` (keys become file paths in some stores)."""

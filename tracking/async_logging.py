@@ -1,0 +1,217 @@
+"""Non-blocking logging: metrics, params and tags go into a queue that one background thread per
+store writes in batches, so a slow or busy database never stalls the training loop.
+
+Guarantees
+- `flush()` returns once everything queued before the call is written (or raises the first error
+  the writer met since the last flush). `end_run` and interpreter exit (atexit) flush.
+- Transient database errors (locked, connection dropped) are retried with backoff; nothing queued
+  is dropped for them.
+- Params are immutable: `queue_param` checks the new value against the run's stored params and
+  everything queued before, and raises `InvalidInput` at once. A conflicting value written by
+  *another process* in between is only seen by the writer; that error surfaces at the next flush.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+import sqlalchemy as sa
+
+from shipyard.exceptions import InvalidInput, ShipyardError
+from shipyard.tracking.entities import Metric, Param, RunTag
+from shipyard.tracking.store import AbstractTrackingStore
+
+_log = logging.getLogger(__name__)
+
+MAX_BATCH = 20_000
+IDLE_WAIT_S = 0.05
+RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+_METRIC, _PARAM, _TAG = 0, 1, 2
+
+
+class _Marker:
+    """A flush request travelling through the queue behind the items it waits for."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class AsyncWriter:
+    """The background writer of one store. Queue operations are `deque.append` (thread-safe)."""
+
+    def __init__(self, store: AbstractTrackingStore) -> None:
+        self.store = store
+        self._params: dict[str, dict[str, str]] = {}
+        self._params_lock = threading.Lock()
+        self._start()
+        os.register_at_fork(after_in_child=self._start)
+        atexit.register(_flush_at_exit, weakref.ref(self))
+
+    def _start(self) -> None:
+        # NOTE: also runs in a forked child, where the parent's thread does not exist.
+        self._queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
+        self._errors: list[BaseException] = []
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="shipyard-tracking-writer", daemon=True)
+        self._thread.start()
+
+    # --- the training thread's side -----------------------------------------------------------
+    def queue_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        self._queue.append((_METRIC, run_id, key, value, timestamp, step))
+        if len(self._queue) >= MAX_BATCH:
+            self._wake.set()
+
+    def queue_param(self, run_id: str, key: str, value: str) -> None:
+        with self._params_lock:
+            known = self._params.get(run_id)
+            if known is None:
+                known = self._params[run_id] = self.store.get_params(run_id)
+            old = known.get(key)
+            if old is not None and old != value:
+                raise InvalidInput(
+                    f"param {key!r} of run {run_id} is already {old!r}; it cannot be changed to "
+                    f"{value!r} (params are immutable; log a new key or a metric instead)"
+                )
+            known[key] = value
+        self._queue.append((_PARAM, run_id, key, value))
+
+    def queue_tag(self, run_id: str, key: str, value: str) -> None:
+        self._queue.append((_TAG, run_id, key, value))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything queued so far is written; raise the first error met meanwhile."""
+        if threading.current_thread() is self._thread:
+            return
+        marker = _Marker()
+        self._queue.append(marker)
+        self._wake.set()
+        if not marker.done.wait(timeout):
+            raise ShipyardError(f"tracking writer did not flush within {timeout} s")
+        if marker.error is not None:
+            raise marker.error
+
+    def forget_run(self, run_id: str) -> None:
+        """Drop the cached params of a finished run."""
+        with self._params_lock:
+            self._params.pop(run_id, None)
+
+    # --- the writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        queue = self._queue
+        while not self._stopped:
+            if not queue:
+                self._wake.wait(IDLE_WAIT_S)
+                self._wake.clear()
+                continue
+            items: list[Any] = []
+            markers: list[_Marker] = []
+            while queue and len(items) < MAX_BATCH:
+                item = queue.popleft()
+                if isinstance(item, _Marker):
+                    markers.append(item)
+                    break  # write what precedes the marker, then answer it
+                items.append(item)
+            if items:
+                self._write(items)
+            for marker in markers:
+                if self._errors:
+                    marker.error = self._errors[0]
+                    self._errors.clear()
+                marker.done.set()
+
+    def _write(self, items: list[Any]) -> None:
+        by_run: dict[str, tuple[list[Metric], list[Param], list[RunTag]]] = {}
+        for item in items:
+            run_id = item[1]
+            batch = by_run.get(run_id)
+            if batch is None:
+                batch = by_run[run_id] = ([], [], [])
+            kind = item[0]
+            if kind == _METRIC:
+                batch[0].append(Metric(item[2], item[3], item[4], item[5]))
+            elif kind == _PARAM:
+                batch[1].append(Param(item[2], item[3]))
+            else:
+                batch[2].append(RunTag(item[2], item[3]))
+        for run_id, (metrics, params, tags) in by_run.items():
+            try:
+                self._with_retries(run_id, metrics, params, tags)
+            except ShipyardError:
+                self._write_separately(run_id, metrics, params, tags)
+            except Exception as error:  # noqa: BLE001 - kept and raised to the caller at flush
+                _log.error("tracking writer failed for run %s: %s", run_id, error)
+                self._errors.append(error)
+
+    def _write_separately(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
+        """One bad param must not cost the batch's good metrics: write the parts on their own."""
+        parts: list[tuple[list[Metric], list[Param], list[RunTag]]] = [(metrics, [], []), ([], [], tags)]
+        parts += [([], [param], []) for param in params]
+        for part in parts:
+            if not any(part):
+                continue
+            try:
+                self._with_retries(run_id, *part)
+            except Exception as error:  # noqa: BLE001 - kept and raised to the caller at flush
+                _log.error("tracking writer failed for run %s: %s", run_id, error)
+                self._errors.append(error)
+
+    def _with_retries(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                self.store.log_batch(run_id, metrics, params, tags)
+                return
+            except sa.exc.OperationalError:
+                if delay is None:
+                    raise
+                _log.warning("tracking store busy or unreachable; retrying in %.2f s", delay)
+                time.sleep(delay)
+
+    def close(self) -> None:
+        self.flush()
+        self._stopped = True
+        self._wake.set()
+
+
+def _flush_at_exit(ref: weakref.ref[AsyncWriter]) -> None:
+    writer = ref()
+    if writer is None or not writer._thread.is_alive():
+        return
+    try:
+        writer.flush(timeout=60)
+    except Exception as error:  # noqa: BLE001 - nobody is left to raise it to
+        _log.error("tracking data could not be written at exit: %s", error)
+
+
+_WRITERS: dict[int, AsyncWriter] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def writer_for(store: AbstractTrackingStore) -> AsyncWriter:
+    """The one background writer of a store (started on first use)."""
+    writer = _WRITERS.get(id(store))
+    if writer is None:
+        with _WRITERS_LOCK:
+            writer = _WRITERS.get(id(store))
+            if writer is None:
+                writer = _WRITERS[id(store)] = AsyncWriter(store)
+    return writer
+
+
+def flush_writer(store: AbstractTrackingStore) -> None:
+    """Flush the store's writer if this process has one (readers call it for read-your-writes)."""
+    writer = _WRITERS.get(id(store))
+    if writer is not None:
+        writer.flush()
+
+
+__all__ = ["AsyncWriter", "flush_writer", "writer_for"]

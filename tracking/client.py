@@ -1,0 +1,215 @@
+"""The lower-level tracking API (MLflow's `MlflowClient` names): explicit ids, synchronous writes.
+
+Reads first flush this process's background writer for the same store, so what the fluent API
+logged a moment ago is visible. The root `shipyard.Client` combines this class with the
+registry's client methods.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from shipyard.exceptions import InvalidInput
+from shipyard.settings import Settings
+from shipyard.tracking import artifact_logging, validation
+from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository
+from shipyard.tracking.async_logging import flush_writer
+from shipyard.tracking.entities import (
+    Experiment,
+    ExperimentTag,
+    FileInfo,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from shipyard.tracking.store import (
+    SEARCH_MAX_RESULTS_DEFAULT,
+    AbstractTrackingStore,
+    default_tracking_uri,
+    get_tracking_store,
+)
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None, settings: Settings | None = None) -> str:
+    """Explicit URI, else `SHIPYARD_TRACKING_URI`, else the embedded sqlite default in the cwd."""
+    if tracking_uri:
+        return tracking_uri
+    settings = settings or Settings()
+    return settings.tracking_uri or default_tracking_uri()
+
+
+class TrackingClient:
+    """Experiments, runs and their data in the store a tracking URI names."""
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+        settings = Settings()
+        self.tracking_uri = resolve_tracking_uri(tracking_uri, settings)
+        self.registry_uri = registry_uri or settings.registry_uri or self.tracking_uri
+        self._settings = settings
+
+    @property
+    def store(self) -> AbstractTrackingStore:
+        return get_tracking_store(self.tracking_uri)
+
+    def _read_store(self) -> AbstractTrackingStore:
+        store = self.store
+        flush_writer(store)
+        return store
+
+    # --- experiments --------------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        return self.store.create_experiment(
+            name, artifact_location, [ExperimentTag(k, str(v)) for k, v in (tags or {}).items()]
+        )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self.store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
+        return self.store.search_experiments(view_type, max_results, filter_string, order_by)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.delete_experiment(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.restore_experiment(experiment_id)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.store.rename_experiment(experiment_id, new_name)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self.store.set_experiment_tag(experiment_id, ExperimentTag(key, str(value)))
+
+    # --- runs ---------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        run_tags = [RunTag(validation.check_key(k, "tag"), validation.tag_value(k, v)) for k, v in (tags or {}).items()]
+        user = user_id or (tags or {}).get("mlflow.user")
+        return self.store.create_run(str(experiment_id), user, start_time, run_tags, run_name)
+
+    def get_run(self, run_id: str) -> Run:
+        return self._read_store().get_run(run_id)
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        parent = self.get_run(run_id).info.parent_run_id
+        return None if parent is None else self.get_run(parent)
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        info = self.get_run(run_id).info
+        self.store.update_run_info(run_id, status or info.status, info.end_time, name)
+
+    def set_terminated(self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
+        if status not in RunStatus.TERMINATED:
+            raise InvalidInput(f"status {status!r} does not end a run; expected one of {', '.join(RunStatus.TERMINATED)}")
+        flush_writer(self.store)
+        return self.store.update_run_info(run_id, status, end_time or int(time.time() * 1000), None)
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.restore_run(run_id)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        return self._read_store().search_runs(ids, filter_string, run_view_type, max_results, order_by)
+
+    # --- run data (synchronous, as MLflow's client is) ----------------------------------------
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None) -> None:
+        metric = Metric(
+            validation.check_key(key),
+            validation.metric_value(key, value),
+            timestamp if timestamp is not None else int(time.time() * 1000),
+            validation.metric_step(key, step),
+        )
+        self.store.log_batch(run_id, [metric], [], [])
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        self.store.log_batch(run_id, [], [Param(validation.check_key(key, "param"), validation.param_value(key, value))], [])
+        return value
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.store.log_batch(run_id, [], [], [RunTag(validation.check_key(key, "tag"), validation.tag_value(key, value))])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.store.delete_tag(run_id, key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        for metric in metrics:
+            validation.check_key(metric.key)
+        for param in params:
+            validation.check_key(param.key, "param")
+            validation.param_value(param.key, param.value)
+        for tag in tags:
+            validation.check_key(tag.key, "tag")
+        self.store.log_batch(run_id, list(metrics), list(params), list(tags))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self._read_store().get_metric_history(run_id, key)
+
+    # --- artifacts ----------------------------------------------------------------------------
+    def artifact_repository(self, run_id: str) -> ArtifactRepository:
+        return get_artifact_repository(self.store.get_run(run_id).info.artifact_uri)
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        self.artifact_repository(run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        self.artifact_repository(run_id).log_artifacts(local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        artifact_logging.log_text(self.artifact_repository(run_id), text, artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        artifact_logging.log_dict(self.artifact_repository(run_id), dictionary, artifact_file)
+
+    def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
+        artifact_logging.log_image(self.artifact_repository(run_id), image, artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
+        artifact_logging.log_figure(self.artifact_repository(run_id), figure, artifact_file, save_kwargs=save_kwargs)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self.artifact_repository(run_id).list_artifacts(path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        return self.artifact_repository(run_id).download_artifacts(path, dst_path)
+
+
+__all__ = ["TrackingClient", "resolve_tracking_uri"]

@@ -1,0 +1,372 @@
+"""The training-code API (MLflow's fluent names): an active run per context, non-blocking logging.
+
+The stack of active runs lives in a `ContextVar`: nested `with start_run(nested=True)` blocks push
+and pop, asyncio tasks and `contextvars.copy_context()` threads see their own stack. Metrics,
+params and tags go through the store's background writer (see `async_logging`); `end_run`
+flushes it, so a run reads back complete once it has ended.
+"""
+from __future__ import annotations
+
+import atexit
+import contextvars
+import os
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.tracking import artifact_logging, system_tags, validation
+from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository
+from shipyard.tracking.async_logging import AsyncWriter, writer_for
+from shipyard.tracking.client import TrackingClient, resolve_tracking_uri
+from shipyard.tracking.entities import Experiment, Run, RunData, RunInfo, RunStatus, RunTag, ViewType
+from shipyard.tracking.store import DEFAULT_EXPERIMENT_ID, AbstractTrackingStore, get_tracking_store
+
+
+class _FluentState:
+    """Process-wide choices MLflow also keeps process-wide: the tracking URI and the experiment.
+
+    NOTE: deliberately global (one per process), as in MLflow: `set_tracking_uri` in a launcher
+    applies to the training threads it starts.
+    """
+
+    def __init__(self) -> None:
+        self.tracking_uri: str | None = None
+        self.experiment_id: str | None = None
+        self.lock = threading.Lock()
+
+
+_STATE = _FluentState()
+
+
+class ActiveRun:
+    """A started run; use it as a context manager to end it (FAILED if the block raises)."""
+
+    def __init__(self, run: Run, store: AbstractTrackingStore) -> None:
+        self.info: RunInfo = run.info
+        self.data: RunData = run.data
+        self.store = store
+        self.writer: AsyncWriter = writer_for(store)
+
+    @property
+    def run_id(self) -> str:
+        return self.info.run_id
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        if any(active is self for active in _ACTIVE_RUNS.get()):
+            _end(self, status, raise_errors=exc_type is None)
+
+
+_ACTIVE_RUNS: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("shipyard_active_runs", default=())
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Use this store from now on; a plain folder path means a sqlite file `shipyard.db` in it."""
+    text = os.fspath(uri)
+    if "://" not in text:
+        text = f"sqlite:///{os.path.abspath(os.path.join(text, 'shipyard.db'))}"
+    _STATE.tracking_uri = text
+
+
+def get_tracking_uri() -> str:
+    """`set_tracking_uri`'s value, else `SHIPYARD_TRACKING_URI`, else sqlite in the cwd."""
+    return resolve_tracking_uri(_STATE.tracking_uri)
+
+
+def _store() -> AbstractTrackingStore:
+    return get_tracking_store(get_tracking_uri())
+
+
+def _client() -> TrackingClient:
+    return TrackingClient(get_tracking_uri())
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _store().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return _store().get_experiment_by_name(name)
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment the default for new runs, creating it by name if it does not exist."""
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidInput("set_experiment needs exactly one of experiment_name and experiment_id")
+    store = _store()
+    if experiment_id is not None:
+        experiment = store.get_experiment(str(experiment_id))
+    else:
+        validation.check_experiment_name(experiment_name)
+        experiment = store.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
+        if experiment is None:
+            try:
+                experiment = store.get_experiment(store.create_experiment(experiment_name))  # type: ignore[arg-type]
+            except AlreadyExists:  # another process created it just now
+                experiment = store.get_experiment_by_name(experiment_name)  # type: ignore[arg-type,assignment]
+    assert experiment is not None
+    if experiment.lifecycle_stage != "active":
+        raise InvalidState(f"experiment {experiment.name!r} is deleted; restore it or choose another name")
+    _STATE.experiment_id = experiment.experiment_id
+    return experiment
+
+
+def active_run() -> ActiveRun | None:
+    stack = _ACTIVE_RUNS.get()
+    return stack[-1] if stack else None
+
+
+def _require_run() -> ActiveRun:
+    stack = _ACTIVE_RUNS.get()
+    if stack:
+        return stack[-1]
+    return start_run()
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> ActiveRun:
+    """Start a run (or resume `run_id`) and make it active; `with start_run():` ends it."""
+    stack = _ACTIVE_RUNS.get()
+    if stack and not nested:
+        raise InvalidState(
+            f"run {stack[-1].run_id} is already active; end it first or pass nested=True to start a child run"
+        )
+    store = _store()
+    if run_id is not None:
+        existing = store.get_run(run_id)
+        if existing.info.lifecycle_stage != "active":
+            raise InvalidState(f"run {run_id} is deleted; restore it before resuming it")
+        store.update_run_info(run_id, RunStatus.RUNNING, None, run_name)
+        run = store.get_run(run_id)
+    else:
+        parent = parent_run_id or (stack[-1].run_id if stack else None)
+        run_tags = {**system_tags.resolve_system_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
+        if parent:
+            run_tags[system_tags.PARENT_RUN_ID] = parent
+        if description is not None:
+            run_tags[system_tags.NOTE_CONTENT] = description
+        for key, value in run_tags.items():
+            validation.check_key(key, "tag")
+            validation.tag_value(key, value)
+        experiment = str(experiment_id) if experiment_id is not None else (_STATE.experiment_id or DEFAULT_EXPERIMENT_ID)
+        run = store.create_run(
+            experiment,
+            run_tags.get(system_tags.USER),
+            None,
+            [RunTag(k, v) for k, v in run_tags.items()],
+            run_name,
+        )
+    active = ActiveRun(run, store)
+    _ACTIVE_RUNS.set((*stack, active))
+    return active
+
+
+def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
+    """Flush, then mark the run ended. The status is written even when the flush failed."""
+    stack = _ACTIVE_RUNS.get()
+    _ACTIVE_RUNS.set(tuple(run for run in stack if run is not active))
+    flush_error: BaseException | None = None
+    try:
+        active.writer.flush()
+    except Exception as error:  # noqa: BLE001 - re-raised below, after the status is recorded
+        flush_error = error
+    active.writer.forget_run(active.run_id)
+    active.store.update_run_info(active.run_id, status, int(time.time() * 1000), None)
+    if flush_error is not None and raise_errors:
+        raise flush_error
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
+    """End the innermost active run (no-op when none is active)."""
+    if status not in RunStatus.TERMINATED:
+        raise InvalidInput(f"status {status!r} does not end a run; expected one of {', '.join(RunStatus.TERMINATED)}")
+    active = active_run()
+    if active is not None:
+        _end(active, status)
+
+
+def _end_runs_at_exit() -> None:
+    """Runs still open when the interpreter exits are ended (FINISHED), as in MLflow."""
+    while (active := active_run()) is not None:
+        _end(active, RunStatus.FINISHED, raise_errors=False)
+
+
+atexit.register(_end_runs_at_exit)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def log_metric(key: str, value: float, step: int | None = None, *, timestamp: int | None = None, run_id: str | None = None) -> None:
+    """Queue one metric value; returns in microseconds (the writer thread does the I/O)."""
+    stack = _ACTIVE_RUNS.get()
+    active = stack[-1] if stack and run_id is None else None
+    if active is None:
+        active = _require_run() if run_id is None else None
+    if key.__class__ is not str or key not in _KNOWN_KEYS:
+        _KNOWN_KEYS.add(validation.check_key(key))
+    number = value if value.__class__ is float else validation.metric_value(key, value)
+    step_value = 0 if step is None else (step if step.__class__ is int else validation.metric_step(key, step))
+    ts = timestamp if timestamp is not None else time.time_ns() // 1_000_000
+    if active is not None:
+        active.writer.queue_metric(active.info.run_id, key, number, ts, step_value)
+    else:
+        writer_for(_store()).queue_metric(validation.check_run_id(run_id), key, number, ts, step_value)
+
+
+# NOTE: valid metric keys seen so far; a set lookup is cheaper than the validator's lru_cache.
+_KNOWN_KEYS: set[str] = set()
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None, *, timestamp: int | None = None, run_id: str | None = None) -> None:
+    ts = timestamp if timestamp is not None else _now_ms()
+    for key, value in metrics.items():
+        log_metric(key, value, step, timestamp=ts, run_id=run_id)
+
+
+def _target(run_id: str | None) -> tuple[str, AsyncWriter]:
+    if run_id is None:
+        active = _require_run()
+        return active.run_id, active.writer
+    return validation.check_run_id(run_id), writer_for(_store())
+
+
+def log_param(key: str, value: Any, *, run_id: str | None = None) -> Any:
+    """Queue a param; a different value for a key this run already has raises `InvalidInput` now."""
+    target, writer = _target(run_id)
+    writer.queue_param(target, validation.check_key(key, "param"), validation.param_value(key, value))
+    return value
+
+
+def log_params(params: dict[str, Any], *, run_id: str | None = None) -> None:
+    for key, value in params.items():
+        log_param(key, value, run_id=run_id)
+
+
+def set_tag(key: str, value: Any, *, run_id: str | None = None) -> None:
+    target, writer = _target(run_id)
+    writer.queue_tag(target, validation.check_key(key, "tag"), validation.tag_value(key, value))
+
+
+def set_tags(tags: dict[str, Any], *, run_id: str | None = None) -> None:
+    for key, value in tags.items():
+        set_tag(key, value, run_id=run_id)
+
+
+def _repository(run_id: str | None = None) -> ArtifactRepository:
+    if run_id is None:
+        return get_artifact_repository(_require_run().info.artifact_uri)
+    return get_artifact_repository(_store().get_run(run_id).info.artifact_uri)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The active run's artifact URI, or that of a path under it."""
+    from shipyard.tracking.artifacts import safe_relative_path
+
+    base = _require_run().info.artifact_uri
+    relative = safe_relative_path(artifact_path)
+    return f"{base}/{relative}" if relative else base
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _repository(run_id).log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _repository(run_id).log_artifacts(local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    artifact_logging.log_text(_repository(run_id), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    artifact_logging.log_dict(_repository(run_id), dictionary, artifact_file)
+
+
+def log_image(image: Any, artifact_file: str, run_id: str | None = None) -> None:
+    artifact_logging.log_image(_repository(run_id), image, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None, run_id: str | None = None) -> None:
+    artifact_logging.log_figure(_repository(run_id), figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def last_active_run_id() -> str | None:
+    active = active_run()
+    return None if active is None else active.run_id
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: Sequence[str] | None = None,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs as a pandas DataFrame with MLflow's columns (run_id, ..., metrics.x, params.y, tags.z)."""
+    from shipyard.tracking.runs_frame import runs_to_frame
+
+    client = _client()
+    ids = [str(e) for e in experiment_ids or []]
+    for name in experiment_names or []:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise ResourceNotFound(f"experiment {name!r} does not exist")
+        ids.append(experiment.experiment_id)
+    if not ids:
+        ids = [_STATE.experiment_id or DEFAULT_EXPERIMENT_ID]
+    return runs_to_frame(client.search_runs(ids, filter_string, run_view_type, max_results, order_by))
+
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "create_experiment",
+    "end_run",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_tracking_uri",
+    "last_active_run_id",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

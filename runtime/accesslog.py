@@ -1,0 +1,81 @@
+"""One structured access-log line and one metrics observation per request (pure ASGI, cheap).
+
+The request id is the caller's `X-Request-ID` when given, else a fresh one; it is echoed in the
+response's `X-Request-ID` header so a client can quote it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import orjson
+
+from shipyard.runtime.metrics import ServeMetrics
+
+ASGIApp = Any
+access_logger = logging.getLogger("shipyard.access")
+
+ROUTES = frozenset({
+    "/invocations", "/ping", "/health", "/version", "/metrics", "/openapi.json", "/v2",
+    "/v2/health/live", "/v2/health/ready",
+})
+
+
+def route_of(path: str) -> str:
+    """A bounded label for the path (model names inside /v2 paths become `{name}`)."""
+    if path in ROUTES:
+        return path
+    if path.startswith("/v2/models/"):
+        tail = path.rsplit("/", 1)[-1]
+        return "/v2/models/{name}/" + tail if tail in ("infer", "ready") else "/v2/models/{name}"
+    return "other"
+
+
+class AccessLog:
+    """Wraps the app: times each request, tags it with a request id, logs and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.enabled = enabled
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.monotonic()
+        request_id = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                request_id = value[:64]
+                break
+        if request_id is None:
+            request_id = os.urandom(8).hex().encode()
+        status = 500
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            duration = time.monotonic() - start
+            path = scope["path"]
+            self.metrics.observe_request(scope["method"], route_of(path), status, duration)
+            if self.enabled:
+                access_logger.info(orjson.dumps({
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(duration * 1000.0, 3),
+                    "request_id": request_id.decode("latin-1"),
+                }).decode())
+
+
+__all__ = ["AccessLog", "route_of"]

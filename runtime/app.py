@@ -1,0 +1,113 @@
+"""The app factory: route table, lifespan (load + warm-up in the background), access log.
+
+The port opens at once so `/v2/health/live` answers during a long model load; the readiness
+endpoints answer 503 with the reason until the model is loaded and warmed up.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shipyard.exceptions import TemporarilyUnavailable
+from shipyard.runtime import health, openapi, v2
+from shipyard.runtime.accesslog import AccessLog
+from shipyard.runtime.http import guarded, json_response, read_body
+from shipyard.runtime.metrics import ServeMetrics
+from shipyard.runtime.model import ModelIdentity, ServedModel
+from shipyard.runtime.scoring import dumps, parse_invocation, predictions_body
+from shipyard.runtime.settings import ServeSettings
+from shipyard.runtime.workers import Workers
+
+OFFLOAD_BYTES = 256 * 1024
+"""Bodies larger than this are parsed and validated in a worker thread, not on the event loop."""
+
+
+def _parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, int, Any]:
+    parsed = parse_invocation(body, content_type)
+    return served.prepare(parsed.data, parsed.params)
+
+
+async def invocations(request: Request) -> Response:
+    served = health.served_model(request)
+    if not served.ready or served.batcher is None:
+        raise TemporarilyUnavailable(served.reason)
+    body = await read_body(request, served.settings.max_body_bytes)
+    content_type = request.headers.get("content-type")
+    if len(body) > OFFLOAD_BYTES:
+        prepared, rows, params = await served.workers.run(_parse_and_prepare, served, body, content_type)
+    else:
+        prepared, rows, params = _parse_and_prepare(served, body, content_type)
+    output = await served.batcher.submit(prepared, rows, params, timeout=served.settings.timeout)
+    return json_response(predictions_body(output))
+
+
+ROUTES: list[tuple[str, Any, list[str]]] = [
+    ("/invocations", invocations, ["POST"]),
+    ("/ping", health.ping, ["GET"]),
+    ("/health", health.ping, ["GET"]),
+    ("/version", health.version, ["GET"]),
+    ("/metrics", health.metrics, ["GET"]),
+    ("/openapi.json", openapi.openapi, ["GET"]),
+    ("/v2", v2.server_metadata, ["GET"]),
+    ("/v2/health/live", health.v2_live, ["GET"]),
+    ("/v2/health/ready", health.v2_ready, ["GET"]),
+    ("/v2/models/{name}", v2.model_metadata, ["GET"]),
+    ("/v2/models/{name}/ready", v2.model_ready, ["GET"]),
+    ("/v2/models/{name}/infer", v2.infer, ["POST"]),
+    ("/v2/models/{name}/versions/{version}", v2.model_metadata, ["GET"]),
+    ("/v2/models/{name}/versions/{version}/ready", v2.model_ready, ["GET"]),
+    ("/v2/models/{name}/versions/{version}/infer", v2.infer, ["POST"]),
+]
+
+
+def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
+    """One ASGI app serving one model; loading starts when the server's lifespan starts."""
+    workers = Workers(settings.threads)
+    served_ref: dict[str, ServedModel] = {}
+
+    def queue_depth() -> float:
+        batcher = served_ref["served"].batcher
+        return float(batcher.queue_depth) if batcher is not None else 0.0
+
+    metrics = ServeMetrics(identity.labels(), queue_depth)
+    served = ServedModel(identity, settings, workers, on_batch=metrics.observe_batch)
+    served_ref["served"] = served
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loading = asyncio.get_running_loop().create_task(served.load())
+        try:
+            yield
+        finally:
+            if not loading.done():
+                loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+            await served.close()
+            workers.close(wait=True)
+
+    routes = [Route(path, guarded(endpoint), methods=methods) for path, endpoint, methods in ROUTES]
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={404: _http_error, 405: _http_error}
+    )
+    app.state.served = served
+    app.state.metrics = metrics
+    return AccessLog(app, metrics, enabled=settings.access_log)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods answer JSON like every other error."""
+    status = int(getattr(exc, "status_code", 404))
+    code = "ENDPOINT_NOT_FOUND" if status == 404 else "BAD_REQUEST"
+    message = f"{request.method} {request.url.path}: " + str(getattr(exc, "detail", "not found"))
+    return json_response(dumps({"error_code": code, "message": message}), status)
+
+
+__all__ = ["ROUTES", "create_app", "invocations"]

@@ -1,0 +1,255 @@
+"""Dynamic batching: concurrent requests to one model become one predict call.
+
+How a batch forms: a dispatcher task takes the oldest waiting request and every request queued
+behind it with the same params, while their rows fit in `max_batch_size`. When nothing else is
+queued it runs at once: batching never adds delay at low load. Under load, requests pile up while
+the previous batch predicts, so batches grow by themselves; `max_batch_delay` (default 0) only
+adds an extra wait for more rows when others are already queued. A request with more rows than
+`max_batch_size` runs alone; a non-batchable model runs request by request.
+
+Bounds: at most `max_queue` requests wait (beyond it `submit` raises TemporarilyUnavailable); a
+request that waits past its timeout gets DeadlineExceeded and is dropped from the queue.
+Time comes from a monotonic clock. A batch that fails delivers the failure to every request in it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.exceptions import (
+    DeadlineExceeded,
+    PredictionFailed,
+    ShipyardError,
+    TemporarilyUnavailable,
+)
+from shipyard.runtime.rows import concat_rows, split_rows
+
+logger = logging.getLogger("shipyard.runtime.batcher")
+
+PredictFn = Callable[[Any, "dict[str, Any] | None"], Any]
+RunFn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(slots=True, eq=False)
+class _Item:
+    data: Any
+    rows: int
+    params: dict[str, Any] | None
+    params_key: Any
+    future: asyncio.Future[Any]
+    enqueued: float
+    timer: asyncio.TimerHandle | None = field(default=None)
+
+
+class Batcher:
+    """Wraps a blocking `predict(data, params)`; `await submit(...)` returns this request's rows."""
+
+    def __init__(
+        self,
+        predict: PredictFn,
+        *,
+        run: RunFn,
+        max_batch_size: int,
+        max_batch_delay: float = 0.0,
+        max_queue: int = 512,
+        max_concurrency: int = 1,
+        batchable: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if max_batch_delay < 0:
+            raise ValueError(f"max_batch_delay must be >= 0 seconds, got {max_batch_delay}")
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self._predict = predict
+        self._run = run
+        self.max_batch_size = max_batch_size
+        self.max_batch_delay = max_batch_delay
+        self.max_queue = max_queue
+        self.batchable = batchable
+        self._clock = clock
+        self._on_batch = on_batch
+        self._queue: deque[_Item] = deque()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._wakeup = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        """Start the dispatcher task on the running loop (idempotent)."""
+        if self._dispatcher is None:
+            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def submit(
+        self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float
+    ) -> Any:
+        """Queue one request's prepared rows; returns its slice of the model output."""
+        if self._closing:
+            raise TemporarilyUnavailable("the server is shutting down; retry on another replica")
+        if len(self._queue) >= self.max_queue:
+            raise TemporarilyUnavailable(
+                f"the prediction queue is full ({self.max_queue} requests waiting); retry later"
+            )
+        if rows < 0:
+            raise ValueError(f"rows must be >= 0, got {rows}")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        key = None if not params else _params_key(params)
+        item = _Item(data, rows, params, key, future, self._clock())
+        item.timer = loop.call_later(timeout, _expire, future, timeout)
+        self._queue.append(item)
+        self._wakeup.set()
+        try:
+            return await future
+        finally:
+            item.timer.cancel()
+
+    async def close(self) -> None:
+        """Refuse new requests, finish queued and running ones, stop the dispatcher."""
+        self._closing = True
+        self._wakeup.set()
+        if self._dispatcher is not None:
+            await self._dispatcher
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    # -- dispatch -----------------------------------------------------------------------------
+    async def _dispatch(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            await self._slots.acquire()
+            batch = self._take()
+            if batch and self.max_batch_delay > 0 and self._queue and self._rows(batch) < self.max_batch_size:
+                # Others are waiting: give more rows a short chance to join this batch.
+                wait = batch[0].enqueued + self.max_batch_delay - self._clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                batch.extend(self._take(batch))
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.get_running_loop().create_task(self._run_batch(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    @staticmethod
+    def _rows(batch: list[_Item]) -> int:
+        return sum(item.rows for item in batch)
+
+    def _take(self, batch: list[_Item] | None = None) -> list[_Item]:
+        """Pop the next compatible requests in FIFO order (dropping those already timed out)."""
+        taken: list[_Item] = []
+        head = batch[0] if batch else None
+        rows = self._rows(batch) if batch else 0
+        queue = self._queue
+        while queue:
+            item = queue[0]
+            if item.future.done():  # timed out while waiting: its work is dropped
+                queue.popleft()
+                continue
+            if head is None:
+                queue.popleft()
+                taken.append(item)
+                head, rows = item, item.rows
+                if not self.batchable or rows >= self.max_batch_size:
+                    break
+                continue
+            if not self.batchable or head.rows >= self.max_batch_size:
+                break
+            if item.params_key != head.params_key or rows + item.rows > self.max_batch_size:
+                break
+            queue.popleft()
+            taken.append(item)
+            rows += item.rows
+        return taken
+
+    async def _run_batch(self, batch: list[_Item]) -> None:
+        try:
+            live = [item for item in batch if not item.future.done()]
+            if not live:
+                return
+            counts = [item.rows for item in live]
+            if self._on_batch is not None:
+                self._on_batch(len(live), sum(counts))
+            try:
+                pieces = await self._run(
+                    _predict_batch, self._predict, [i.data for i in live], counts,
+                    live[0].params, self.batchable,
+                )
+            except ShipyardError as exc:
+                _deliver_error(live, exc)
+            except Exception as exc:  # the model itself failed
+                error_id = uuid.uuid4().hex[:16]
+                logger.error(
+                    "predict failed for a batch of %d requests (%d rows), error id %s\n%s",
+                    len(live), sum(counts), error_id, traceback.format_exc(),
+                )
+                _deliver_error(live, PredictionFailed(
+                    f"the model raised {type(exc).__name__} while predicting; the server log has "
+                    f"the traceback under error id {error_id}",
+                    error_id=error_id,
+                ))
+                del exc
+            else:
+                for item, piece in zip(live, pieces):
+                    if not item.future.done():
+                        item.future.set_result(piece)
+        finally:
+            self._slots.release()
+
+
+def _predict_batch(
+    predict: PredictFn, parts: list[Any], counts: list[int], params: Any, batchable: bool
+) -> list[Any]:
+    """Runs in a worker thread: concatenate, predict, split (keeps the loop free)."""
+    data = concat_rows(parts)
+    output = predict(data, params)
+    if not batchable:
+        return [output]
+    return split_rows(output, counts)
+
+
+def _deliver_error(items: list[_Item], exc: BaseException) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(exc)
+
+
+def _expire(future: asyncio.Future[Any], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(
+            DeadlineExceeded(f"no prediction within the request timeout of {timeout:g} s")
+        )
+
+
+def _params_key(params: dict[str, Any]) -> Any:
+    """Requests batch together only when their params are equal."""
+    try:
+        return tuple(sorted((k, repr(v)) for k, v in params.items()))
+    except TypeError:
+        return object()  # unorderable: never batch with another request
+
+
+__all__ = ["Batcher"]

@@ -1,0 +1,172 @@
+"""The served model: where it came from, its readiness, and the request -> prediction path.
+
+Readiness is a small state machine: `loading` until the model is loaded *and* a warm-up predict on
+its saved input example passed, then `ready`; `failed` (with the reason) if either step raised.
+Health endpoints answer from it, so a load balancer never routes to a cold or broken replica.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipyard.exceptions import (
+    InvalidInput,
+    ResourceNotFound,
+    SchemaEnforcementError,
+    ShipyardError,
+    TemporarilyUnavailable,
+)
+from shipyard.runtime.batcher import Batcher
+from shipyard.runtime.rows import count_rows
+from shipyard.runtime.settings import ServeSettings
+from shipyard.runtime.workers import Workers
+from shipyard.settings import Settings
+
+logger = logging.getLogger("shipyard.runtime")
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Who the served model is: shown by /version and /v2/models/{name}, and on every metric."""
+
+    name: str
+    local_path: str
+    source_uri: str
+    version: str | None = None
+    stage: str | None = None
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    digest: str | None = None
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["aliases"] = list(self.aliases)
+        return out
+
+    def labels(self) -> dict[str, str]:
+        """Prometheus labels (empty strings where unknown)."""
+        return {
+            "model_name": self.name,
+            "model_version": self.version or "",
+            "model_stage": self.stage or ",".join(self.aliases),
+            "model_digest": (self.digest or "")[:16],
+        }
+
+
+def resolve_model(uri: str, *, name: str | None, settings: Settings) -> ModelIdentity:
+    """The one place `serve` turns a model URI into a local directory and an identity."""
+    if not uri:
+        raise InvalidInput("no model given: pass -m/--model-uri or set SHIPYARD_MODEL_URI")
+    if uri.startswith(("models:/", "runs:/")):
+        from shipyard.registry.uris import resolve_model_uri
+
+        resolved = resolve_model_uri(uri, settings=settings)
+        local = str(resolved.local_path)
+        return ModelIdentity(
+            name=name or resolved.name or Path(local).name,
+            local_path=local,
+            source_uri=uri,
+            version=None if resolved.version is None else str(resolved.version),
+            stage=resolved.stage,
+            aliases=tuple(resolved.aliases or ()),
+            digest=resolved.digest,
+            run_id=resolved.run_id,
+        )
+    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri).expanduser()
+    if not path.is_dir():
+        raise ResourceNotFound(
+            f"model {uri!r}: no such directory; pass a model directory, file://, models:/ or runs:/"
+        )
+    path = path.resolve()
+    return ModelIdentity(name=name or path.name, local_path=str(path), source_uri=uri)
+
+
+class ServedModel:
+    """Loads the model in a worker thread, warms it up, then predicts through the batcher."""
+
+    def __init__(
+        self, identity: ModelIdentity, settings: ServeSettings, workers: Workers, *,
+        on_batch: Any = None,
+    ) -> None:
+        self.identity = identity
+        self.settings = settings
+        self.workers = workers
+        self.state = "loading"
+        self.reason = f"model {identity.name!r} is loading"
+        self.pyfunc: Any = None
+        self.batcher: Batcher | None = None
+        self._on_batch = on_batch
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+    async def load(self) -> None:
+        """Load + warm up; never raises (the failure becomes the readiness reason)."""
+        from shipyard.flavors.pyfunc import load_model
+
+        try:
+            self.pyfunc = await self.workers.run(
+                load_model, self.identity.local_path, allow_pickle=self.settings.allow_pickle
+            )
+            s = self.settings
+            self.batcher = Batcher(
+                self.pyfunc.predict_prepared,
+                run=self.workers.run,
+                max_batch_size=s.max_batch_size,
+                max_batch_delay=s.max_batch_delay_ms / 1000.0,
+                max_queue=s.max_queue,
+                max_concurrency=1,
+                batchable=bool(getattr(self.pyfunc, "batchable", True)),
+                on_batch=self._on_batch,
+            )
+            self.batcher.start()
+            if s.warmup:
+                example = self.pyfunc.input_example()
+                if example is None:
+                    logger.info("model %r has no input example; skipping warm-up", self.identity.name)
+                else:
+                    # NOTE: input_example() is already prepared; it goes straight to the batcher.
+                    self.reason = f"model {self.identity.name!r} is warming up"
+                    await self.batcher.submit(
+                        example, count_rows(example), self.pyfunc.enforce_params(None),
+                        timeout=s.timeout,
+                    )
+        except Exception as exc:
+            self.state = "failed"
+            self.reason = f"model {self.identity.name!r} failed to load or warm up: {exc}"
+            logger.error("%s\n%s", self.reason, traceback.format_exc())
+            return
+        self.state, self.reason = "ready", "ready"
+        logger.info("model %r is ready (%s)", self.identity.name, self.identity.local_path)
+
+    def prepare(self, data: Any, params: dict[str, Any] | None) -> tuple[Any, int, Any]:
+        """Validate one request against the signature; the caller's mistakes become 400s."""
+        try:
+            prepared = self.pyfunc.prepare_input(data)
+            params = self.pyfunc.enforce_params(params)
+        except ShipyardError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            raise SchemaEnforcementError(f"the input does not match the model: {exc}") from None
+        try:
+            rows = count_rows(prepared)
+        except ShipyardError as exc:
+            raise SchemaEnforcementError(exc.message) from None
+        return prepared, rows, params
+
+    async def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
+        if self.batcher is None:
+            raise TemporarilyUnavailable(self.reason)
+        prepared, rows, params = self.prepare(data, params)
+        return await self.batcher.submit(prepared, rows, params, timeout=self.settings.timeout)
+
+    async def close(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.close()
+
+
+__all__ = ["ModelIdentity", "ServedModel", "resolve_model"]

@@ -1,0 +1,244 @@
+"""The `/invocations` protocol: MLflow's scoring formats in, `{"predictions": ...}` out.
+
+Request bodies (JSON, one format key plus optional `params`):
+    dataframe_split   {"columns": [...], "data": [[...], ...], "index": [...]}
+    dataframe_records [{"col": value, ...}, ...]
+    instances         [row, ...] or [{"name": value, ...}, ...]
+    inputs            [row, ...] or {"name": [...], ...}
+or `text/csv` with a header line. The parsed data goes to `PyFuncModel.prepare_input`, which
+checks it against the signature and converts it to what the framework wants (numpy for tensor
+models, a DataFrame only when the model needs column names), so no pandas object is built here
+for JSON.
+
+Responses are shaped like MLflow's scoring server: arrays become nested lists, a DataFrame
+becomes a list of records, a Series a list of one-key records, dicts and lists pass through.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from shipyard.exceptions import SchemaEnforcementError, UnsupportedMediaType
+
+FORMAT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+PARAMS_KEY = "params"
+JSON_TYPES = ("application/json",)
+CSV_TYPES = ("text/csv",)
+SPLIT_KEYS = frozenset({"columns", "data", "index"})
+
+
+@dataclass(slots=True)
+class ScoringRequest:
+    """One parsed `/invocations` body: the data for `prepare_input`, and params."""
+
+    data: Any
+    params: dict[str, Any] | None
+    format: str
+
+
+def media_type(content_type: str | None) -> str:
+    """The bare media type; only utf-8 is accepted as a charset (415 otherwise)."""
+    if not content_type:
+        raise UnsupportedMediaType(
+            "the request has no Content-Type; send application/json or text/csv"
+        )
+    mime, _, rest = content_type.partition(";")
+    mime = mime.strip().lower()
+    for part in rest.split(";"):
+        key, _, value = part.strip().partition("=")
+        if not key:
+            continue
+        if key.lower() != "charset":
+            raise UnsupportedMediaType(f"Content-Type parameter {key!r} is not supported")
+        if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"charset {value!r} is not supported; send utf-8")
+    if mime not in JSON_TYPES and mime not in CSV_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {mime!r} is not supported; send application/json or text/csv"
+        )
+    return mime
+
+
+def parse_invocation(body: bytes, content_type: str | None) -> ScoringRequest:
+    """Parse an `/invocations` body; raises SchemaEnforcementError (400) naming the field."""
+    mime = media_type(content_type)
+    if mime in CSV_TYPES:
+        return ScoringRequest(parse_csv(body), None, "csv")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise SchemaEnforcementError(f"the body is not valid JSON: {exc}") from None
+    return parse_json_payload(payload)
+
+
+def parse_json_payload(payload: Any) -> ScoringRequest:
+    if not isinstance(payload, dict):
+        raise SchemaEnforcementError(
+            f"the body must be a JSON object with one of the keys {list(FORMAT_KEYS)}, "
+            f"got a JSON {_json_kind(payload)}"
+        )
+    formats = [key for key in payload if key in FORMAT_KEYS]
+    unknown = [key for key in payload if key not in FORMAT_KEYS and key != PARAMS_KEY]
+    if unknown:
+        raise SchemaEnforcementError(
+            f"unknown key(s) {unknown} in the body; allowed: {list(FORMAT_KEYS)} and 'params'"
+        )
+    if len(formats) != 1:
+        raise SchemaEnforcementError(
+            f"the body must have exactly one of the keys {list(FORMAT_KEYS)}, got {formats}"
+        )
+    fmt = formats[0]
+    params = payload.get(PARAMS_KEY)
+    if params is not None and not isinstance(params, dict):
+        raise SchemaEnforcementError(
+            f"'params' must be a JSON object of name -> value, got a JSON {_json_kind(params)}"
+        )
+    value = payload[fmt]
+    if fmt == "dataframe_split":
+        data = _split_to_columns(value)
+    elif fmt == "dataframe_records":
+        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+            raise SchemaEnforcementError(
+                "'dataframe_records' must be a list of records (JSON objects column -> value)"
+            )
+        data = value
+    elif fmt == "instances":
+        if not isinstance(value, list):
+            raise SchemaEnforcementError(
+                f"'instances' must be a list of rows, got a JSON {_json_kind(value)}"
+            )
+        data = _records_to_columns(value) if value and isinstance(value[0], dict) else value
+    else:
+        if not isinstance(value, (list, dict)):
+            raise SchemaEnforcementError(
+                f"'inputs' must be a list of rows or an object name -> values, "
+                f"got a JSON {_json_kind(value)}"
+            )
+        data = value
+    return ScoringRequest(data, params or None, fmt)
+
+
+def _split_to_columns(value: Any) -> Any:
+    """`dataframe_split` -> {column: values} (or the rows, when no columns are named)."""
+    if not isinstance(value, dict):
+        raise SchemaEnforcementError(
+            f"'dataframe_split' must be an object with 'columns' and 'data', "
+            f"got a JSON {_json_kind(value)}"
+        )
+    extra = sorted(set(value) - SPLIT_KEYS)
+    if extra or "data" not in value:
+        raise SchemaEnforcementError(
+            f"'dataframe_split' takes 'data' and optionally 'columns' and 'index'; "
+            f"got keys {sorted(value)}"
+        )
+    rows, columns = value["data"], value.get("columns")
+    if not isinstance(rows, list):
+        raise SchemaEnforcementError("'dataframe_split.data' must be a list of rows")
+    if columns is None:
+        return rows
+    if not isinstance(columns, list):
+        raise SchemaEnforcementError("'dataframe_split.columns' must be a list of column names")
+    width = len(columns)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            raise SchemaEnforcementError(
+                f"'dataframe_split.data[{i}]' must be a list of {width} values (one per column)"
+            )
+    return {str(name): [row[j] for row in rows] for j, name in enumerate(columns)}
+
+
+def _records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
+    """`instances` as a list of objects -> one list per name (every object needs every name)."""
+    if not all(isinstance(row, dict) for row in records):
+        raise SchemaEnforcementError("'instances' mixes objects and non-objects")
+    names = list(records[0])
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for i, row in enumerate(records):
+        if len(row) != len(names):
+            raise SchemaEnforcementError(
+                f"'instances[{i}]' has keys {sorted(row)}; every instance needs {sorted(names)}"
+            )
+        for name in names:
+            if name not in row:
+                raise SchemaEnforcementError(f"'instances[{i}]' is missing {name!r}")
+            columns[name].append(row[name])
+    return columns
+
+
+def parse_csv(body: bytes) -> Any:
+    """A CSV body with a header line -> a pandas DataFrame."""
+    import io
+
+    import pandas as pd
+
+    try:
+        return pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SchemaEnforcementError(f"the body is not valid CSV with a header line: {exc}") from None
+
+
+def jsonable(output: Any) -> Any:
+    """What MLflow's scoring server would serialize for a model output."""
+    if isinstance(output, np.ndarray):
+        if output.dtype == np.float32 or output.dtype == np.float16:
+            # NOTE: MLflow goes through tolist(): float32 values print as their float64 widening.
+            return output.astype(np.float64)
+        return output if output.dtype.kind in "biuf" and output.flags.c_contiguous else output.tolist()
+    if isinstance(output, (list, dict, str, int, float, bool)) or output is None:
+        return output
+    import pandas as pd
+
+    if isinstance(output, pd.DataFrame):
+        return output.to_dict(orient="records")
+    if isinstance(output, pd.Series):
+        return pd.DataFrame(output).to_dict(orient="records")
+    return output
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"cannot serialize a {type(obj).__name__} in a prediction")
+
+
+def dumps(obj: Any) -> bytes:
+    """orjson with numpy support; NaN becomes null (MLflow writes a bare NaN, which is not JSON)."""
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def predictions_body(output: Any) -> bytes:
+    return dumps({"predictions": jsonable(output)})
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+__all__ = [
+    "FORMAT_KEYS",
+    "ScoringRequest",
+    "dumps",
+    "jsonable",
+    "parse_invocation",
+    "parse_json_payload",
+    "predictions_body",
+]

@@ -1,0 +1,71 @@
+"""Every knob of `shipyard serve`, built once from CLI flags and `SHIPYARD_*` variables.
+
+The defaults are tuned for a small machine (2 cores): one process holding one model copy, an
+event loop for HTTP and a couple of threads for predict, and a batcher that merges concurrent
+requests instead of waiting for them. The README's "Serving" section says why each default is what
+it is.
+"""
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_threads() -> int:
+    """Predict threads: one per core, at most 4 (onnxruntime/torch release the GIL in predict)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class ServeSettings(BaseSettings):
+    """The effective configuration of one `shipyard serve` process (flags win over variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore", frozen=True)
+
+    model_uri: str = ""
+    """What to serve: a local directory, file://, models:/name/<version|stage|@alias> or runs:/."""
+
+    name: str | None = None
+    """Model name in /version, /v2 and metrics; default: registered name, else directory name."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=0, le=65535)
+
+    workers: int = Field(default=1, ge=1)
+    """Server processes, each with its own model copy (memory!); 1 keeps batching effective."""
+
+    threads: int = Field(default_factory=default_threads, ge=1)
+    """Threads that run predict off the event loop (the pool in runtime/workers.py)."""
+
+    max_batch_size: int = Field(default=256, ge=1)
+    """Most rows merged into one predict call; a request with more rows runs alone."""
+
+    max_batch_delay_ms: float = Field(default=0.0, ge=0)
+    """Extra wait for more rows when others are already queued; 0 = batch what is queued."""
+
+    max_queue: int = Field(default=512, ge=1)
+    """Requests waiting for predict; past it the server answers 503 with Retry-After."""
+
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds a request may wait for its prediction before it gets 504 and is dropped."""
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    """Largest request body accepted; larger answers 413."""
+
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: bool = True
+    """One structured line per request (method, path, status, duration, request id)."""
+
+    warmup: bool = True
+    """Predict once on the saved input example before reporting ready."""
+
+    graceful_timeout: float | None = Field(default=None, gt=0)
+    """Seconds to finish in-flight requests after SIGTERM; None waits for all of them."""
+
+    allow_pickle: bool = True
+    """False refuses pickle-based model formats at load time."""
+
+
+__all__ = ["ServeSettings", "default_threads"]

@@ -1,0 +1,209 @@
+"""The KServe V2 / Triton HTTP inference protocol, so Triton and KServe clients work against serve.
+
+Inputs arrive as named tensors (`name`, `datatype`, `shape`, flat `data`), or as raw bytes with
+the binary tensor extension (`Inference-Header-Content-Length`). They map onto the model's
+signature: one unnamed tensor -> an ndarray; named tensors or columns -> a dict of arrays; one
+[rows, k] tensor for a k-column model -> an ndarray. Outputs are answered as JSON tensors.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shipyard.exceptions import ResourceNotFound, SchemaEnforcementError
+from shipyard.runtime.health import served_model
+from shipyard.runtime.http import json_response, read_body
+from shipyard.runtime.model import ServedModel
+from shipyard.runtime.scoring import dumps
+from shipyard.version import __version__
+
+DATATYPES: dict[str, np.dtype] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype(np.uint8), "UINT16": np.dtype(np.uint16),
+    "UINT32": np.dtype(np.uint32), "UINT64": np.dtype(np.uint64),
+    "INT8": np.dtype(np.int8), "INT16": np.dtype(np.int16),
+    "INT32": np.dtype(np.int32), "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16), "FP32": np.dtype(np.float32), "FP64": np.dtype(np.float64),
+    "BYTES": np.dtype(object),
+}
+COLUMN_DATATYPES = {
+    "boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32", "double": "FP64",
+    "string": "BYTES", "binary": "BYTES", "datetime": "BYTES",
+}
+BINARY_HEADER = "inference-header-content-length"
+
+
+def datatype_of(dtype: np.dtype) -> str:
+    for name, candidate in DATATYPES.items():
+        if candidate == dtype and name != "BYTES":
+            return name
+    return "BYTES"
+
+
+def _tensor_meta(schema: Any, prefix: str) -> list[dict[str, Any]]:
+    if schema is None:
+        return []
+    out = []
+    for i, spec in enumerate(schema.inputs):
+        name = spec.name if spec.name is not None else f"{prefix}-{i}"
+        if hasattr(spec, "shape"):
+            out.append({"name": name, "datatype": datatype_of(spec.dtype), "shape": list(spec.shape)})
+        else:
+            out.append({"name": name, "datatype": COLUMN_DATATYPES.get(spec.type, "BYTES"), "shape": [-1]})
+    return out
+
+
+def _check_name(request: Request) -> ServedModel:
+    served = served_model(request)
+    name = request.path_params["name"]
+    if name != served.identity.name:
+        raise ResourceNotFound(f"model {name!r} is not served here; this server serves {served.identity.name!r}")
+    version = request.path_params.get("version")
+    if version is not None and version != (served.identity.version or "1"):
+        raise ResourceNotFound(f"model {name!r} version {version!r} is not served here")
+    return served
+
+
+async def server_metadata(request: Request) -> Response:
+    return json_response(dumps({
+        "name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"],
+    }))
+
+
+async def model_metadata(request: Request) -> Response:
+    served = _check_name(request)
+    signature = getattr(served.pyfunc, "signature", None)
+    platform = ",".join(sorted(getattr(getattr(served.pyfunc, "metadata", None), "flavors", {}) or {}))
+    return json_response(dumps({
+        "name": served.identity.name,
+        "versions": [served.identity.version or "1"],
+        "platform": platform or "shipyard",
+        "inputs": _tensor_meta(getattr(signature, "inputs", None), "input"),
+        "outputs": _tensor_meta(getattr(signature, "outputs", None), "output"),
+    }))
+
+
+async def model_ready(request: Request) -> Response:
+    served = _check_name(request)
+    if not served.ready:
+        return json_response(dumps({"ready": False, "reason": served.reason}), 503)
+    return json_response(b'{"ready":true}')
+
+
+def _decode(body: bytes, header_length: str | None) -> tuple[dict[str, Any], bytes]:
+    if header_length is None:
+        json_part, binary = body, b""
+    else:
+        if not header_length.isdigit() or int(header_length) > len(body):
+            raise SchemaEnforcementError(
+                f"{BINARY_HEADER} is {header_length!r}; it must be a byte count within the body"
+            )
+        json_part, binary = body[: int(header_length)], body[int(header_length):]
+    try:
+        payload = orjson.loads(json_part)
+    except orjson.JSONDecodeError as exc:
+        raise SchemaEnforcementError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
+        raise SchemaEnforcementError("the body must be an object with a non-empty 'inputs' list")
+    return payload, binary
+
+
+def _tensor(item: Any, index: int, binary: bytes, offset: int) -> tuple[str, np.ndarray, int]:
+    """One input tensor -> (name, array, new offset into the binary section)."""
+    where = f"inputs[{index}]"
+    if not isinstance(item, dict):
+        raise SchemaEnforcementError(f"{where} must be an object with name, datatype, shape, data")
+    name, datatype, shape = item.get("name"), item.get("datatype"), item.get("shape")
+    if not isinstance(name, str):
+        raise SchemaEnforcementError(f"{where}.name must be a string")
+    where = f"input {name!r}"
+    if datatype not in DATATYPES:
+        raise SchemaEnforcementError(f"{where}: datatype {datatype!r} is not one of {sorted(DATATYPES)}")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise SchemaEnforcementError(f"{where}: shape must be a list of non-negative integers")
+    dtype = DATATYPES[datatype]
+    size = int(np.prod(shape)) if shape else 1
+    binary_size = (item.get("parameters") or {}).get("binary_data_size")
+    if binary_size is not None:
+        if datatype == "BYTES":
+            raise SchemaEnforcementError(f"{where}: binary BYTES tensors are not supported; send JSON data")
+        chunk = binary[offset: offset + int(binary_size)]
+        if len(chunk) != int(binary_size) or len(chunk) != size * dtype.itemsize:
+            raise SchemaEnforcementError(
+                f"{where}: binary_data_size {binary_size} does not match shape {shape} of {datatype}"
+            )
+        return name, np.frombuffer(chunk, dtype=dtype).reshape(shape), offset + int(binary_size)
+    data = item.get("data")
+    if not isinstance(data, list):
+        raise SchemaEnforcementError(f"{where}: 'data' must be a list of values")
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SchemaEnforcementError(f"{where}: data is not {datatype}: {exc}") from None
+    if array.size != size:
+        raise SchemaEnforcementError(f"{where}: {array.size} values do not fill shape {shape}")
+    return name, array.reshape(shape), offset
+
+
+def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
+    """Map named tensors onto what `prepare_input` takes for this model's signature."""
+    schema = getattr(getattr(served.pyfunc, "signature", None), "inputs", None)
+    if len(tensors) == 1:
+        (name, array), = tensors.items()
+        if schema is None or len(schema.inputs) == 1 or array.ndim == 2:
+            return array  # the one tensor, or all k columns side by side
+        return {name: array}
+    if schema is not None and not schema.is_tensor_spec():
+        return {name: (a.reshape(-1) if a.ndim == 2 and a.shape[1] == 1 else a) for name, a in tensors.items()}
+    return tensors
+
+
+def _outputs(served: ServedModel, output: Any) -> list[dict[str, Any]]:
+    schema = getattr(getattr(served.pyfunc, "signature", None), "outputs", None)
+    default = "predictions"
+    if schema is not None and len(schema.inputs) == 1 and schema.inputs[0].name is not None:
+        default = schema.inputs[0].name
+    if isinstance(output, dict):
+        named = dict(output)
+    elif hasattr(output, "columns") and hasattr(output, "to_numpy"):
+        named = {str(c): output[c].to_numpy() for c in output.columns}
+    elif hasattr(output, "to_numpy"):
+        named = {default: output.to_numpy()}
+    else:
+        named = {default: output}
+    result = []
+    for name, value in named.items():
+        array = np.asarray(value)
+        datatype = datatype_of(array.dtype)
+        data = array.reshape(-1).tolist() if datatype != "BYTES" else [str(v) for v in array.reshape(-1)]
+        result.append({"name": name, "datatype": datatype, "shape": list(array.shape), "data": data})
+    return result
+
+
+async def infer(request: Request) -> Response:
+    served = _check_name(request)
+    body = await read_body(request, served.settings.max_body_bytes)
+    payload, binary = _decode(body, request.headers.get(BINARY_HEADER))
+    tensors: dict[str, np.ndarray] = {}
+    offset = 0
+    for index, item in enumerate(payload["inputs"]):
+        name, array, offset = _tensor(item, index, binary, offset)
+        tensors[name] = array
+    params = payload.get("parameters")
+    params = {k: v for k, v in params.items() if k not in ("binary_data_output",)} if isinstance(params, dict) else None
+    output = await served.predict(_model_input(served, tensors), params or None)
+    answer: dict[str, Any] = {
+        "model_name": served.identity.name,
+        "model_version": served.identity.version or "1",
+        "outputs": _outputs(served, output),
+    }
+    if "id" in payload:
+        answer["id"] = payload["id"]
+    return json_response(dumps(answer))
+
+
+__all__ = ["infer", "model_metadata", "model_ready", "server_metadata"]

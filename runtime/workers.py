@@ -1,0 +1,40 @@
+"""The only place predict leaves the event loop: a thread pool sized for the machine.
+
+onnxruntime, torch and numpy release the GIL inside their kernels, so a few threads let predict
+run on one core while the event loop parses and answers HTTP on another. A process pool would
+copy the model per process (memory) and pickle every batch (latency); `--workers N` is the way
+to get processes, each with its own model copy.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Workers:
+    """A named thread pool; `run` awaits a blocking call without blocking the loop."""
+
+    def __init__(self, threads: int) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="shipyard-predict")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        call = functools.partial(fn, *args, **kwargs) if kwargs else fn
+        loop = asyncio.get_running_loop()
+        if kwargs:
+            return await loop.run_in_executor(self._pool, call)
+        return await loop.run_in_executor(self._pool, fn, *args)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Finish running calls (wait=True) and stop the threads."""
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+__all__ = ["Workers"]

@@ -28,7 +28,8 @@ def _string(text: str, clause: str) -> str:
     m = _STRING.match(text.strip())
     if not m:
         raise InvalidInput(f"filter clause {clause!r}: value {text!r} must be a quoted string")
-    return m.group(1) if m.group(1) is not None else m.group(2)
+    body = m.group(1) if m.group(1) is not None else m.group(2)
+    return re.sub(r"\\(.)", r"\1", body)
 
 
 def _values(text: str, clause: str) -> list[str]:

@@ -1,0 +1,75 @@
+"""Registering a version: reserve a number, store an immutable verified copy, then mark READY.
+
+The order is what makes a crash harmless: the row is PENDING_REGISTRATION while files are copied
+(resolution refuses anything not READY), the copy is published by an atomic rename only after it
+was verified and fsynced, and READY is written last. A process killed at any point leaves a
+PENDING row and perhaps a temp dir (swept by the next registration on this host); the next
+registration simply takes the next number.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from shipyard.exceptions import InvalidInput
+from shipyard.registry.entities import ModelVersion
+from shipyard.registry.storage import ProgressCallback, VersionStorage
+from shipyard.registry.store import AbstractRegistryStore
+
+MLMODEL_FILE_NAME = "MLmodel"
+STORAGE_DIR = "model-versions"
+
+
+def version_storage(store: AbstractRegistryStore) -> VersionStorage:
+    """The immutable storage folder under the store's (local) artifact root."""
+    from shipyard.tracking.artifacts import file_uri_to_path
+
+    try:
+        root = file_uri_to_path(store.artifact_root)
+    except InvalidInput:
+        raise InvalidInput(
+            f"artifact root {store.artifact_root!r} is not a local folder; "
+            "registering versions needs a file:// artifact root"
+        ) from None
+    return VersionStorage(root / STORAGE_DIR)
+
+
+def register_version(
+    store: AbstractRegistryStore,
+    name: str,
+    local_dir: str | Path,
+    *,
+    source: str,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    user_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ModelVersion:
+    """Copy `local_dir` into version storage as the next version of `name` (which must exist)."""
+    local_dir = Path(local_dir)
+    if not (local_dir / MLMODEL_FILE_NAME).is_file():
+        raise InvalidInput(
+            f"{source!r} is not a model directory: {str(local_dir)!r} has no {MLMODEL_FILE_NAME} file"
+        )
+    storage = version_storage(store)
+    storage.sweep_stale_tmp()
+    mv = store.create_model_version(name, source, run_id, tags, None, description, user_id=user_id)
+    try:
+        copy = storage.put(local_dir, progress=progress)
+    except BaseException as exc:
+        store.fail_model_version(name, mv.version, f"{type(exc).__name__}: {exc}")
+        raise
+    return store.finish_model_version(
+        name, mv.version, digest=copy.digest, storage_location=copy.path.resolve().as_uri()
+    )
+
+
+def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> None:
+    """Free stored copies no remaining version points at (after deletes)."""
+    storage = version_storage(store)
+    for digest in {d for d in digests if d}:
+        if not store.digest_in_use(digest):
+            storage.delete(digest)
+
+
+__all__ = ["MLMODEL_FILE_NAME", "STORAGE_DIR", "register_version", "release_storage", "version_storage"]

@@ -1,0 +1,251 @@
+"""The one place any model URI becomes a local model directory.
+
+    models:/<name>/<version>     models:/<name>/<stage>     models:/<name>@<alias>
+    models:/<name>/latest        runs:/<run_id>/<path>      file:///abs/dir    plain/dir
+
+Registered versions are verified against their digest every time they are resolved; a copy
+that is not on this machine is fetched once into `Settings.cache_dir`, keyed by digest.
+Callers that need to say what they serve (`serve`'s /version, image labels) get the details in
+`ResolvedModel`.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
+from shipyard.registry.entities import STAGES, STATUS_READY, ModelVersion, canonical_stage
+from shipyard.registry.store import AbstractRegistryStore, get_registry_store
+from shipyard.registry.storage import VersionStorage, verify_copy
+from shipyard.settings import Settings
+
+MODELS_SCHEME = "models"
+RUNS_SCHEME = "runs"
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class ModelsUri:
+    """A parsed `models:/` URI: exactly one of version, stage, alias or latest is set."""
+
+    name: str
+    version: int | None = None
+    stage: str | None = None
+    alias: str | None = None
+    latest: bool = False
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model URI led, and which registered version it is (None fields for plain paths)."""
+
+    uri: str
+    local_path: Path
+    name: str | None = None
+    version: int | None = None
+    stage: str | None = None
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    digest: str | None = None
+    run_id: str | None = None
+    source_uri: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "uri": self.uri,
+            "local_path": str(self.local_path),
+            "name": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "aliases": list(self.aliases),
+            "digest": self.digest,
+            "run_id": self.run_id,
+            "source_uri": self.source_uri,
+        }
+
+
+def _scheme(uri: str) -> str:
+    """`models` for `models:/x/1`; '' for a plain path (one without `<scheme>:`)."""
+    head, sep, _ = uri.partition(":")
+    return head.lower() if sep and head.isidentifier() else ""
+
+
+def parse_models_uri(uri: str) -> ModelsUri:
+    """`models:/fraud/3`, `models:/fraud/Production`, `models:/fraud@champion`, `models:/fraud/latest`."""
+    if _scheme(uri) != MODELS_SCHEME:
+        raise InvalidInput(f"model URI {uri!r} is not a models:/ URI")
+    rest = uri.split(":", 1)[1]
+    if rest.startswith("//"):
+        raise InvalidInput(
+            f"model URI {uri!r} names a registry host; write models:/<name>/<version|stage|latest> "
+            "or models:/<name>@<alias> and choose the registry with --tracking-uri"
+        )
+    path = rest.lstrip("/")
+    form = "expected models:/<name>/<version|stage|latest> or models:/<name>@<alias>"
+    if "@" in path:
+        name, _, alias = path.rpartition("@")
+        if not name or not alias or "/" in name or "/" in alias:
+            raise InvalidInput(f"model URI {uri!r} is malformed; {form}")
+        return ModelsUri(name=name, alias=alias)
+    name, _, suffix = path.rpartition("/")
+    if not name or not suffix or "/" in name:
+        raise InvalidInput(f"model URI {uri!r} is malformed; {form}")
+    if suffix.isdigit():
+        if int(suffix) < 1:
+            raise InvalidInput(f"model URI {uri!r}: version numbers start at 1")
+        return ModelsUri(name=name, version=int(suffix))
+    if suffix.lower() == LATEST:
+        return ModelsUri(name=name, latest=True)
+    try:
+        return ModelsUri(name=name, stage=canonical_stage(suffix))
+    except InvalidInput:
+        raise InvalidInput(
+            f"model URI {uri!r}: {suffix!r} is neither a version number, 'latest' nor a stage "
+            f"({', '.join(STAGES)}); {form}"
+        ) from None
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """`runs:/<run_id>/<path>` -> (run_id, relative path, '' for the run's root)."""
+    if _scheme(uri) != RUNS_SCHEME:
+        raise InvalidInput(f"model URI {uri!r} is not a runs:/ URI")
+    path = uri.split(":", 1)[1].lstrip("/")
+    run_id, _, artifact_path = path.partition("/")
+    if not run_id:
+        raise InvalidInput(f"model URI {uri!r} is malformed; expected runs:/<run_id>/<artifact path>")
+    return run_id, artifact_path.strip("/")
+
+
+def find_version(store: AbstractRegistryStore, parsed: ModelsUri, uri: str) -> ModelVersion:
+    """The version a parsed models:/ URI names; errors say what was asked and what exists."""
+    if parsed.version is not None:
+        return store.get_model_version(parsed.name, parsed.version)
+    if parsed.alias is not None:
+        return store.get_model_version_by_alias(parsed.name, parsed.alias)
+    model = store.get_registered_model(parsed.name)  # raises, listing the models, if unknown
+    if parsed.latest:
+        ready = store.search_model_versions(
+            f"name = '{_quote(parsed.name)}' AND status = '{STATUS_READY}'",
+            max_results=1, order_by=["version_number DESC"],
+        )
+        if not ready:
+            raise ResourceNotFound(f"{uri}: registered model {parsed.name!r} has no READY version yet")
+        return ready[0]
+    found = store.get_latest_versions(parsed.name, [parsed.stage or ""])
+    if not found:
+        in_use = ", ".join(f"{mv.current_stage} (version {mv.version})" for mv in model.latest_versions)
+        raise ResourceNotFound(
+            f"{uri}: registered model {parsed.name!r} has no version in stage {parsed.stage}; "
+            + (f"latest version per stage: {in_use}" if in_use else "it has no versions")
+        )
+    return found[0]
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
+    """A verified local directory holding a READY version (its stored copy, or the cache's)."""
+    what = f"model {mv.name!r} version {mv.version}"
+    if mv.status != STATUS_READY or not mv.digest or not mv.storage_location:
+        raise InvalidState(
+            f"{what} is {mv.status}{': ' + mv.status_message if mv.status_message else ''}; "
+            "only READY versions can be loaded"
+        )
+    location = urlparse(mv.storage_location)
+    if location.scheme in ("", "file"):
+        path = Path(unquote(location.path)) if location.scheme else Path(mv.storage_location)
+        verify_copy(path, mv.digest, what=what)
+        return path
+    from shipyard.tracking.artifacts import get_artifact_repository
+
+    repo = get_artifact_repository(mv.storage_location)
+    cache = VersionStorage(Path(settings.cache_dir) / "models")
+
+    def fetch(tmp: Path) -> None:
+        repo.download_artifacts("", tmp)
+
+    return cache.import_with(mv.digest, fetch)
+
+
+def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
+    from shipyard.tracking.artifacts import (
+        LocalArtifactRepository,
+        confined,
+        get_artifact_repository,
+        safe_relative_path,
+    )
+    from shipyard.tracking.store import get_tracking_store
+
+    run_id, artifact_path = parse_runs_uri(uri)
+    run = get_tracking_store(tracking_uri).get_run(run_id)
+    repo = get_artifact_repository(run.info.artifact_uri)
+    relative = safe_relative_path(artifact_path)
+    if isinstance(repo, LocalArtifactRepository):
+        path = confined(repo.root, relative)
+        if not path.is_dir():
+            listed = ", ".join(f.path for f in repo.list_artifacts(None)) or "no artifacts"
+            raise ResourceNotFound(
+                f"{uri}: run {run_id} has no model directory {relative!r}; its artifacts: {listed}"
+            )
+    else:
+        Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=settings.cache_dir)
+        path = Path(repo.download_artifacts(relative, tmp))
+    return ResolvedModel(uri=uri, local_path=path, run_id=run_id, source_uri=uri)
+
+
+def registry_uri_for(settings: Settings, registry_uri: str | None = None) -> str:
+    """Explicit URI, else SHIPYARD_REGISTRY_URI, else the tracking URI, else the sqlite default."""
+    from shipyard.tracking.store import default_tracking_uri
+
+    return registry_uri or settings.registry_uri or settings.tracking_uri or default_tracking_uri()
+
+
+def resolve_model_uri(
+    uri: str | Path,
+    *,
+    settings: Settings | None = None,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+) -> ResolvedModel:
+    """Resolve any model URI to a local, verified model directory (see the module docstring)."""
+    settings = settings or Settings()
+    text = str(uri)
+    scheme = _scheme(text)
+    if scheme == MODELS_SCHEME:
+        parsed = parse_models_uri(text)
+        store = get_registry_store(registry_uri_for(settings, registry_uri or tracking_uri))
+        mv = find_version(store, parsed, text)
+        return ResolvedModel(
+            uri=text, local_path=local_copy(mv, settings=settings), name=mv.name, version=mv.version,
+            stage=mv.current_stage, aliases=tuple(mv.aliases), digest=mv.digest, run_id=mv.run_id,
+            source_uri=mv.source,
+        )
+    if scheme == RUNS_SCHEME:
+        from shipyard.tracking.store import default_tracking_uri
+
+        return _resolve_runs(text, tracking_uri or settings.tracking_uri or default_tracking_uri(), settings)
+    if scheme in ("", "file"):
+        path = Path(unquote(urlparse(text).path)) if scheme == "file" else Path(text)
+        if not path.is_dir():
+            raise ResourceNotFound(f"model directory {str(path)!r} (from {text!r}) does not exist")
+        return ResolvedModel(uri=text, local_path=path.resolve(), source_uri=text)
+    raise InvalidInput(
+        f"model URI {text!r} has scheme {scheme!r}; supported: models:/<name>/<version|stage|latest>, "
+        "models:/<name>@<alias>, runs:/<run_id>/<path>, file:// URIs and local paths"
+    )
+
+
+__all__ = [
+    "ModelsUri",
+    "ResolvedModel",
+    "find_version",
+    "local_copy",
+    "parse_models_uri",
+    "parse_runs_uri",
+    "registry_uri_for",
+    "resolve_model_uri",
+]

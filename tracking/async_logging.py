@@ -30,7 +30,7 @@ from shipyard.tracking.store import AbstractTrackingStore
 _log = logging.getLogger(__name__)
 
 MAX_BATCH = 20_000
-IDLE_WAIT_S = 0.05
+IDLE_WAIT_S = 0.2
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _METRIC, _PARAM, _TAG = 0, 1, 2
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,17 @@ def sqlite_path(url: sa.URL) -> Path | None:
     return Path(url.database).expanduser().resolve()  # type: ignore[arg-type]
 
 
+def normalize_url(url: sa.URL) -> sa.URL:
+    """`postgresql://` with whichever driver is installed.
+
+    NOTE: SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3; the `postgres` extra installs
+    psycopg2, so pick the one that is importable (psycopg 3 first)."""
+    if url.drivername not in ("postgresql", "postgres"):
+        return url
+    driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
+    return url.set(drivername=f"postgresql+{driver}")
+
+
 def create_engine_for(uri: str) -> sa.Engine:
     """An engine tuned for several processes writing at once.
 
@@ -47,7 +59,7 @@ def create_engine_for(uri: str) -> sa.Engine:
     write lock up front makes writers queue on the busy timeout instead.
     PostgreSQL and others: `pool_pre_ping` so a restarted server does not break a long training run.
     """
-    url = sa.make_url(uri)
+    url = normalize_url(sa.make_url(uri))
     if not _is_sqlite(url):
         return sa.create_engine(url, pool_pre_ping=True)
     path = sqlite_path(url)
@@ -161,6 +173,7 @@ __all__ = [
     "create_engine_for",
     "current_revision",
     "migrate",
+    "normalize_url",
     "session_scope",
     "sqlite_path",
 ]

@@ -71,8 +71,12 @@ class ActiveRun:
 _ACTIVE_RUNS: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("shipyard_active_runs", default=())
 
 
-def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use this store from now on; a plain folder path means a sqlite file `shipyard.db` in it."""
+def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Use this store from now on; a plain folder path means a sqlite file `shipyard.db` in it;
+    None goes back to `SHIPYARD_TRACKING_URI` or the embedded default."""
+    if uri is None:
+        _STATE.tracking_uri = None
+        return
     text = os.fspath(uri)
     if "://" not in text:
         text = f"sqlite:///{os.path.abspath(os.path.join(text, 'shipyard.db'))}"

@@ -18,9 +18,9 @@ from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
 
-REGISTER_MODEL = "shipyard.registry.client:register_model_version"
-"""`module:attr` of `f(model_uri: str, name: str, *, tracking_uri: str) -> ModelVersion`; the
-registry issue provides it."""
+REGISTER_MODEL = "shipyard.registry.client:RegistryClient"
+"""`module:attr` of a class built as `cls(tracking_uri=...)` whose `register_model(model_uri, name)`
+returns a model version (with a `version` attribute); the registry provides it."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,13 @@ class ModelInfo:
 def _register(model_uri: str, name: str, tracking_uri: str) -> Any:
     module_name, _, attr = REGISTER_MODEL.partition(":")
     try:
-        register = getattr(importlib.import_module(module_name), attr)
+        registry_client = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError):
         raise InvalidState(
             f"registered_model_name={name!r} needs the model registry, which is not available "
             f"({REGISTER_MODEL} cannot be imported)"
         ) from None
-    return register(model_uri, name, tracking_uri=tracking_uri)
+    return registry_client(tracking_uri=tracking_uri).register_model(model_uri, name)
 
 
 def log_model(

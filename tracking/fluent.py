@@ -202,6 +202,12 @@ def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
         raise flush_error
 
 
+def flush_async_logging() -> None:
+    """Wait until everything logged so far through the current store is written."""
+    active = active_run()
+    (active.writer if active is not None else writer_for(_store())).flush()
+
+
 def end_run(status: str = RunStatus.FINISHED) -> None:
     """End the innermost active run (no-op when none is active)."""
     if status not in RunStatus.TERMINATED:
@@ -352,6 +358,7 @@ __all__ = [
     "active_run",
     "create_experiment",
     "end_run",
+    "flush_async_logging",
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",

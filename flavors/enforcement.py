@@ -1,0 +1,259 @@
+"""Schema enforcement plans: built once per loaded model, run once per request.
+
+A plan turns any accepted input form (DataFrame, ndarray, dict of arrays/lists, list of records,
+list of rows) into exactly what the framework call wants: an ndarray or dict of ndarrays for
+tensor models, a 2-D ndarray for column models that ignore names, a DataFrame otherwise.
+The type rules live in `conversion.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from shipyard.exceptions import SchemaEnforcementError
+from shipyard.flavors.conversion import convert_column, convert_tensor
+from shipyard.flavors.signature import COLUMN_TYPES, ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+
+_MISSING = object()
+ColumnOutput = Literal["frame", "array"]
+
+
+class PassThroughPlan:
+    """No input schema: the data as given (records become a DataFrame)."""
+
+    def prepare(self, data: Any) -> Any:
+        if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+            return pd.DataFrame.from_records(data)
+        return data
+
+
+class TensorPlan:
+    """Tensor schema: dtype and shape checks on numpy, no pandas for ndarray/dict input."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.specs: list[TensorSpec] = [s for s in schema.inputs if isinstance(s, TensorSpec)]
+        self.named = schema.has_input_names()
+        self.single = len(self.specs) == 1 and not self.named
+
+    def prepare(self, data: Any) -> np.ndarray | dict[str, np.ndarray]:
+        if self.single or (len(self.specs) == 1 and not isinstance(data, (dict, pd.DataFrame))):
+            spec = self.specs[0]
+            if isinstance(data, dict):
+                if len(data) != 1:
+                    raise SchemaEnforcementError(
+                        f"expected one unnamed tensor, got a dict of {len(data)} entries "
+                        f"({', '.join(map(str, list(data)[:5]))})"
+                    )
+                data = next(iter(data.values()))
+            out = self._one(spec, data)
+            return out if self.single else {str(spec.name): out}
+        if not isinstance(data, (dict, pd.DataFrame)):
+            raise SchemaEnforcementError(
+                f"expected named tensors {[s.name for s in self.specs]} as a dict, got "
+                f"{type(data).__name__}"
+            )
+        result = {}
+        for spec in self.specs:
+            if spec.name not in data:
+                raise SchemaEnforcementError(
+                    f"missing tensor {spec.name!r}; expected tensors {[s.name for s in self.specs]}"
+                )
+            value = data[spec.name]
+            if isinstance(value, pd.Series):
+                value = value.to_numpy()
+                if value.dtype == object and len(value) and isinstance(value[0], (list, np.ndarray)):
+                    value = np.stack([np.asarray(v) for v in value])
+            result[str(spec.name)] = self._one(spec, value)
+        return result
+
+    @staticmethod
+    def _one(spec: TensorSpec, data: Any) -> np.ndarray:
+        # Fast path: the common case of a correctly typed array costs two comparisons.
+        if isinstance(data, np.ndarray) and data.dtype == spec.dtype and data.ndim == len(spec.shape):
+            if all(w == -1 or w == g for w, g in zip(spec.shape, data.shape)):
+                return data
+        what = f"tensor {spec.name!r}" if spec.name is not None else "input tensor"
+        return convert_tensor(data, spec.dtype, spec.shape, what)
+
+
+class ColumnPlan:
+    """Column schema: required/optional columns, type conversion, extra columns dropped."""
+
+    def __init__(self, schema: Schema, output: ColumnOutput) -> None:
+        self.specs: list[ColSpec] = [s for s in schema.inputs if isinstance(s, ColSpec)]
+        self.output = output
+        self.named = schema.has_input_names()
+        self.names = [s.name if s.name is not None else i for i, s in enumerate(self.specs)]
+        self.dtypes = [COLUMN_TYPES[s.type] for s in self.specs]
+        self.all_required = all(s.required for s in self.specs)
+        common = set(self.dtypes)
+        self.array_dtype = common.pop() if len(common) == 1 else None
+        self._numeric = self.array_dtype is not None and self.array_dtype.kind in "iuf"
+
+    def prepare(self, data: Any) -> np.ndarray | pd.DataFrame:
+        fast = self._fast(data)
+        if fast is not None:
+            return fast
+        columns = self._columns(data)
+        converted: dict[Any, Any] = {}
+        for spec, key in zip(self.specs, self.names):
+            values = columns.get(key, _MISSING)
+            if values is _MISSING:
+                if spec.required:
+                    raise SchemaEnforcementError(
+                        f"missing required column {spec.name if spec.name is not None else key!r} "
+                        f"({spec.type}); the model needs columns {self._described()}"
+                    )
+                continue
+            what = f"column {spec.name!r}" if spec.name is not None else f"column {key}"
+            converted[key] = convert_column(values, spec, what)
+        if self.output == "array":
+            arrays = [
+                v.to_numpy(dtype=np.float64, na_value=np.nan) if not isinstance(v, np.ndarray) else v
+                for v in converted.values()
+            ]
+            return np.column_stack(arrays) if len(arrays) > 1 else np.asarray(arrays[0]).reshape(-1, 1)
+        return pd.DataFrame(converted, copy=False)
+
+    def _fast(self, data: Any) -> np.ndarray | pd.DataFrame | None:
+        """Already-right input passes untouched: no copy, no per-column work."""
+        if not (self.all_required and self._numeric):
+            return None
+        if isinstance(data, np.ndarray):
+            if self.output == "array" and data.dtype == self.array_dtype and data.ndim == 2 \
+                    and data.shape[1] == len(self.specs):
+                if data.dtype.kind == "f" and np.isnan(data).any():
+                    return None  # the slow path names the column
+                return data
+            return None
+        if isinstance(data, pd.DataFrame) and self.named and data.columns.tolist() == self.names:
+            block = data.to_numpy() if data.shape[1] else None
+            if block is None or block.dtype != self.array_dtype:
+                return None
+            if block.dtype.kind == "f" and np.isnan(block).any():
+                return None
+            return block if self.output == "array" else data
+        return None
+
+    def _described(self) -> str:
+        return ", ".join(
+            f"{s.name if s.name is not None else i!r} ({s.type}{'' if s.required else ', optional'})"
+            for i, s in enumerate(self.specs)
+        )
+
+    def _columns(self, data: Any) -> dict[Any, Any]:
+        """Input of any accepted form -> {column key: values}."""
+        if isinstance(data, pd.DataFrame):
+            if self.named:
+                return {c: data[c] for c in data.columns if c in set(self.names)}
+            return self._positional([data.iloc[:, i] for i in range(data.shape[1])])
+        if isinstance(data, pd.Series):
+            return self._positional([data])
+        if isinstance(data, np.ndarray):
+            if data.ndim == 1:
+                return self._positional([data])
+            if data.ndim == 2:
+                return self._positional([data[:, i] for i in range(data.shape[1])])
+            raise SchemaEnforcementError(
+                f"expected a table of {len(self.specs)} columns, got an array of shape {data.shape}"
+            )
+        if isinstance(data, dict):
+            if not self.named:
+                return self._positional(list(data.values()))
+            return {k: (v if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v])
+                    for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            if data and all(isinstance(r, dict) for r in data):
+                keys = self.names if self.named else list(data[0])
+                present = set().union(*(r.keys() for r in data))
+                return {k: [r.get(k) for r in data] for k in keys if k in present}
+            if data and all(isinstance(r, (list, tuple)) for r in data):
+                widths = {len(r) for r in data}
+                if len(widths) != 1:
+                    raise SchemaEnforcementError(f"rows have different lengths: {sorted(widths)}")
+                return self._positional([list(c) for c in zip(*data)])
+            return self._positional([list(data)])
+        if isinstance(data, (str, bytes, int, float, bool)):
+            return self._positional([[data]])
+        raise SchemaEnforcementError(
+            f"unsupported input type {type(data).__name__}; send a DataFrame, array, "
+            "dict of columns, list of records or list of rows"
+        )
+
+    def _positional(self, columns: list[Any]) -> dict[Any, Any]:
+        if len(columns) != len(self.specs):
+            raise SchemaEnforcementError(
+                f"expected {len(self.specs)} columns ({self._described()}), got {len(columns)}"
+            )
+        return dict(zip(self.names, columns))
+
+
+def make_input_plan(schema: Schema | None, *, needs_names: bool = True) -> PassThroughPlan | TensorPlan | ColumnPlan:
+    """The plan for a model's input schema; column models that ignore names get 2-D arrays."""
+    if schema is None:
+        return PassThroughPlan()
+    if schema.is_tensor_spec():
+        return TensorPlan(schema)
+    return ColumnPlan(schema, "frame" if needs_names else "array")
+
+
+_PARAM_PY = {
+    "boolean": (bool,), "integer": (int,), "long": (int,), "float": (int, float),
+    "double": (int, float), "string": (str,), "datetime": (str, dt.date),
+}
+
+
+def enforce_params(schema: ParamSchema | None, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Params checked against the schema, defaults filled; unknown names are refused."""
+    if schema is None:
+        return params
+    given = dict(params or {})
+    known = {p.name: p for p in schema.params}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise SchemaEnforcementError(
+            f"unknown param(s) {unknown}; the model accepts {sorted(known) or 'no params'}"
+        )
+    out = {}
+    for name, spec in known.items():
+        out[name] = _param_value(spec, given[name]) if name in given else spec.default
+    return out
+
+
+def _param_value(spec: ParamSpec, value: Any) -> Any:
+    if spec.shape is not None:
+        if not isinstance(value, (list, tuple, np.ndarray)):
+            raise SchemaEnforcementError(
+                f"param {spec.name!r}: expected a list of {spec.type}, got {type(value).__name__}"
+            )
+        return [_param_scalar(spec, v) for v in value]
+    return _param_scalar(spec, value)
+
+
+def _param_scalar(spec: ParamSpec, value: Any) -> Any:
+    allowed = _PARAM_PY[spec.type]
+    if isinstance(value, np.generic):
+        value = value.item()
+    ok = isinstance(value, allowed) and not (isinstance(value, bool) and spec.type != "boolean")
+    if spec.type in ("integer", "long") and isinstance(value, float) and value.is_integer():
+        value, ok = int(value), True
+    if not ok:
+        raise SchemaEnforcementError(
+            f"param {spec.name!r}: expected {spec.type}, got {type(value).__name__} {value!r:.40}"
+        )
+    if spec.type in ("float", "double"):
+        return float(value)
+    if spec.type == "datetime" and isinstance(value, str):
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise SchemaEnforcementError(
+                f"param {spec.name!r}: expected an ISO datetime, got {value!r:.40}"
+            ) from exc
+    return value
+
+
+__all__ = ["ColumnPlan", "PassThroughPlan", "TensorPlan", "enforce_params", "make_input_plan"]

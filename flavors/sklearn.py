@@ -1,0 +1,148 @@
+"""scikit-learn flavor: save/load estimators (cloudpickle, pickle or skops) and their pyfunc.
+
+Reads MLflow's `sklearn` flavor as is (its default format since 3.x is skops, which is not
+pickle-based and so loads even when pickles are refused).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shipyard.exceptions import InvalidInput, ModelLoadError
+from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
+from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
+from shipyard.flavors.pyfunc import LoadOptions, add_code_paths, local_model_dir, unpickle
+from shipyard.flavors.signature import ModelSignature
+
+FLAVOR_NAME = "sklearn"
+LOADER_MODULE = "shipyard.flavors.sklearn"
+SERIALIZATION_FORMATS = ("cloudpickle", "pickle", "skops")
+_FILE_NAMES = {"cloudpickle": "model.pkl", "pickle": "model.pkl", "skops": "model.skops"}
+PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba",
+               "decision_function", "score_samples", "transform")
+
+
+def save_model(
+    sk_model: Any,
+    path: str | Path,
+    *,
+    serialization_format: str = "cloudpickle",
+    signature: ModelSignature | None | bool = None,
+    input_example: Any = None,
+    pyfunc_predict_fn: str = "predict",
+    code_paths: list[str | Path] | None = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Model:
+    """Save a fitted estimator as a model directory with `sklearn` and `python_function` flavors."""
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise InvalidInput(
+            f"serialization_format {serialization_format!r} is not supported; "
+            f"allowed: {', '.join(SERIALIZATION_FORMATS)}"
+        )
+    if pyfunc_predict_fn not in PREDICT_FNS or not hasattr(sk_model, pyfunc_predict_fn):
+        raise InvalidInput(
+            f"pyfunc_predict_fn {pyfunc_predict_fn!r}: the model has no such method; "
+            f"allowed: {', '.join(f for f in PREDICT_FNS if hasattr(sk_model, f))}"
+        )
+    model_dir = create_model_dir(path)
+    file_name = _FILE_NAMES[serialization_format]
+    _dump(sk_model, model_dir / file_name, serialization_format)
+    dists = ["scikit-learn", "numpy", "scipy"]
+    if serialization_format != "pickle":
+        dists.append(serialization_format)
+    return finish_model_dir(
+        model_dir,
+        flavor_name=FLAVOR_NAME,
+        flavor_conf={
+            "pickled_model": file_name,
+            "serialization_format": serialization_format,
+            "sklearn_version": installed_version("scikit-learn"),
+        },
+        pyfunc_conf={
+            "loader_module": LOADER_MODULE,
+            "model_path": file_name,
+            "predict_fn": pyfunc_predict_fn,
+        },
+        distributions=dists,
+        signature=signature,
+        input_example=input_example,
+        predict=getattr(sk_model, pyfunc_predict_fn),
+        needs_column_names=hasattr(sk_model, "feature_names_in_"),
+        code_paths=code_paths,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _dump(sk_model: Any, path: Path, fmt: str) -> None:
+    if fmt == "skops":
+        import skops.io
+
+        skops.io.dump(sk_model, path)
+        return
+    if fmt == "cloudpickle":
+        import cloudpickle
+
+        with open(path, "wb") as fh:
+            cloudpickle.dump(sk_model, fh)
+        return
+    import pickle
+
+    with open(path, "wb") as fh:
+        pickle.dump(sk_model, fh)
+
+
+def _read(model_dir: Path, model: Model, allow_pickle: bool) -> Any:
+    conf = model.flavors.get(FLAVOR_NAME) or {}
+    pyconf = model.flavors.get(PYFUNC_FLAVOR) or {}
+    file_name = conf.get("pickled_model") or pyconf.get("model_path")
+    if not file_name:
+        raise ModelLoadError(f"{model_dir}: the sklearn flavor names no model file")
+    fmt = conf.get("serialization_format") or "cloudpickle"
+    path = model_dir / file_name
+    if fmt == "skops":
+        import skops.io
+
+        # NOTE: the trusted list is the one the saver recorded (MLflow's skops_trusted_types);
+        # skops refuses any other non-default type.
+        return skops.io.load(path, trusted=conf.get("skops_trusted_types"))
+    if fmt not in ("cloudpickle", "pickle"):
+        raise ModelLoadError(f"{model_dir}: unknown sklearn serialization_format {fmt!r}")
+    return unpickle(path, fmt, allow_pickle=allow_pickle)
+
+
+def load_model(path: str | Path, *, allow_pickle: bool = True) -> Any:
+    """The fitted estimator itself, from a model directory."""
+    model_dir = local_model_dir(path)
+    model = Model.load(model_dir)
+    add_code_paths(model_dir, model.flavors.get(FLAVOR_NAME) or {})
+    return _read(model_dir, model, allow_pickle)
+
+
+class SklearnBackend:
+    """The estimator's predict function, called bare."""
+
+    def __init__(self, sk_model: Any, predict_fn: str) -> None:
+        self.model = sk_model
+        self._fn = getattr(sk_model, predict_fn)
+        # Fitted on a DataFrame -> sklearn checks names; fitted on arrays -> a 2-D array is enough.
+        self.needs_column_names = hasattr(sk_model, "feature_names_in_")
+        self.batchable = True
+
+    def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
+        return self._fn(data)
+
+
+def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> SklearnBackend:
+    sk_model = _read(model_dir, model, options.allow_pickle)
+    fn = (model.flavors.get(PYFUNC_FLAVOR) or {}).get("predict_fn") or "predict"
+    if not hasattr(sk_model, fn):
+        raise ModelLoadError(f"{model_dir}: predict_fn {fn!r} is not a method of {type(sk_model).__name__}")
+    return SklearnBackend(sk_model, fn)
+
+
+__all__ = ["FLAVOR_NAME", "SklearnBackend", "load_model", "load_pyfunc", "save_model"]

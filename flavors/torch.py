@@ -1,0 +1,175 @@
+"""PyTorch flavor (MLmodel name `pytorch`, as MLflow's): whole-model `torch.save` or TorchScript.
+
+Inference runs under `torch.inference_mode()` on a device chosen at load (`LoadOptions.device`,
+default cuda when available). Reads MLflow's `pytorch` directories: `data/model.pth` (pickle) and
+`data/model.pt2` (`torch.export`, which also unpickles its weights, so both are refused when
+pickles are). TorchScript (`data/model.pt`) loads without pickle.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shipyard.exceptions import InvalidInput, ModelLoadError
+from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
+from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
+from shipyard.flavors.pyfunc import LoadOptions, add_code_paths, local_model_dir, unpickle
+from shipyard.flavors.signature import ModelSignature
+
+FLAVOR_NAME = "pytorch"
+LOADER_MODULE = "shipyard.flavors.torch"
+DATA_DIR = "data"
+FILES = {"pickle": "model.pth", "torchscript": "model.pt", "pt2": "model.pt2"}
+
+
+def save_model(
+    pytorch_model: Any,
+    path: str | Path,
+    *,
+    serialization_format: str | None = None,
+    signature: ModelSignature | None | bool = None,
+    input_example: Any = None,
+    code_paths: list[str | Path] | None = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Model:
+    """Save an `nn.Module` ("pickle": whole model via torch.save + cloudpickle) or a
+    `torch.jit.ScriptModule` ("torchscript", the default for script modules)."""
+    import cloudpickle
+    import torch
+
+    if not isinstance(pytorch_model, torch.nn.Module):
+        raise InvalidInput(f"pytorch_model must be a torch.nn.Module, got {type(pytorch_model).__name__}")
+    is_script = isinstance(pytorch_model, torch.jit.ScriptModule)
+    fmt = serialization_format or ("torchscript" if is_script else "pickle")
+    if fmt not in ("pickle", "torchscript"):
+        raise InvalidInput(f"serialization_format {fmt!r} is not supported; allowed: pickle, torchscript")
+    if fmt == "torchscript" and not is_script:
+        raise InvalidInput("serialization_format 'torchscript' needs a torch.jit.ScriptModule "
+                           "(use torch.jit.script or torch.jit.trace first)")
+    model_dir = create_model_dir(path)
+    (model_dir / DATA_DIR).mkdir()
+    target = model_dir / DATA_DIR / FILES[fmt]
+    if fmt == "torchscript":
+        torch.jit.save(pytorch_model, str(target))
+    else:
+        torch.save(pytorch_model, target, pickle_module=cloudpickle)
+    backend = TorchBackend(pytorch_model, torch.device("cpu")) if input_example is not None else None
+    return finish_model_dir(
+        model_dir,
+        flavor_name=FLAVOR_NAME,
+        flavor_conf={
+            "model_data": DATA_DIR,
+            "pytorch_version": installed_version("torch"),
+            "serialization_format": fmt,
+        },
+        pyfunc_conf={"loader_module": LOADER_MODULE, "data": DATA_DIR},
+        distributions=["torch", "numpy"] + (["cloudpickle"] if fmt == "pickle" else []),
+        signature=signature,
+        input_example=input_example,
+        predict=(lambda d: backend.predict(d, None)) if backend else None,
+        needs_column_names=False,
+        code_paths=code_paths,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _read(model_dir: Path, model: Model, options: LoadOptions, device: Any) -> Any:
+    import torch
+
+    conf = model.flavors.get(FLAVOR_NAME) or {}
+    data_dir = model_dir / (conf.get("model_data") or (model.flavors.get(PYFUNC_FLAVOR) or {}).get("data") or DATA_DIR)
+    fmt = conf.get("serialization_format")
+    if fmt is None:  # MLflow's layout: which file is there says the format
+        fmt = next((f for f, name in FILES.items() if (data_dir / name).is_file()), None)
+    if fmt not in FILES or not (data_dir / FILES[fmt]).is_file():
+        raise ModelLoadError(f"{data_dir}: no model file ({', '.join(FILES.values())}) found")
+    path = data_dir / FILES[fmt]
+    if fmt == "torchscript":
+        return torch.jit.load(str(path), map_location=device)
+    if fmt == "pt2":
+        module = unpickle(path, "torch_export", allow_pickle=options.allow_pickle).module()
+        return module
+    return unpickle(path, "torch", allow_pickle=options.allow_pickle, map_location=device)
+
+
+def _device(options: LoadOptions) -> Any:
+    import torch
+
+    if options.device:
+        return torch.device(options.device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model(path: str | Path, *, allow_pickle: bool = True, device: str | None = None) -> Any:
+    """The `nn.Module` itself, in eval mode on `device`."""
+    model_dir = local_model_dir(path)
+    model = Model.load(model_dir)
+    add_code_paths(model_dir, model.flavors.get(FLAVOR_NAME) or {})
+    options = LoadOptions(allow_pickle=allow_pickle, device=device)
+    dev = _device(options)
+    module = _read(model_dir, model, options, dev)
+    return _place(module, dev)
+
+
+def _place(module: Any, device: Any) -> Any:
+    import torch
+
+    if isinstance(module, torch.fx.GraphModule) and not isinstance(module, torch.jit.ScriptModule):
+        # NOTE: a torch.export module refuses eval() and stays on the device it was saved on.
+        return module
+    module.eval()
+    return module.to(device)
+
+
+class TorchBackend:
+    """Calls the module under inference_mode; numpy in, numpy out."""
+
+    def __init__(self, module: Any, device: Any) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = module
+        self.device = device
+        self.needs_column_names = False
+        self.batchable = True
+
+    def _tensor(self, value: Any) -> Any:
+        torch = self._torch
+        if isinstance(value, torch.Tensor):
+            return value.to(self.device)
+        if hasattr(value, "to_numpy"):  # DataFrame: MLflow feeds its values as float32
+            value = value.to_numpy(dtype=np.float32)
+        return torch.from_numpy(np.ascontiguousarray(value)).to(self.device)
+
+    def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
+        with self._torch.inference_mode():
+            if isinstance(data, dict):
+                tensors = {k: self._tensor(v) for k, v in data.items()}
+                out = self.model(*tensors.values()) if len(tensors) == 1 else self.model(**tensors)
+            else:
+                out = self.model(self._tensor(data))
+            return self._numpy(out)
+
+    def _numpy(self, out: Any) -> Any:
+        if isinstance(out, self._torch.Tensor):
+            return out.detach().cpu().numpy()
+        if isinstance(out, dict):
+            return {k: self._numpy(v) for k, v in out.items()}
+        if isinstance(out, (list, tuple)):
+            return [self._numpy(v) for v in out]
+        return out
+
+
+def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> TorchBackend:
+    device = _device(options)
+    return TorchBackend(_place(_read(model_dir, model, options, device), device), device)
+
+
+__all__ = ["FLAVOR_NAME", "TorchBackend", "load_model", "load_pyfunc", "save_model"]

@@ -1,0 +1,128 @@
+"""sklearn flavor: save, load and predict give the original model's numbers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import shipyard
+from shipyard.exceptions import SchemaEnforcementError, UnsafeModelRefused
+
+
+def test_round_trip_dataframe_model(tmp_path: Path, iris, iris_lr_frame) -> None:
+    X, _ = iris
+    path = tmp_path / "m"
+    shipyard.sklearn.save_model(iris_lr_frame, path, input_example=X.head(3))
+    model = shipyard.pyfunc.load_model(path)
+    np.testing.assert_array_equal(model.predict(X), iris_lr_frame.predict(X))
+    # Other input forms, same numbers.
+    records = X.head(4).to_dict(orient="records")
+    np.testing.assert_array_equal(model.predict(records), iris_lr_frame.predict(X.head(4)))
+    assert model.signature is not None and model.signature.inputs.input_names() == list(X.columns)
+    assert model.batchable
+    # The framework object comes back too.
+    np.testing.assert_array_equal(shipyard.sklearn.load_model(path).coef_, iris_lr_frame.coef_)
+
+
+def test_frame_model_gets_a_dataframe_array_model_gets_an_array(
+    tmp_path: Path, iris, iris_lr_frame, iris_lr_array
+) -> None:
+    X, _ = iris
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "f", input_example=X.head(2))
+    shipyard.sklearn.save_model(iris_lr_array, tmp_path / "a", input_example=X.head(2))
+    frame = shipyard.pyfunc.load_model(tmp_path / "f").prepare_input(X.head(2).to_dict(orient="list"))
+    array = shipyard.pyfunc.load_model(tmp_path / "a").prepare_input(X.head(2).to_dict(orient="list"))
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(X.columns)
+    assert isinstance(array, np.ndarray) and array.shape == (2, 4) and array.dtype == np.float64
+
+
+def test_array_model_round_trip_with_tensor_signature(tmp_path: Path, iris, iris_lr_array) -> None:
+    X, _ = iris
+    arr = X.to_numpy()
+    shipyard.sklearn.save_model(iris_lr_array, tmp_path / "m", input_example=arr[:2])
+    model = shipyard.pyfunc.load_model(tmp_path / "m")
+    assert model.signature.inputs.is_tensor_spec()
+    np.testing.assert_array_equal(model.predict(arr), iris_lr_array.predict(arr))
+    np.testing.assert_array_equal(model.predict(arr[:3].tolist()), iris_lr_array.predict(arr[:3]))
+
+
+def test_predict_proba_and_skops(tmp_path: Path, iris, iris_lr_frame) -> None:
+    X, _ = iris
+    shipyard.sklearn.save_model(
+        iris_lr_frame, tmp_path / "m", serialization_format="skops",
+        pyfunc_predict_fn="predict_proba", input_example=X.head(2),
+    )
+    # skops is not pickle-based, so it loads when pickles are refused.
+    model = shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
+    np.testing.assert_allclose(model.predict(X), iris_lr_frame.predict_proba(X))
+
+
+def test_allow_pickle_false_refuses_cloudpickle(tmp_path: Path, iris, iris_lr_frame) -> None:
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+    with pytest.raises(UnsafeModelRefused, match="model.pkl") as info:
+        shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
+    assert info.value.error_code == "PERMISSION_DENIED"
+    with pytest.raises(UnsafeModelRefused):
+        shipyard.sklearn.load_model(tmp_path / "m", allow_pickle=False)
+
+
+def test_allow_pickle_setting_is_the_default_policy(tmp_path: Path, iris_lr_frame, monkeypatch) -> None:
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+    monkeypatch.setenv("SHIPYARD_ALLOW_PICKLE", "false")
+    with pytest.raises(UnsafeModelRefused):
+        shipyard.pyfunc.load_model(tmp_path / "m")
+    assert shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=True).predict is not None
+
+
+def test_model_directory_files(tmp_path: Path, iris, iris_lr_frame) -> None:
+    X, _ = iris
+    path = tmp_path / "m"
+    shipyard.sklearn.save_model(iris_lr_frame, path, input_example=X.head(2))
+    mlmodel = yaml.safe_load((path / "MLmodel").read_text())
+    assert mlmodel["shipyard_version"] == shipyard.__version__
+    assert "mlflow_version" not in mlmodel
+    conf = mlmodel["flavors"]["python_function"]
+    assert conf["loader_module"] == "shipyard.flavors.sklearn"
+    assert conf["env"] == {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
+    assert conf["predict_fn"] == "predict" and conf["model_path"] == "model.pkl"
+    import platform
+
+    import sklearn
+
+    assert conf["python_version"] == platform.python_version()
+    assert mlmodel["flavors"]["sklearn"]["sklearn_version"] == sklearn.__version__
+    assert isinstance(mlmodel["signature"]["inputs"], str)  # JSON inside YAML, like MLflow
+    reqs = (path / "requirements.txt").read_text().splitlines()
+    assert f"scikit-learn=={sklearn.__version__}" in reqs
+    env = yaml.safe_load((path / "python_env.yaml").read_text())
+    assert env["python"] == platform.python_version() and env["dependencies"] == ["-r requirements.txt"]
+    conda = yaml.safe_load((path / "conda.yaml").read_text())
+    assert f"python={platform.python_version()}" in conda["dependencies"]
+    serving = json.loads((path / "serving_input_example.json").read_text())
+    assert serving["dataframe_split"]["columns"] == list(X.columns)
+    assert serving["dataframe_split"]["data"][0] == X.iloc[0].tolist()
+    info = mlmodel["saved_input_example_info"]
+    assert info == {
+        "artifact_path": "input_example.json", "pandas_orient": "split",
+        "serving_input_path": "serving_input_example.json", "type": "dataframe",
+    }
+
+
+def test_existing_directory_is_not_overwritten(tmp_path: Path, iris_lr_frame) -> None:
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+    with pytest.raises(shipyard.exceptions.AlreadyExists, match="already exists"):
+        shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+
+
+def test_enforcement_names_the_column(tmp_path: Path, iris, iris_lr_frame) -> None:
+    X, _ = iris
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m", input_example=X.head(2))
+    model = shipyard.pyfunc.load_model(tmp_path / "m")
+    bad = X.head(2).astype({"petal width (cm)": object})
+    bad["petal width (cm)"] = ["a", "b"]
+    with pytest.raises(SchemaEnforcementError, match="petal width"):
+        model.predict(bad)

@@ -1,5 +1,15 @@
 """Shipyard: train, register, serve and ship models, speaking MLflow's conventions."""
+from shipyard import onnx, pyfunc, pytorch, sklearn
 from shipyard.client import Client
+from shipyard.flavors.inference import infer_signature
+from shipyard.flavors.signature import (
+    ColSpec,
+    ModelSignature,
+    ParamSchema,
+    ParamSpec,
+    Schema,
+    TensorSpec,
+)
 from shipyard.tracking.fluent import (
     active_run,
     create_experiment,
@@ -32,7 +42,13 @@ from shipyard.version import __version__
 
 __all__ = [
     "Client",
+    "ColSpec",
     "ModelInfo",
+    "ModelSignature",
+    "ParamSchema",
+    "ParamSpec",
+    "Schema",
+    "TensorSpec",
     "__version__",
     "active_run",
     "create_experiment",
@@ -42,6 +58,7 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_tracking_uri",
+    "infer_signature",
     "last_active_run_id",
     "log_artifact",
     "log_artifacts",
@@ -53,10 +70,14 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "onnx",
+    "pyfunc",
+    "pytorch",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
 ]

@@ -10,6 +10,7 @@ from shipyard.flavors.signature import (
     Schema,
     TensorSpec,
 )
+from shipyard.registry.fluent import register_model
 from shipyard.tracking.fluent import (
     active_run,
     create_experiment,
@@ -73,6 +74,7 @@ __all__ = [
     "onnx",
     "pyfunc",
     "pytorch",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from shipyard.registry.cli import models_cli
 from shipyard.version import __version__
 
 
@@ -10,6 +11,9 @@ from shipyard.version import __version__
 @click.version_option(__version__, prog_name="shipyard")
 def cli() -> None:
     """Shipyard: train, register, serve and ship models."""
+
+
+cli.add_command(models_cli)
 
 
 def main() -> None:

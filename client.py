@@ -5,10 +5,11 @@ in the bases below (its methods use `self.tracking_uri` and `self.registry_uri`)
 """
 from __future__ import annotations
 
+from shipyard.registry.client import RegistryClient
 from shipyard.tracking.client import TrackingClient
 
 
-class Client(TrackingClient):
+class Client(TrackingClient, RegistryClient):
     """Experiments, runs, artifacts (and, from the registry, registered models and versions)."""
 
 

@@ -43,6 +43,11 @@ def _values(text: str, clause: str) -> list[str]:
     return [_string(p, clause) for p in parts]
 
 
+def quote_value(text: str) -> str:
+    """Escape a value for a single-quoted filter string (`name = '<here>'`)."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def _compare(column: Any, op: str, raw: str, clause: str, numeric: bool) -> Any:
     op = " ".join(op.lower().split())
     if op == "in":
@@ -135,4 +140,4 @@ def order_clauses(order_by: list[str] | None, columns: dict[str, Any], default: 
     return terms + default
 
 
-__all__ = ["filter_conditions", "order_clauses"]
+__all__ = ["filter_conditions", "order_clauses", "quote_value"]

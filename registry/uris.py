@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 
 from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
 from shipyard.registry.entities import STAGES, STATUS_READY, ModelVersion, canonical_stage
+from shipyard.registry.search import quote_value
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.registry.storage import VersionStorage, verify_copy
 from shipyard.settings import Settings
@@ -126,7 +127,7 @@ def find_version(store: AbstractRegistryStore, parsed: ModelsUri, uri: str) -> M
     model = store.get_registered_model(parsed.name)  # raises, listing the models, if unknown
     if parsed.latest:
         ready = store.search_model_versions(
-            f"name = '{_quote(parsed.name)}' AND status = '{STATUS_READY}'",
+            f"name = '{quote_value(parsed.name)}' AND status = '{STATUS_READY}'",
             max_results=1, order_by=["version_number DESC"],
         )
         if not ready:
@@ -140,10 +141,6 @@ def find_version(store: AbstractRegistryStore, parsed: ModelsUri, uri: str) -> M
             + (f"latest version per stage: {in_use}" if in_use else "it has no versions")
         )
     return found[0]
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:

@@ -1,0 +1,183 @@
+"""`shipyard models ...`: the registry commands release pipelines script (each with `--json`).
+
+Errors print one line (`Error: <CODE>: <message>`) and exit 1; there is never a traceback for a
+caller's mistake.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from shipyard.exceptions import ShipyardError
+from shipyard.registry.client import RegistryClient
+from shipyard.registry.entities import HistoryEntry, ModelVersion
+from shipyard.registry.search import quote_value
+from shipyard.settings import Settings
+
+_tracking_uri = click.option(
+    "--tracking-uri", envvar="SHIPYARD_TRACKING_URI", default=None,
+    help="Tracking/registry store URI [SHIPYARD_TRACKING_URI, default sqlite in the cwd]",
+)
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared options and turn Shipyard errors into a one-line message and exit 1."""
+
+    @_tracking_uri
+    @_json
+    @functools.wraps(func)
+    def wrapper(tracking_uri: str | None, as_json: bool, **kwargs: Any) -> None:
+        try:
+            client = RegistryClient(tracking_uri, settings=Settings())
+            result = func(client, **kwargs)
+        except ShipyardError as exc:
+            raise click.ClickException(f"{exc.error_code}: {exc.message}") from None
+        if as_json:
+            click.echo(json.dumps(_jsonable(result), indent=2, sort_keys=True))
+        else:
+            click.echo(_text(result))
+
+    return wrapper
+
+
+def _jsonable(result: Any) -> Any:
+    if isinstance(result, list):
+        return [_jsonable(r) for r in result]
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _version_line(mv: ModelVersion) -> str:
+    aliases = " ".join(f"@{a}" for a in mv.aliases)
+    return (
+        f"{mv.name} version {mv.version}  stage={mv.current_stage}  status={mv.status}"
+        f"{'  ' + aliases if aliases else ''}  digest={mv.digest or '-'}  source={mv.source or '-'}"
+    )
+
+
+def _history_line(e: HistoryEntry) -> str:
+    if e.alias is not None:
+        what = f"@{e.alias}: version {e.from_value or '-'} -> {e.to_value or '(deleted)'}"
+    else:
+        what = f"version {e.version}: {e.from_value} -> {e.to_value}"
+    return f"{_when(e.timestamp)}  {e.user_id or '-':<12} {e.action:<12} {what}"
+
+
+def _text(result: Any) -> str:
+    if isinstance(result, ModelVersion):
+        return _version_line(result)
+    if isinstance(result, list):
+        lines = [_text(r) for r in result]
+        return "\n".join(lines) if lines else "(none)"
+    if isinstance(result, HistoryEntry):
+        return _history_line(result)
+    if isinstance(result, dict):
+        return "\n".join(f"{k}: {_scalar(v)}" for k, v in result.items())
+    return str(result)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return "-" if value is None else str(value)
+
+
+@click.group("models")
+def models_cli() -> None:
+    """Registered models: register versions, move stages and aliases, roll back."""
+
+
+@models_cli.command("register")
+@click.argument("model_uri")
+@click.argument("name")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Version tag (repeatable).")
+@_command
+def register(client: RegistryClient, model_uri: str, name: str, tags: tuple[str, ...]) -> ModelVersion:
+    """Register MODEL_URI (runs:/, models:/, file:// or a path) as a new version of NAME."""
+    parsed: dict[str, str] = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} must look like KEY=VALUE", param_hint="--tag")
+        parsed[key] = value
+    return client.register_model(model_uri, name, parsed or None)
+
+
+@models_cli.command("versions")
+@click.argument("name")
+@_command
+def versions(client: RegistryClient, name: str) -> list[ModelVersion]:
+    """List NAME's versions, newest first."""
+    client.get_registered_model(name)  # an unknown name is an error that lists the models
+    return client.search_model_versions(f"name = '{quote_value(name)}'", order_by=["version_number DESC"])
+
+
+@models_cli.command("transition")
+@click.argument("name")
+@click.argument("version")
+@click.argument("stage")
+@click.option("--archive-existing", is_flag=True, help="Archive versions now in STAGE (Staging/Production).")
+@_command
+def transition(client: RegistryClient, name: str, version: str, stage: str, archive_existing: bool) -> ModelVersion:
+    """Move VERSION of NAME to STAGE (None, Staging, Production, Archived; any case)."""
+    return client.transition_model_version_stage(name, version, stage, archive_existing)
+
+
+@models_cli.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version")
+@_command
+def alias(client: RegistryClient, name: str, alias: str, version: str) -> ModelVersion:
+    """Point ALIAS of NAME at VERSION (models:/NAME@ALIAS then loads it)."""
+    client.set_registered_model_alias(name, alias.lstrip("@"), version)
+    return client.get_model_version(name, version)
+
+
+@models_cli.command("describe")
+@click.argument("model_uri")
+@_command
+def describe(client: RegistryClient, model_uri: str) -> dict[str, Any]:
+    """Resolve MODEL_URI; print version, stage, aliases, digest, signature (verifies the digest)."""
+    resolved = client.resolve(model_uri)
+    info = resolved.to_dict()
+    info["signature"] = _signature(resolved.local_path)
+    return info
+
+
+def _signature(local_path: Any) -> dict[str, Any] | None:
+    from shipyard.flavors.mlmodel import Model
+
+    signature = Model.load(local_path).signature
+    return None if signature is None else signature.to_dict()
+
+
+@models_cli.command("history")
+@click.argument("name")
+@_command
+def history(client: RegistryClient, name: str) -> list[HistoryEntry]:
+    """Every stage transition and alias move of NAME: when, who, what, from and to."""
+    return client.get_model_history(name)
+
+
+@models_cli.command("rollback")
+@click.argument("name")
+@click.argument("stage_or_alias")
+@_command
+def rollback(client: RegistryClient, name: str, stage_or_alias: str) -> ModelVersion:
+    """Point STAGE_OR_ALIAS (Production, Staging, or an alias / @alias) back at its previous version."""
+    return client.rollback_model(name, stage_or_alias)
+
+
+__all__ = ["models_cli"]

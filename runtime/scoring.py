@@ -187,7 +187,15 @@ def jsonable(output: Any) -> Any:
             # NOTE: MLflow goes through tolist(): float32 values print as their float64 widening.
             return output.astype(np.float64)
         return output if output.dtype.kind in "biuf" and output.flags.c_contiguous else output.tolist()
-    if isinstance(output, (list, dict, str, int, float, bool)) or output is None:
+    if isinstance(output, dict):
+        return {key: jsonable(value) for key, value in output.items()}
+    if isinstance(output, (list, tuple)):
+        if output and isinstance(output[0], (np.ndarray, np.generic, list, dict, tuple)):
+            return [jsonable(value) for value in output]
+        return output
+    if isinstance(output, np.generic):
+        return output.item()  # NOTE: like tolist(), a float32 scalar widens to a Python float
+    if isinstance(output, (str, int, float, bool)) or output is None:
         return output
     import pandas as pd
 

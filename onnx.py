@@ -1,4 +1,7 @@
 """`shipyard.onnx`: save and load ONNX models (mirrors `mlflow.onnx`)."""
 from shipyard.flavors.onnx import load_model, save_model
+from shipyard.tracking.model_logging import flavor_log_model
 
-__all__ = ["load_model", "save_model"]
+log_model = flavor_log_model("shipyard.flavors.onnx")
+
+__all__ = ["load_model", "log_model", "save_model"]

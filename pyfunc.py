@@ -18,6 +18,9 @@ from shipyard.flavors.python_model import (
 from shipyard.registry.uris import resolve_model_uri
 from shipyard.settings import Settings
 from shipyard.tracking.fluent import get_tracking_uri
+from shipyard.tracking.model_logging import log_python_model
+
+log_model = log_python_model
 
 
 def load_model(model_uri: str | Path, *, allow_pickle: bool | None = None, **options: Any) -> PyFuncModel:
@@ -40,5 +43,6 @@ __all__ = [
     "PythonModelContext",
     "load_model",
     "load_python_model",
+    "log_model",
     "save_model",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,14 +72,83 @@ def log_model(
 
     `name` (MLflow 3) and `artifact_path` (MLflow 2) are the same thing; give one.
     """
+    save_model = getattr(importlib.import_module(flavor_module), "save_model")
+    return log_model_dir(
+        lambda path: save_model(model, path, **save_kwargs),
+        name or artifact_path,
+        artifact_path=artifact_path if name else None,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+    )
+
+
+def flavor_log_model(flavor_module: str) -> Callable[..., ModelInfo]:
+    """The `log_model` of a root facade (`shipyard.sklearn.log_model`, ...)."""
+
+    def log_flavor_model(
+        model: Any,
+        name: str | None = None,
+        *,
+        artifact_path: str | None = None,
+        registered_model_name: str | None = None,
+        run_id: str | None = None,
+        **save_kwargs: Any,
+    ) -> ModelInfo:
+        return log_model(
+            flavor_module, model, name, artifact_path=artifact_path,
+            registered_model_name=registered_model_name, run_id=run_id, **save_kwargs,
+        )
+
+    log_flavor_model.__name__ = log_flavor_model.__qualname__ = "log_model"
+    log_flavor_model.__doc__ = (
+        f"Save `model` with `{flavor_module}.save_model` (keyword arguments such as signature and "
+        "input_example go to it), log the directory as artifacts of the active run under `name`, "
+        "and return a ModelInfo whose model_uri is runs:/<run_id>/<name>. With "
+        "registered_model_name the logged model is also registered as a new version."
+    )
+    return log_flavor_model
+
+
+def log_python_model(
+    name: str | None = None,
+    python_model: Any = None,
+    *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    run_id: str | None = None,
+    **save_kwargs: Any,
+) -> ModelInfo:
+    """`shipyard.pyfunc.log_model`: log a custom `PythonModel` (MLflow's argument order)."""
+    from shipyard.flavors import python_model as flavor
+
+    if python_model is None:
+        raise InvalidInput("python_model is required (an object with a predict method)")
+    return log_model_dir(
+        lambda path: flavor.save_model(path, python_model, **save_kwargs),
+        name or artifact_path,
+        artifact_path=artifact_path if name else None,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+    )
+
+
+def log_model_dir(
+    save: Callable[[Path], Any],
+    name: str | None,
+    *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    run_id: str | None = None,
+) -> ModelInfo:
+    """Run `save(path)` into a temporary folder, record the run in its MLmodel, log the folder
+    under `name`, and register it when asked."""
     from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
 
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidInput(f"give name or artifact_path, not both (got {name!r} and {artifact_path!r})")
-    relative = safe_relative_path(name or artifact_path or "model", what="name")
+    relative = safe_relative_path(name or "model", what="name")
     if not relative:
         raise InvalidInput("name must be a non-empty relative path such as 'model'")
-    save_model = getattr(importlib.import_module(flavor_module), "save_model")
     if run_id is None:
         active = fluent._require_run()
         run_id, artifact_uri, store = active.run_id, active.info.artifact_uri, active.store
@@ -87,7 +157,7 @@ def log_model(
         artifact_uri = store.get_run(run_id).info.artifact_uri
     with tempfile.TemporaryDirectory(prefix="shipyard-log-model-") as tmp:
         local = Path(tmp) / "model"
-        save_model(model, local, **save_kwargs)
+        save(local)
         mlmodel = Model.load(local / MLMODEL_FILE_NAME)
         mlmodel.run_id = run_id
         mlmodel.artifact_path = relative
@@ -138,4 +208,11 @@ def _append_model_history(store: Any, run_id: str, entry: dict[str, Any]) -> Non
     writer.queue_tag(run_id, system_tags.LOGGED_MODELS, text)
 
 
-__all__ = ["REGISTER_MODEL", "ModelInfo", "log_model"]
+__all__ = [
+    "REGISTER_MODEL",
+    "ModelInfo",
+    "flavor_log_model",
+    "log_model",
+    "log_model_dir",
+    "log_python_model",
+]

@@ -160,7 +160,10 @@ def _signature(local_path: Any) -> dict[str, Any] | None:
     from shipyard.flavors.mlmodel import Model
 
     signature = Model.load(local_path).signature
-    return None if signature is None else signature.to_dict()
+    if signature is None:
+        return None
+    # NOTE: MLmodel stores each schema as a JSON string; decode them so --json is plain JSON.
+    return {k: json.loads(v) if isinstance(v, str) else v for k, v in signature.to_dict().items()}
 
 
 @models_cli.command("history")

@@ -87,3 +87,20 @@ def model_dir(tmp_path: Path) -> Callable[..., Path]:
         return write_model_dir(tmp_path / f"src-{n}", payload or f"weights-{n}".encode(), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A working directory with the embedded sqlite default (the tracking URI it yields),
+    its own cache directory and no fluent state: what a user gets on a fresh machine."""
+    from shipyard.tracking import fluent
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHIPYARD_TRACKING_URI", raising=False)
+    monkeypatch.delenv("SHIPYARD_REGISTRY_URI", raising=False)
+    monkeypatch.setenv("SHIPYARD_CACHE_DIR", str(tmp_path / "cache"))
+    fluent.set_tracking_uri(None)
+    yield f"sqlite:///{tmp_path.resolve() / 'shipyard.db'}"
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent.set_tracking_uri(None)

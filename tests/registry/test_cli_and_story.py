@@ -1,0 +1,123 @@
+"""The registry story users know, through the public API and `shipyard models ...`."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import shipyard
+from shipyard.cli import cli
+
+
+def _train_and_log(n: int) -> list[str]:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    uris = []
+    for c in (0.05, 1.0, 20.0)[:n]:
+        with shipyard.start_run():
+            model = LogisticRegression(C=c, max_iter=300).fit(x, y)
+            info = shipyard.sklearn.log_model(model, name="model", input_example=x.head(2),
+                                              registered_model_name="iris")
+            uris.append(info.model_uri)
+            assert info.registered_model_version == len(uris)
+    return uris
+
+
+def test_readme_story_log_register_promote_alias_and_load(workspace: str) -> None:
+    from sklearn.datasets import load_iris
+
+    x, _ = load_iris(return_X_y=True, as_frame=True)
+    run_uris = _train_and_log(3)
+    client = shipyard.Client()
+    client.transition_model_version_stage("iris", 2, "Staging")
+    client.transition_model_version_stage("iris", 2, "Production", archive_existing_versions=True)
+    client.transition_model_version_stage("iris", 3, "Production", archive_existing_versions=True)
+    client.set_registered_model_alias("iris", "champion", 3)
+    assert [v.current_stage for v in client.search_model_versions("name = 'iris'", order_by=["version_number ASC"])] == [
+        "None", "Archived", "Production"
+    ]
+    expected = shipyard.pyfunc.load_model(run_uris[2]).predict(x.head(5))
+    for uri in ("models:/iris/3", "models:/iris/Production", "models:/iris/production",
+                "models:/iris@champion", "models:/iris/latest"):
+        assert list(shipyard.pyfunc.load_model(uri).predict(x.head(5))) == list(expected), uri
+    mv = shipyard.register_model(run_uris[0], "iris-copy")
+    assert (mv.name, mv.version, mv.status) == ("iris-copy", 1, "READY")
+    assert mv.digest == client.get_model_version("iris", 1).digest
+
+
+def _invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["models", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
+    run_uris = _train_and_log(2)
+    runner = CliRunner()
+    code, out = _invoke(runner, "register", run_uris[1], "iris", "--tag", "team=risk", "--json")
+    assert code == 0, out
+    registered = json.loads(out)
+    assert (registered["version"], registered["status"], registered["tags"]) == (3, "READY", {"team": "risk"})
+
+    code, out = _invoke(runner, "versions", "iris", "--json")
+    assert [v["version"] for v in json.loads(out)] == [3, 2, 1]
+
+    assert _invoke(runner, "transition", "iris", "1", "production")[0] == 0
+    code, out = _invoke(runner, "transition", "iris", "2", "Production", "--archive-existing", "--json")
+    assert json.loads(out)["current_stage"] == "Production"
+    code, out = _invoke(runner, "alias", "iris", "champion", "2")
+    assert code == 0 and "@champion" in out
+
+    code, out = _invoke(runner, "describe", "models:/iris@champion", "--json")
+    described = json.loads(out)
+    assert (described["name"], described["version"], described["stage"], described["aliases"]) == (
+        "iris", 2, "Production", ["champion"]
+    )
+    assert described["digest"].startswith("sha256:") and described["signature"]["inputs"]
+    code, out = _invoke(runner, "describe", "models:/iris/production")
+    assert code == 0 and "digest: sha256:" in out and "signature:" in out
+
+    code, out = _invoke(runner, "rollback", "iris", "Production", "--json")
+    assert json.loads(out)["version"] == 1
+    code, out = _invoke(runner, "history", "iris")
+    lines = out.strip().splitlines()
+    assert "transition" in lines[0] and "version 1: None -> Production" in lines[0]
+    assert "rollback" in lines[-1] and "version 1: Archived -> Production" in lines[-1]
+    code, out = _invoke(runner, "history", "iris", "--json")
+    entries = json.loads(out)
+    assert [e["action"] for e in entries] == [
+        "transition", "transition", "transition", "set_alias", "rollback", "rollback"
+    ]
+    assert all(e["user_id"] for e in entries)
+
+    # the same store through --tracking-uri from another directory
+    code, out = _invoke(runner, "versions", "iris", "--tracking-uri", workspace, "--json")
+    assert code == 0 and len(json.loads(out)) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("versions", "nope"), "registered model 'nope' does not exist"),
+        (("describe", "models:/nope/1"), "registered model 'nope' does not exist"),
+        (("transition", "iris", "1", "Prod"), "allowed: None, Staging, Production, Archived"),
+        (("transition", "iris", "9", "Staging"), "versions: 1"),
+        (("alias", "iris", "latest", "1"), "reserved"),
+        (("rollback", "iris", "Production"), "no earlier version"),
+        (("describe", "models:/iris"), "malformed"),
+        (("register", "/does/not/exist", "iris"), "does not exist"),
+        (("register", "x", "iris", "--tag", "novalue"), "KEY=VALUE"),
+    ],
+)
+def test_cli_errors_are_one_clear_line_and_exit_nonzero(
+    workspace: str, model_dir: Callable[..., Path], args: tuple[str, ...], needle: str
+) -> None:
+    shipyard.Client().register_model(str(model_dir()), "iris")
+    result = CliRunner().invoke(cli, ["models", *args])
+    assert result.exit_code != 0
+    assert needle in result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)

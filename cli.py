@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from shipyard.registry.cli import models_cli
+from shipyard.runtime.cli import serve_command
 from shipyard.version import __version__
 
 
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 cli.add_command(models_cli)
+cli.add_command(serve_command)
 
 
 def main() -> None:

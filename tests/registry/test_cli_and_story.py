@@ -121,3 +121,29 @@ def test_cli_errors_are_one_clear_line_and_exit_nonzero(
     assert result.exit_code != 0
     assert needle in result.output
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_readme_registry_section_runs_as_written(workspace: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's registry story: the Python block, then each runnable shell line, in order."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Registry\n", 1)[1].split("\n## ", 1)[0]
+    python_block = re.search(r"```python\n(.*?)```", section, re.S)
+    shell_block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert python_block and shell_block
+    exec(compile(python_block.group(1), "README.md#registry", "exec"), {"__name__": "readme"})
+    assert "models:/iris@champion" in capsys.readouterr().out
+    runner = CliRunner()
+    for line in shell_block.group(1).splitlines():
+        if "<" in line:  # a placeholder the reader fills in
+            continue
+        args = shlex.split(line, comments=True)
+        assert args[:2] == ["shipyard", "models"], line
+        result = runner.invoke(cli, args[1:])
+        assert result.exit_code == 0, (line, result.output)
+    client = shipyard.Client()
+    assert [v.version for v in client.get_latest_versions("iris", ["Production"])] == [3]
+    assert client.get_model_version_by_alias("iris", "champion").version == 3
+    assert client.get_model_version("iris", 1).current_stage == "Archived"

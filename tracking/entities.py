@@ -1,9 +1,8 @@
 """What tracking callers see: plain frozen dataclasses with MLflow's names and fields."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class RunStatus:
@@ -40,33 +39,23 @@ class ViewType:
         }[view_type]
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
+    """One logged value. NOTE: a tuple, not a dataclass: the background writer builds hundreds
+    of thousands per second, and tuples are several times cheaper to create."""
+
     key: str
     value: float
     timestamp: int
     step: int = 0
     run_id: str | None = None
 
-    def __eq__(self, other: object) -> bool:
-        # NOTE: NaN != NaN would make a logged NaN metric unequal to itself when read back.
-        if not isinstance(other, Metric):
-            return NotImplemented
-        same_value = self.value == other.value or (math.isnan(self.value) and math.isnan(other.value))
-        return (self.key, self.timestamp, self.step) == (other.key, other.timestamp, other.step) and same_value
 
-    def __hash__(self) -> int:
-        return hash((self.key, self.timestamp, self.step))
-
-
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     key: str
     value: str
 
 
-@dataclass(frozen=True)
-class RunTag:
+class RunTag(NamedTuple):
     key: str
     value: str
 

@@ -5,7 +5,6 @@ read-then-write per row (correct, slower, and racy only across processes on thos
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,6 +129,22 @@ def _write_params(session: Session, run_id: str, params: Sequence[Param]) -> Non
                 )
 
 
+_METRIC_COLUMNS = ("run_uuid", "key", "value", "timestamp", "step", "is_nan")
+
+
+def _insert_metric_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """The metric history insert. NOTE: on sqlite the rows go straight to the driver's
+    executemany (SQLAlchemy's per-row parameter processing would cost more than the insert);
+    other databases use SQLAlchemy's batched multi-row INSERT."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows
+        )
+        return
+    session.execute(sa.insert(SqlMetric.__table__), [dict(zip(_METRIC_COLUMNS, row)) for row in rows])
+
+
 def write_batch(
     session: Session, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
 ) -> None:
@@ -141,26 +156,19 @@ def write_batch(
     if not metrics:
         return
     rows = []
-    latest: dict[str, dict[str, Any]] = {}
-    for metric in metrics:
-        nan = math.isnan(metric.value)
-        row = {
-            "run_uuid": run_id,
-            "key": metric.key,
-            "value": 0.0 if nan else metric.value,
-            "timestamp": metric.timestamp,
-            "step": metric.step,
-            "is_nan": nan,
-        }
+    latest: dict[str, tuple[Any, ...]] = {}
+    for key, value, timestamp, step, _ in metrics:
+        nan = value != value  # NaN; NOTE: stored as 0.0 with is_nan set (sqlite turns NaN into NULL)
+        row = (run_id, key, 0.0 if nan else value, timestamp, step, nan)
         rows.append(row)
-        best = latest.get(metric.key)
-        if best is None or (row["step"], row["timestamp"], row["value"]) >= (best["step"], best["timestamp"], best["value"]):
-            latest[metric.key] = row
-    session.execute(sa.insert(SqlMetric.__table__), rows)
+        best = latest.get(key)
+        if best is None or (step, timestamp, row[2]) >= (best[4], best[3], best[2]):
+            latest[key] = row
+    _insert_metric_rows(session, rows)
     upsert(
         session,
         SqlLatestMetric,
-        list(latest.values()),
+        [dict(zip(_METRIC_COLUMNS, row)) for row in latest.values()],
         ["run_uuid", "key"],
         ["value", "timestamp", "step", "is_nan"],
         where=_newer,

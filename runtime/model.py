@@ -14,11 +14,11 @@ from typing import Any
 
 from shipyard.exceptions import (
     InvalidInput,
-    ResourceNotFound,
     SchemaEnforcementError,
     ShipyardError,
     TemporarilyUnavailable,
 )
+from shipyard.registry.uris import resolve_model_uri
 from shipyard.runtime.batcher import Batcher
 from shipyard.runtime.rows import count_rows
 from shipyard.runtime.settings import ServeSettings
@@ -57,31 +57,23 @@ class ModelIdentity:
 
 
 def resolve_model(uri: str, *, name: str | None, settings: Settings) -> ModelIdentity:
-    """The one place `serve` turns a model URI into a local directory and an identity."""
+    """The one place `serve` turns a model URI into a local directory and an identity.
+
+    The name is `--name`, else the registered model's name, else the directory's name."""
     if not uri:
         raise InvalidInput("no model given: pass -m/--model-uri or set SHIPYARD_MODEL_URI")
-    if uri.startswith(("models:/", "runs:/")):
-        from shipyard.registry.uris import resolve_model_uri
-
-        resolved = resolve_model_uri(uri, settings=settings)
-        local = str(resolved.local_path)
-        return ModelIdentity(
-            name=name or resolved.name or Path(local).name,
-            local_path=local,
-            source_uri=uri,
-            version=None if resolved.version is None else str(resolved.version),
-            stage=resolved.stage,
-            aliases=tuple(resolved.aliases or ()),
-            digest=resolved.digest,
-            run_id=resolved.run_id,
-        )
-    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri).expanduser()
-    if not path.is_dir():
-        raise ResourceNotFound(
-            f"model {uri!r}: no such directory; pass a model directory, file://, models:/ or runs:/"
-        )
-    path = path.resolve()
-    return ModelIdentity(name=name or path.name, local_path=str(path), source_uri=uri)
+    resolved = resolve_model_uri(uri, settings=settings)
+    local = Path(resolved.local_path)
+    return ModelIdentity(
+        name=name or resolved.name or local.name,
+        local_path=str(local),
+        source_uri=resolved.source_uri or uri,
+        version=None if resolved.version is None else str(resolved.version),
+        stage=resolved.stage,
+        aliases=tuple(resolved.aliases or ()),
+        digest=resolved.digest,
+        run_id=resolved.run_id,
+    )
 
 
 class ServedModel:

@@ -62,7 +62,7 @@ def wait_until(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextlib.contextmanager
-def shipyard_server(model_dir: Path, tmp: Path, *args: str, ready_path: str = "/health",
+def shipyard_server(model_dir: Path | str, tmp: Path, *args: str, ready_path: str = "/health",
                     env: dict[str, str] | None = None) -> Iterator[Server]:
     port = free_port()
     log = tmp / f"shipyard-{port}.log"

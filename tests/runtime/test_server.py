@@ -185,3 +185,32 @@ def test_cli_rejects_bad_settings_without_traceback(tmp_path: Path) -> None:
     missing = subprocess.run([shipyard, "serve", "-m", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode != 0 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_serving_a_registered_version_reports_its_identity(
+    iris_dir: Path, tmp_path: Path, start_shipyard: Any
+) -> None:
+    """models:/name/Production: /version and the metrics carry name, version, stage and digest."""
+    shipyard = str(Path(sys.executable).parent / "shipyard")
+    env = {"SHIPYARD_TRACKING_URI": f"sqlite:///{tmp_path / 'registry.db'}",
+           "SHIPYARD_CACHE_DIR": str(tmp_path / "cache")}
+    import os
+
+    run_env = {**os.environ, **env}
+    for command in (["register", str(iris_dir), "flowers"], ["transition", "flowers", "1", "Production"]):
+        done = subprocess.run([shipyard, "models", *command], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path, env=run_env)
+        assert done.returncode == 0, done.stderr
+    with start_shipyard("models:/flowers/Production", tmp_path, env=env) as server:
+        model = httpx.get(server.url + "/version").json()["model"]
+        assert model["name"] == "flowers" and model["version"] == "1"
+        assert model["stage"] == "Production" and model["digest"]
+        assert model["source_uri"]
+        answer = httpx.post(server.url + "/invocations", json={"inputs": {
+            "sepal length (cm)": [5.1], "sepal width (cm)": [3.5],
+            "petal length (cm)": [1.4], "petal width (cm)": [0.2]}})
+        assert answer.status_code == 200 and answer.json() == {"predictions": [0]}, answer.text
+        metrics = httpx.get(server.url + "/metrics").text
+        assert 'model_name="flowers"' in metrics and 'model_version="1"' in metrics
+        assert 'model_stage="Production"' in metrics
+        assert httpx.get(server.url + "/v2/models/flowers/ready").status_code == 200

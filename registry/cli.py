@@ -15,6 +15,7 @@ import click
 
 from shipyard.exceptions import ShipyardError
 from shipyard.registry.client import RegistryClient
+from shipyard.registry.digest import compute_digest
 from shipyard.registry.entities import HistoryEntry, ModelVersion
 from shipyard.registry.search import quote_value
 from shipyard.settings import Settings
@@ -152,6 +153,8 @@ def describe(client: RegistryClient, model_uri: str) -> dict[str, Any]:
     """Resolve MODEL_URI; print version, stage, aliases, digest, signature (verifies the digest)."""
     resolved = client.resolve(model_uri)
     info = resolved.to_dict()
+    if info["digest"] is None:  # a run's or a plain directory: say what its content is anyway
+        info["digest"] = compute_digest(resolved.local_path)
     info["signature"] = _signature(resolved.local_path)
     return info
 

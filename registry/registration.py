@@ -8,15 +8,21 @@ registration simply takes the next number.
 """
 from __future__ import annotations
 
+import os
+import re
+import socket
 from pathlib import Path
 
 from shipyard.exceptions import InvalidInput
-from shipyard.registry.entities import ModelVersion
-from shipyard.registry.storage import ProgressCallback, VersionStorage
+from shipyard.registry.entities import STATUS_PENDING, ModelVersion
+from shipyard.registry.search import quote_value
+from shipyard.registry.storage import ProgressCallback, VersionStorage, pid_alive
 from shipyard.registry.store import AbstractRegistryStore
 
 MLMODEL_FILE_NAME = "MLmodel"
 STORAGE_DIR = "model-versions"
+_OWNER_PREFIX = "registering on"
+_OWNER = re.compile(r"^registering on (?P<host>\S+) pid (?P<pid>\d+)$")
 
 
 def version_storage(store: AbstractRegistryStore) -> VersionStorage:
@@ -53,7 +59,11 @@ def register_version(
         )
     storage = version_storage(store)
     storage.sweep_stale_tmp()
-    mv = store.create_model_version(name, source, run_id, tags, None, description, user_id=user_id)
+    reap_abandoned(store, name)
+    mv = store.create_model_version(
+        name, source, run_id, tags, None, description, user_id=user_id,
+        status_message=f"{_OWNER_PREFIX} {socket.gethostname()} pid {os.getpid()}",
+    )
     try:
         copy = storage.put(local_dir, progress=progress)
     except BaseException as exc:
@@ -64,6 +74,23 @@ def register_version(
     )
 
 
+def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
+    """Mark FAILED_REGISTRATION the pending versions of `name` whose registering process, on this
+    host, no longer runs (killed mid-copy); returns their numbers. Other hosts' are left alone."""
+    reaped = []
+    host = socket.gethostname()
+    pending = store.search_model_versions(f"name = '{quote_value(name)}' AND status = '{STATUS_PENDING}'")
+    for mv in pending:
+        owner = _OWNER.match(mv.status_message or "")
+        if owner and owner["host"] == host and not pid_alive(int(owner["pid"])):
+            store.fail_model_version(
+                name, mv.version,
+                f"the registering process (pid {owner['pid']} on {host}) ended before the copy completed",
+            )
+            reaped.append(mv.version)
+    return reaped
+
+
 def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> None:
     """Free stored copies no remaining version points at (after deletes)."""
     storage = version_storage(store)
@@ -72,4 +99,11 @@ def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> 
             storage.delete(digest)
 
 
-__all__ = ["MLMODEL_FILE_NAME", "STORAGE_DIR", "register_version", "release_storage", "version_storage"]
+__all__ = [
+    "MLMODEL_FILE_NAME",
+    "STORAGE_DIR",
+    "reap_abandoned",
+    "register_version",
+    "release_storage",
+    "version_storage",
+]

@@ -318,6 +318,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         description: str | None = None,
         *,
         user_id: str | None = None,
+        status_message: str | None = None,
     ) -> ModelVersion:
         with self._session() as s:
             model = self._lock_model(s, name)
@@ -327,7 +328,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             row = m.SqlModelVersion(
                 name=name, version=model.last_version, creation_time=t, last_updated_time=t,
                 description=description, user_id=user_id, current_stage=STAGE_NONE, source=source,
-                run_id=run_id, status=STATUS_PENDING,
+                run_id=run_id, status=STATUS_PENDING, status_message=status_message,
             )
             s.add(row)
             s.flush()
@@ -342,6 +343,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             if row.status != STATUS_PENDING:
                 raise InvalidState(f"model {name!r} version {version} is {row.status}, not {STATUS_PENDING}")
             row.status, row.digest, row.storage_location = STATUS_READY, digest, storage_location
+            row.status_message = None
             row.last_updated_time = now_ms()
             s.flush()
             return self._version(s, row)
@@ -349,6 +351,8 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
     def fail_model_version(self, name: str, version: int, message: str) -> ModelVersion:
         with self._session() as s:
             row = self._version_row(s, name, version)
+            if row.status != STATUS_PENDING:
+                return self._version(s, row)  # NOTE: it finished (or failed) meanwhile; keep that
             row.status, row.status_message = STATUS_FAILED, message[:500]
             row.last_updated_time = now_ms()
             s.flush()

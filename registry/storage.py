@@ -59,7 +59,8 @@ def _fsync_tree_dirs(root: Path) -> None:
         _fsync_path(Path(dirpath))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (a zombie counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -102,7 +103,7 @@ class VersionStorage:
             pid_text = rest
             if owner_host != host or not pid_text.isdigit():
                 continue
-            if not _pid_alive(int(pid_text)):
+            if not pid_alive(int(pid_text)):
                 _rmtree(entry)
                 removed.append(entry)
         return removed
@@ -216,4 +217,4 @@ def verify_copy(path: Path, digest: str, *, what: str) -> None:
         )
 
 
-__all__ = ["ProgressCallback", "StoredCopy", "VersionStorage", "verify_copy"]
+__all__ = ["ProgressCallback", "StoredCopy", "VersionStorage", "pid_alive", "verify_copy"]

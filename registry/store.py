@@ -98,6 +98,7 @@ class AbstractRegistryStore(abc.ABC):
         description: str | None = None,
         *,
         user_id: str | None = None,
+        status_message: str | None = None,
     ) -> ModelVersion:
         """Reserve the next version number (atomically) with status PENDING_REGISTRATION."""
 

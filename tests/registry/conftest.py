@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.registry.sql_store import SqlRegistryStore
+from shipyard.tracking.db import normalize_url
 
 POSTGRES_ADMIN_URI = os.environ.get("SHIPYARD_TEST_POSTGRES_URI")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_ADMIN_URI else [])
@@ -38,14 +39,11 @@ def postgres_uri() -> Iterator[str | None]:
     if not POSTGRES_ADMIN_URI:
         yield None
         return
-    admin = sa.create_engine(
-        sa.make_url(POSTGRES_ADMIN_URI).set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT"
-    )
+    admin = sa.create_engine(normalize_url(sa.make_url(POSTGRES_ADMIN_URI)), isolation_level="AUTOCOMMIT")
     name = f"shipyard_registry_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    # NOTE: SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; the dev extra installs psycopg2.
-    url = sa.make_url(POSTGRES_ADMIN_URI).set(drivername="postgresql+psycopg2", database=name)
+    url = sa.make_url(POSTGRES_ADMIN_URI).set(database=name)  # as users write it: postgresql://
     yield url.render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -50,6 +50,11 @@ def test_readme_story_log_register_promote_alias_and_load(workspace: str) -> Non
     assert mv.digest == client.get_model_version("iris", 1).digest
 
 
+def described_v1_digest(runner: CliRunner) -> str:
+    code, out = _invoke(runner, "describe", "models:/iris/1", "--json")
+    return str(json.loads(out)["digest"])
+
+
 def _invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
     result = runner.invoke(cli, ["models", *args], catch_exceptions=False)
     return result.exit_code, result.output
@@ -78,6 +83,8 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
         "iris", 2, "Production", ["champion"]
     )
     assert described["digest"].startswith("sha256:") and described["signature"]["inputs"]
+    code, out = _invoke(runner, "describe", run_uris[0], "--json")
+    assert json.loads(out)["digest"] == described_v1_digest(runner)
     code, out = _invoke(runner, "describe", "models:/iris/production")
     assert code == 0 and "digest: sha256:" in out and "signature:" in out
 

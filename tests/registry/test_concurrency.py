@@ -92,6 +92,7 @@ def test_registration_killed_mid_copy_leaves_no_ready_version(
 
     killed = store.get_model_version(model_name, 1)
     assert killed.status == "PENDING_REGISTRATION" and killed.digest is None
+    assert str(killed.status_message).startswith("registering on")
     storage_root = Path(artifact_root.removeprefix("file://")) / "model-versions"
     assert not (storage_root / "sha256").exists() or not any((storage_root / "sha256").iterdir())
     assert len(list((storage_root / ".tmp").iterdir())) == 1  # the half copy, never published
@@ -105,3 +106,5 @@ def test_registration_killed_mid_copy_leaves_no_ready_version(
     assert list((storage_root / ".tmp").iterdir()) == []  # the dead process's temp copy was swept
     latest = find_version(store, parse_models_uri(f"models:/{model_name}/latest"), "uri")
     assert latest.version == 2
+    reaped = store.get_model_version(model_name, 1)  # the dead registration is now marked failed
+    assert reaped.status == "FAILED_REGISTRATION" and "ended before the copy completed" in str(reaped.status_message)

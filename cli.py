@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from shipyard.images.cli import build_docker, generate_dockerfile
 from shipyard.registry.cli import models_cli
 from shipyard.runtime.cli import serve_command
 from shipyard.version import __version__
@@ -14,8 +15,10 @@ def cli() -> None:
     """Shipyard: train, register, serve and ship models."""
 
 
-cli.add_command(models_cli)
+cli.add_command(build_docker)
+cli.add_command(generate_dockerfile)
 cli.add_command(serve_command)
+cli.add_command(models_cli)
 
 
 def main() -> None:

@@ -1,0 +1,239 @@
+"""Write a build context: Dockerfile, the dependency inputs, CA certificates, the model files.
+
+NOTE: the dependency layer is reused from the builder's cache only when the files feeding it are
+byte-identical between builds (the classic builder keys `COPY` on file contents and modes, not
+mtimes). So the requirements file is written in one canonical form, every file gets a fixed mode,
+and Shipyard's wheel is built with a fixed SOURCE_DATE_EPOCH (reproducible zip timestamps).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+import shipyard
+from shipyard.exceptions import InvalidInput, ResourceNotFound, ShipyardError
+from shipyard.flavors.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE
+from shipyard.images.dockerfile import render_dockerfile
+from shipyard.images.spec import (
+    CONTEXT_CA_CERTS,
+    CONTEXT_MODEL,
+    CONTEXT_REQUIREMENTS,
+    CONTEXT_WHEELS,
+    BuildOptions,
+    ImageSpec,
+    ModelSource,
+    make_spec,
+)
+from shipyard.version import __version__
+
+Log = Callable[[str], None]
+
+# Served by Shipyard itself, so never installed from the model's requirements.
+SERVED_BY_SHIPYARD = {"shipyard", "mlflow", "mlflow-skinny"}
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip entry can carry
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _nolog(_: str) -> None:
+    pass
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalised distribution name (`Scikit_Learn` -> `scikit-learn`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def model_requirements(model_dir: Path) -> list[str]:
+    """The model's pip requirements, minus what Shipyard itself serves (Shipyard, MLflow).
+
+    `requirements.txt` wins; else `python_env.yaml`'s dependencies. Lines that point at other
+    files (`-r`, `-c`, `-e`) are refused: those files are not part of the image.
+    """
+    req_file = model_dir / REQUIREMENTS_FILE
+    if req_file.is_file():
+        lines = req_file.read_text().splitlines()
+    elif (model_dir / PYTHON_ENV_FILE).is_file():
+        env = yaml.safe_load((model_dir / PYTHON_ENV_FILE).read_text()) or {}
+        lines = [str(d) for d in env.get("dependencies") or []]
+    else:
+        lines = []
+    out: list[str] = []
+    for raw in lines:
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-r", "-c", "-e", "--requirement", "--constraint", "--editable")):
+            if line == f"-r {REQUIREMENTS_FILE}":
+                continue
+            raise InvalidInput(
+                f"{model_dir / REQUIREMENTS_FILE}: line {line!r} refers to another file; "
+                "an image can only install requirements listed in the model's own file"
+            )
+        match = _NAME.match(line)
+        if match and canonical_name(match.group(1)) in SERVED_BY_SHIPYARD:
+            continue
+        out.append(line)
+    return list(dict.fromkeys(out))
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    path.write_bytes(data)
+    path.chmod(0o644)
+
+
+def _fix_modes(root: Path) -> None:
+    """0755 directories, 0644 files: the builder's cache key includes modes."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+
+
+def _run(cmd: list[str], *, what: str, log: Log, env: dict[str, str] | None = None) -> None:
+    """Run a pip command, streaming its lines to `log`; a failure names the command."""
+    # NOTE: cwd is a temporary directory: run from the repository root, `python -m` would put the
+    # root's sklearn.py/onnx.py ahead of the real libraries.
+    with tempfile.TemporaryDirectory(prefix="shipyard-pip-") as cwd:
+        tail: list[str] = []
+        with subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip()
+                tail = (tail + [line])[-20:]
+                log(line)
+        if proc.returncode != 0:
+            raise ShipyardError(
+                f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n" + "\n".join(tail)
+            )
+
+
+def shipyard_source_dir() -> Path | None:
+    """The source tree of the running Shipyard (repository root = package), or None if installed."""
+    root = Path(shipyard.__file__).resolve().parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def stage_source(src: Path, dst: Path) -> None:
+    """Copy only what the wheel is made of: root files plus package directories.
+
+    NOTE: building in the checkout itself would reuse a stale `build/lib` (deleted modules would
+    ship) and pick up whatever else lies at the root (model folders, databases).
+    """
+    dst.mkdir(parents=True)
+    keep_suffixes = {".py", ".toml", ".md", ".typed", ".cfg", ".txt", ".in"}
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for entry in sorted(src.iterdir()):
+        if entry.name.startswith(".") or entry.name in {"tests", "build", "dist"}:
+            continue
+        if entry.is_file() and (entry.suffix in keep_suffixes or entry.name.startswith("LICENSE")):
+            shutil.copy2(entry, dst / entry.name)
+        elif entry.is_dir() and (entry / "__init__.py").is_file():
+            shutil.copytree(entry, dst / entry.name, ignore=ignore)
+
+
+def build_shipyard_wheel(dest: Path, *, source: Path | None = None, log: Log = _nolog) -> Path:
+    """A reproducible wheel of Shipyard in `dest` (same source -> same bytes).
+
+    `source` defaults to the tree of the running Shipyard; an installed (non-source) Shipyard is
+    downloaded at its own version with the host's pip settings instead.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    src = source or shipyard_source_dir()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    if src is None:
+        _run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest),
+             f"shipyard=={__version__}"],
+            what="downloading Shipyard's wheel", log=log, env=env,
+        )  # fmt: skip
+    else:
+        with tempfile.TemporaryDirectory(prefix="shipyard-src-") as tmp:
+            staged = Path(tmp) / "src"
+            stage_source(src, staged)
+            cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest)]
+            if importlib.util.find_spec("setuptools") is not None:
+                cmd.append("--no-build-isolation")  # no index needed for the build backend
+            _run(cmd + [str(staged)], what="building Shipyard's wheel", log=_nolog, env=env)
+    wheels = sorted(dest.glob("shipyard-*.whl"))
+    if not wheels:
+        raise ShipyardError(f"no Shipyard wheel was written to {dest}")
+    wheels[-1].chmod(0o644)
+    return wheels[-1]
+
+
+def download_wheelhouse(requirements: Path, shipyard_wheel: Path, dest: Path, *, log: Log) -> None:
+    """Every dependency as a wheel in `dest`, fetched on the host with the host's pip settings."""
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--progress-bar", "off", "-w", str(dest),
+         "-r", str(requirements), str(shipyard_wheel)],
+        what="downloading the wheelhouse", log=log,
+    )  # fmt: skip
+    _fix_modes(dest)
+
+
+def copy_ca_certs(certs: tuple[Path, ...], dest: Path) -> tuple[str, ...]:
+    """PEM certificates under names `update-ca-certificates` picks up (`*.crt`)."""
+    names: list[str] = []
+    for i, cert in enumerate(certs):
+        if not cert.is_file():
+            raise ResourceNotFound(f"--ca-cert {str(cert)!r}: no such file")
+        data = cert.read_bytes()
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            raise InvalidInput(f"--ca-cert {str(cert)!r} is not a PEM certificate (BEGIN CERTIFICATE)")
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", cert.stem) or "cert"
+        name = f"{i:02d}-{stem}.crt"
+        _write(dest / name, data)
+        names.append(name)
+    return tuple(names)
+
+
+def write_context(
+    model: ModelSource, options: BuildOptions, dest: Path, *, log: Log = _nolog
+) -> ImageSpec:
+    """Fill the empty directory `dest` with a complete build context; returns the spec rendered."""
+    model_dir = Path(model.local_path)
+    if dest.exists() and any(dest.iterdir()):
+        raise InvalidInput(f"context directory {str(dest)!r} is not empty; pass a new or empty one")
+    dest.mkdir(parents=True, exist_ok=True)
+    requirements = model_requirements(model_dir)
+    _write(dest / CONTEXT_REQUIREMENTS, "".join(f"{r}\n" for r in requirements))
+    log("building Shipyard's wheel")
+    wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, log=log)
+    if options.wheelhouse:
+        log("downloading every dependency as a wheel (--wheelhouse)")
+        download_wheelhouse(dest / CONTEXT_REQUIREMENTS, wheel, dest / CONTEXT_WHEELS, log=log)
+    ca_files = copy_ca_certs(options.ca_certs, dest / CONTEXT_CA_CERTS)
+    shutil.copytree(model_dir, dest / CONTEXT_MODEL)
+    _fix_modes(dest / CONTEXT_MODEL)
+    spec = make_spec(
+        model, options, shipyard_wheel=wheel.name, shipyard_version=__version__,
+        ca_cert_files=ca_files,
+    )  # fmt: skip
+    _write(dest / "Dockerfile", render_dockerfile(spec))
+    return spec
+
+
+__all__ = [
+    "build_shipyard_wheel",
+    "canonical_name",
+    "copy_ca_certs",
+    "download_wheelhouse",
+    "model_requirements",
+    "shipyard_source_dir",
+    "stage_source",
+    "write_context",
+]

@@ -216,7 +216,7 @@ def _to_datetime(data: np.ndarray, what: str) -> np.ndarray:
         if not (_is_null(v) or isinstance(v, (str, dt.date, np.datetime64))):
             raise _fail(what, "datetime", _kind_name(v) + " values")
     try:
-        return pd.to_datetime(pd.Series(data, dtype=object)).to_numpy(dtype="datetime64[ns]")
+        return pd.to_datetime(pd.Series(data, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
     except (ValueError, TypeError) as exc:
         raise _fail(what, "datetime", "text that is not a date/time") from exc
 

@@ -39,15 +39,18 @@ class TensorPlan:
         self.single = len(self.specs) == 1 and not self.named
 
     def prepare(self, data: Any) -> np.ndarray | dict[str, np.ndarray]:
-        if self.single or (len(self.specs) == 1 and not isinstance(data, (dict, pd.DataFrame))):
+        whole = isinstance(data, pd.DataFrame) and self.specs[0].name not in data.columns
+        if self.single or (len(self.specs) == 1 and (whole or not isinstance(data, (dict, pd.DataFrame)))):
             spec = self.specs[0]
-            if isinstance(data, dict):
+            if isinstance(data, dict) and not (spec.name is not None and spec.name in data):
                 if len(data) != 1:
                     raise SchemaEnforcementError(
                         f"expected one unnamed tensor, got a dict of {len(data)} entries "
                         f"({', '.join(map(str, list(data)[:5]))})"
                     )
                 data = next(iter(data.values()))
+            elif isinstance(data, dict):
+                data = data[spec.name]
             out = self._one(spec, data)
             return out if self.single else {str(spec.name): out}
         if not isinstance(data, (dict, pd.DataFrame)):

@@ -89,6 +89,10 @@ def write_input_example(model_dir: Path, example: Any) -> dict[str, Any]:
             f"input_example of type {type(data).__name__} is not supported; use a DataFrame, "
             "numpy array, dict of arrays, list of records, or (data, params)"
         )
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"input_example cannot be written as JSON: {exc}") from exc
     if params:
         payload_params = _jsonable(params)
         serving["params"] = payload_params

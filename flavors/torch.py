@@ -7,6 +7,9 @@ pickles are). TorchScript (`data/model.pt`) loads without pickle.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +58,8 @@ def save_model(
     (model_dir / DATA_DIR).mkdir()
     target = model_dir / DATA_DIR / FILES[fmt]
     if fmt == "torchscript":
-        torch.jit.save(pytorch_model, str(target))
+        with _torchscript_quiet():
+            torch.jit.save(pytorch_model, str(target))
     else:
         torch.save(pytorch_model, target, pickle_module=cloudpickle)
     backend = TorchBackend(pytorch_model, torch.device("cpu")) if input_example is not None else None
@@ -80,6 +84,17 @@ def save_model(
     )
 
 
+@contextlib.contextmanager
+def _torchscript_quiet() -> Iterator[None]:
+    """NOTE: torch >= 2.13 deprecates torch.jit save/load; TorchScript files are still what many
+    users bring, and the user chose the format, so the nag is silenced for these calls only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning
+        )
+        yield
+
+
 def _read(model_dir: Path, model: Model, options: LoadOptions, device: Any) -> Any:
     import torch
 
@@ -92,7 +107,8 @@ def _read(model_dir: Path, model: Model, options: LoadOptions, device: Any) -> A
         raise ModelLoadError(f"{data_dir}: no model file ({', '.join(FILES.values())}) found")
     path = data_dir / FILES[fmt]
     if fmt == "torchscript":
-        return torch.jit.load(str(path), map_location=device)
+        with _torchscript_quiet():
+            return torch.jit.load(str(path), map_location=device)
     if fmt == "pt2":
         module = unpickle(path, "torch_export", allow_pickle=options.allow_pickle).module()
         return module

@@ -155,14 +155,20 @@ class TorchBackend:
         self.device = device
         self.needs_column_names = False
         self.batchable = True
+        # NOTE: .to()/.cpu() cost microseconds per call even when they do nothing; skip on CPU.
+        self._on_cpu = torch.device(device).type == "cpu"
 
     def _tensor(self, value: Any) -> Any:
         torch = self._torch
-        if isinstance(value, torch.Tensor):
-            return value.to(self.device)
-        if hasattr(value, "to_numpy"):  # DataFrame: MLflow feeds its values as float32
-            value = value.to_numpy(dtype=np.float32)
-        return torch.from_numpy(np.ascontiguousarray(value)).to(self.device)
+        if isinstance(value, np.ndarray):
+            tensor = torch.from_numpy(value if value.flags.c_contiguous else np.ascontiguousarray(value))
+        elif isinstance(value, torch.Tensor):
+            tensor = value
+        elif hasattr(value, "to_numpy"):  # DataFrame: MLflow feeds its values as float32
+            tensor = torch.from_numpy(value.to_numpy(dtype=np.float32))
+        else:
+            tensor = torch.from_numpy(np.ascontiguousarray(value))
+        return tensor if self._on_cpu else tensor.to(self.device)
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         with self._torch.inference_mode():
@@ -175,7 +181,7 @@ class TorchBackend:
 
     def _numpy(self, out: Any) -> Any:
         if isinstance(out, self._torch.Tensor):
-            return out.detach().cpu().numpy()
+            return out.numpy() if self._on_cpu else out.cpu().numpy()
         if isinstance(out, dict):
             return {k: self._numpy(v) for k, v in out.items()}
         if isinstance(out, (list, tuple)):

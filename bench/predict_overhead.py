@@ -1,0 +1,186 @@
+"""What generic predict adds on top of the bare framework call: Shipyard's pyfunc vs MLflow's.
+
+Per flavor (sklearn iris LogisticRegression, ONNX 64-1024-1024-10 MLP, the same MLP in torch) and
+batch size (1, 256): median time of the bare framework call, of `pyfunc.predict` (signature
+enforcement included), and the difference ("added"), for Shipyard and for MLflow on the same
+model saved by each, in the same run. Target: Shipyard's added time at batch 1 <= 1/5 of MLflow's.
+
+Run: `python bench/predict_overhead.py [--calls 300]` (from anywhere; needs mlflow installed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MLP = [64, 1024, 1024, 10]
+
+
+def machine() -> str:
+    return (
+        f"{platform.platform()} | {platform.processor() or platform.machine()} | "
+        f"cpus={os.cpu_count()} | python {platform.python_version()}"
+    )
+
+
+def median_us(fn: Callable[[], Any], calls: int) -> float:
+    for _ in range(min(20, calls)):  # warm-up
+        fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append(time.perf_counter_ns() - t0)
+    return statistics.median(times) / 1000.0
+
+
+def mlp_weights(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.normal(scale=0.05, size=(a, b)).astype(np.float32), rng.normal(size=b).astype(np.float32))
+        for a, b in zip(MLP[:-1], MLP[1:])
+    ]
+
+
+def onnx_mlp() -> Any:
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits, prev = [], [], "x"
+    weights = mlp_weights()
+    for i, (w, b) in enumerate(weights):
+        inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes += [helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        prev = f"a{i}"
+        if i < len(weights) - 1:
+            nodes.append(helper.make_node("Relu", [prev], [f"r{i}"]))
+            prev = f"r{i}"
+    nodes.append(helper.make_node("Identity", [prev], ["y"]))
+    graph = helper.make_graph(
+        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP[-1]])], inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def torch_mlp() -> Any:
+    import torch
+
+    layers: list[Any] = []
+    for i, (w, b) in enumerate(mlp_weights()):
+        lin = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(MLP) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).eval()
+
+
+def build(root: Path) -> list[dict[str, Any]]:
+    """Each flavor saved by Shipyard and by MLflow; inputs per batch size; the bare calls."""
+    import mlflow
+    import pandas as pd
+    import torch
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import shipyard
+
+    rng = np.random.default_rng(0)
+    reqs = ["numpy"]  # skip MLflow's slow requirement inference; it does not change predict
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    sig = mlflow.models.infer_signature(X, lr.predict(X))
+    shipyard.sklearn.save_model(lr, root / "sy_sklearn", input_example=X.head(3))
+    mlflow.sklearn.save_model(lr, root / "mf_sklearn", signature=sig, pip_requirements=reqs)
+
+    onnx_model = onnx_mlp()
+    x_mlp = rng.normal(size=(256, MLP[0])).astype(np.float32)
+    shipyard.onnx.save_model(onnx_model, root / "sy_onnx")
+    mlflow.onnx.save_model(onnx_model, root / "mf_onnx", pip_requirements=reqs,
+                           signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))
+
+    net = torch_mlp()
+    shipyard.pytorch.save_model(net, root / "sy_torch", input_example=x_mlp[:2])
+    mlflow.pytorch.save_model(net, root / "mf_torch", serialization_format="pickle", pip_requirements=reqs,
+                              signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))
+
+    frames = {1: X.iloc[[7]].reset_index(drop=True), 256: X.sample(256, replace=True, random_state=0).reset_index(drop=True)}
+    arrays = {1: x_mlp[:1].copy(), 256: x_mlp}
+
+    def torch_bare(module: Any) -> Callable[[np.ndarray], Any]:
+        def call(a: np.ndarray) -> Any:
+            with torch.inference_mode():
+                return module(torch.from_numpy(a)).numpy()
+        return call
+
+    out = []
+    for flavor, inputs in (("sklearn", frames), ("onnx", arrays), ("torch", arrays)):
+        ours = shipyard.pyfunc.load_model(root / f"sy_{flavor}")
+        theirs = mlflow.pyfunc.load_model(str(root / f"mf_{flavor}"))
+        if flavor == "sklearn":
+            bare_ours = ours.backend.model.predict
+            bare_theirs = theirs.get_raw_model().predict
+        elif flavor == "onnx":
+            sess_ours, sess_theirs = ours.backend.session, theirs.get_raw_model()
+            bare_ours = lambda a, s=sess_ours: s.run(None, {"x": a})  # noqa: E731
+            bare_theirs = lambda a, s=sess_theirs: s.run(None, {"x": a})  # noqa: E731
+        else:
+            bare_ours = torch_bare(ours.backend.model)
+            bare_theirs = torch_bare(theirs.get_raw_model())
+        out.append({"flavor": flavor, "inputs": inputs, "ours": ours, "theirs": theirs,
+                    "bare_ours": bare_ours, "bare_theirs": bare_theirs})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="timed calls per figure at batch 1")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")  # MLflow's advisory warnings would flood the table
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = build(Path(tmp))
+        header = (f"{'flavor':8} {'batch':>5} | {'bare':>8} {'shipyard':>9} {'added':>8} | "
+                  f"{'bare':>8} {'mlflow':>9} {'added':>8} | {'ours/mlflow added':>17}")
+        print("median microseconds per call; 'added' = pyfunc predict - bare framework call")
+        print(f"{'':14} | {'--- Shipyard ---':^27} | {'--- MLflow ---':^27} |")
+        print(header)
+        print("-" * len(header))
+        verdicts = []
+        for case in cases:
+            for batch, data in case["inputs"].items():
+                calls = args.calls if batch == 1 else max(30, args.calls // 6)
+                b_ours = median_us(lambda: case["bare_ours"](data), calls)
+                ours = median_us(lambda: case["ours"].predict(data), calls)
+                b_theirs = median_us(lambda: case["bare_theirs"](data), calls)
+                theirs = median_us(lambda: case["theirs"].predict(data), calls)
+                add_ours, add_theirs = max(ours - b_ours, 0.0), max(theirs - b_theirs, 0.0)
+                ratio = add_ours / add_theirs if add_theirs > 0 else float("nan")
+                print(f"{case['flavor']:8} {batch:>5} | {b_ours:8.1f} {ours:9.1f} {add_ours:8.1f} | "
+                      f"{b_theirs:8.1f} {theirs:9.1f} {add_theirs:8.1f} | {ratio:17.3f}")
+                if batch == 1:
+                    verdicts.append((case["flavor"], ratio))
+        print()
+        for flavor, ratio in verdicts:
+            status = "meets" if ratio <= 0.2 else "MISSES"
+            print(f"{flavor}: Shipyard adds {ratio:.3f}x MLflow's overhead at batch 1 -> {status} the <= 0.2 target")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

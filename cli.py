@@ -6,6 +6,7 @@ import click
 from shipyard.images.cli import build_docker, generate_dockerfile
 from shipyard.registry.cli import models_cli
 from shipyard.runtime.cli import serve_command
+from shipyard.tracking.server.cli import server_command
 from shipyard.version import __version__
 
 
@@ -19,6 +20,7 @@ cli.add_command(build_docker)
 cli.add_command(generate_dockerfile)
 cli.add_command(serve_command)
 cli.add_command(models_cli)
+cli.add_command(server_command)
 
 
 def main() -> None:

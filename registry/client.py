@@ -107,6 +107,12 @@ class RegistryClient:
         Returns once the version is READY (Shipyard copies synchronously, so MLflow's
         `await_creation_for` has nothing to wait for).
         """
+        store = self.registry_store
+        if getattr(store, "registers_on_server", False):
+            # NOTE: a remote registry copies and verifies the files itself, from a source it can read.
+            return store.create_model_version(
+                name, str(source), run_id, _str_tags(tags), run_link, description, user_id=self._user()
+            )
         resolved = self.resolve(source)
         return register_version(
             self.registry_store, name, resolved.local_path, source=str(source),

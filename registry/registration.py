@@ -93,6 +93,8 @@ def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
 
 def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> None:
     """Free stored copies no remaining version points at (after deletes)."""
+    if not any(digests):
+        return  # NOTE: also the remote registry's case: the server freed its copies itself
     storage = version_storage(store)
     for digest in {d for d in digests if d}:
         if not store.digest_in_use(digest):

@@ -16,8 +16,12 @@ from shipyard.exceptions import InvalidInput
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 
 REGISTRY_STORES: dict[str, str] = {
-    scheme: "shipyard.registry.sql_store:SqlRegistryStore"
-    for scheme in ("sqlite", "postgresql", "postgres", "mysql", "mssql")
+    **{
+        scheme: "shipyard.registry.sql_store:SqlRegistryStore"
+        for scheme in ("sqlite", "postgresql", "postgres", "mysql", "mssql")
+    },
+    "http": "shipyard.registry.rest_store:RestRegistryStore",
+    "https": "shipyard.registry.rest_store:RestRegistryStore",
 }
 """Registry URI scheme -> store class (imported when a URI with that scheme is used)."""
 

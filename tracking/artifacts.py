@@ -20,6 +20,9 @@ from shipyard.tracking.entities import FileInfo
 
 ARTIFACT_REPOSITORIES: dict[str, str] = {
     "file": "shipyard.tracking.artifacts:LocalArtifactRepository",
+    "http": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
+    "https": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
+    "mlflow-artifacts": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
 }
 """URI scheme -> artifact repository class (imported when a URI with that scheme is used)."""
 

@@ -33,6 +33,8 @@ STORES: dict[str, str] = {
     "postgres": _SQL,
     "mysql": _SQL,
     "mssql": _SQL,
+    "http": "shipyard.tracking.rest_store:RestTrackingStore",
+    "https": "shipyard.tracking.rest_store:RestTrackingStore",
 }
 """URI scheme (the part before `+driver` and `://`) -> tracking store class."""
 

@@ -1,0 +1,184 @@
+"""The registry store behind `http://` and `https://` registry URIs: `shipyard server`.
+
+Registration is server-side: `create_model_version` sends the source URI (`runs:/...`,
+`models:/m-...`, `mlflow-artifacts:/...`) and the server copies it into its immutable,
+digest-verified storage, answering with a READY version. `storage_location` comes back as a proxy
+URL, so `models:/` resolution fetches the files through the server into the digest-keyed cache
+and verifies them there.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shipyard.exceptions import InvalidState
+from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
+from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX, AbstractRegistryStore
+from shipyard.tracking.rest_client import SHIPYARD_API, RestClient, RestClientSettings
+from shipyard.tracking.rest_store import RestTrackingStore
+
+PAGE = 1000
+
+
+def _kv(items: Any) -> dict[str, str]:
+    return {item["key"]: item.get("value", "") for item in items or []}
+
+
+class RestRegistryStore(AbstractRegistryStore):
+    """Registered models and versions on a tracking server."""
+
+    registers_on_server = True
+    """`RegistryClient` hands sources to `create_model_version` instead of copying files itself."""
+
+    def __init__(self, uri: str, client: RestClient) -> None:
+        self.uri = uri
+        self.client = client
+        self._uris = RestTrackingStore(uri, client)
+
+    @classmethod
+    def open(cls, uri: str, artifact_root: str | None = None) -> RestRegistryStore:
+        return cls(uri, RestClient(uri, RestClientSettings()))
+
+    @property
+    def artifact_root(self) -> str:
+        return self._uris.artifact_root
+
+    # --- entities -----------------------------------------------------------------------------
+    def _mv(self, data: dict[str, Any]) -> ModelVersion:
+        return ModelVersion(
+            name=data["name"], version=int(data["version"]),
+            creation_timestamp=int(data.get("creation_timestamp", 0)),
+            last_updated_timestamp=int(data.get("last_updated_timestamp", 0)),
+            current_stage=data.get("current_stage", "None"), description=data.get("description"),
+            user_id=data.get("user_id"), source=data.get("source"), run_id=data.get("run_id"),
+            run_link=data.get("run_link"), status=data.get("status", "READY"), status_message=data.get("status_message"),
+            tags=_kv(data.get("tags")), aliases=list(data.get("aliases", [])), digest=data.get("digest"),
+            storage_location=self._uris.local_artifact_uri(data.get("storage_location")) or None,
+        )
+
+    def _model(self, data: dict[str, Any]) -> RegisteredModel:
+        return RegisteredModel(
+            name=data["name"], creation_timestamp=int(data.get("creation_timestamp", 0)),
+            last_updated_timestamp=int(data.get("last_updated_timestamp", 0)), description=data.get("description"),
+            tags=_kv(data.get("tags")), aliases={a["alias"]: int(a["version"]) for a in data.get("aliases", [])},
+            latest_versions=[self._mv(mv) for mv in data.get("latest_versions", [])],
+        )
+
+    def _call(self, method: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.client.call(method, endpoint, {k: v for k, v in body.items() if v is not None})
+
+    # --- registered models --------------------------------------------------------------------
+    def create_registered_model(self, name: str, tags: dict[str, str] | None = None, description: str | None = None) -> RegisteredModel:
+        body = {"name": name, "description": description, "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        return self._model(self._call("POST", "/registered-models/create", body)["registered_model"])
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self._model(self._call("GET", "/registered-models/get", {"name": name})["registered_model"])
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        return self._model(self._call("PATCH", "/registered-models/update", {"name": name, "description": description})["registered_model"])
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        return self._model(self._call("POST", "/registered-models/rename", {"name": name, "new_name": new_name})["registered_model"])
+
+    def delete_registered_model(self, name: str) -> list[str]:
+        """The server frees the stored copies itself, so there is nothing left to release here."""
+        self._call("DELETE", "/registered-models/delete", {"name": name})
+        return []
+
+    def _pages(self, endpoint: str, body: dict[str, Any], key: str, max_results: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        token = None
+        while len(found) < max_results:
+            answer = self._call("GET", endpoint, {**body, "max_results": min(PAGE, max_results - len(found)), "page_token": token})
+            found += answer.get(key, [])
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        return found
+
+    def search_registered_models(self, filter_string: str | None = None, max_results: int = SEARCH_REGISTERED_MODELS_MAX,
+                                 order_by: Sequence[str] | None = None) -> list[RegisteredModel]:
+        body = {"filter": filter_string, "order_by": list(order_by or []) or None}
+        return [self._model(m) for m in self._pages("/registered-models/search", body, "registered_models", max_results)]
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        self._call("POST", "/registered-models/set-tag", {"name": name, "key": key, "value": value})
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._call("DELETE", "/registered-models/delete-tag", {"name": name, "key": key})
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        answer = self._call("POST", "/registered-models/get-latest-versions", {"name": name, "stages": list(stages or [])})
+        return [self._mv(mv) for mv in answer.get("model_versions", [])]
+
+    # --- model versions -----------------------------------------------------------------------
+    def create_model_version(self, name: str, source: str, run_id: str | None = None, tags: dict[str, str] | None = None,
+                             run_link: str | None = None, description: str | None = None, *,
+                             user_id: str | None = None) -> ModelVersion:
+        """Register `source` on the server (copied and verified there); returns the READY version."""
+        body = {"name": name, "source": self._uris.server_artifact_uri(source), "run_id": run_id, "run_link": run_link,
+                "description": description, "user_id": user_id,
+                "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        return self._mv(self._call("POST", "/model-versions/create", body)["model_version"])
+
+    def finish_model_version(self, name: str, version: int, *, digest: str, storage_location: str) -> ModelVersion:
+        raise InvalidState("a remote registry finishes registrations itself; use create_model_version")
+
+    def fail_model_version(self, name: str, version: int, message: str) -> ModelVersion:
+        raise InvalidState("a remote registry finishes registrations itself; use create_model_version")
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        return self._mv(self._call("GET", "/model-versions/get", {"name": name, "version": str(version)})["model_version"])
+
+    def update_model_version(self, name: str, version: int | str, description: str | None) -> ModelVersion:
+        body = {"name": name, "version": str(version), "description": description}
+        return self._mv(self._call("PATCH", "/model-versions/update", body)["model_version"])
+
+    def delete_model_version(self, name: str, version: int | str) -> str | None:
+        self._call("DELETE", "/model-versions/delete", {"name": name, "version": str(version)})
+        return None
+
+    def search_model_versions(self, filter_string: str | None = None, max_results: int = SEARCH_MODEL_VERSIONS_MAX,
+                              order_by: Sequence[str] | None = None) -> list[ModelVersion]:
+        body = {"filter": filter_string, "order_by": list(order_by or []) or None}
+        return [self._mv(mv) for mv in self._pages("/model-versions/search", body, "model_versions", max_results)]
+
+    def digest_in_use(self, digest: str) -> bool:
+        return bool(self.client.call("GET", "/model-versions/digest-in-use", {"digest": digest}, prefix=SHIPYARD_API)["in_use"])
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
+        self._call("POST", "/model-versions/set-tag", {"name": name, "version": str(version), "key": key, "value": value})
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        self._call("DELETE", "/model-versions/delete-tag", {"name": name, "version": str(version), "key": key})
+
+    # --- deployment ---------------------------------------------------------------------------
+    def transition_model_version_stage(self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False,
+                                       *, user_id: str | None = None) -> ModelVersion:
+        body = {"name": name, "version": str(version), "stage": stage,
+                "archive_existing_versions": archive_existing_versions, "user_id": user_id}
+        return self._mv(self._call("POST", "/model-versions/transition-stage", body)["model_version"])
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str, *, user_id: str | None = None) -> None:
+        self._call("POST", "/registered-models/alias", {"name": name, "alias": alias, "version": str(version), "user_id": user_id})
+
+    def delete_registered_model_alias(self, name: str, alias: str, *, user_id: str | None = None) -> None:
+        self._call("DELETE", "/registered-models/alias", {"name": name, "alias": alias, "user_id": user_id})
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self._mv(self._call("GET", "/registered-models/alias", {"name": name, "alias": alias})["model_version"])
+
+    def get_history(self, name: str) -> list[HistoryEntry]:
+        answer = self.client.call("GET", "/registered-models/history", {"name": name}, prefix=SHIPYARD_API)
+        return [HistoryEntry(id=e["id"], name=e["name"], action=e["action"], version=e.get("version"), alias=e.get("alias"),
+                             from_value=e.get("from"), to_value=e.get("to"), user_id=e.get("user_id"), timestamp=e["timestamp"])
+                for e in answer.get("history", [])]
+
+    def rollback(self, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
+        body = {"name": name, "stage_or_alias": stage_or_alias, "user_id": user_id}
+        answer = self.client.call("POST", "/registered-models/rollback", {k: v for k, v in body.items() if v is not None}, prefix=SHIPYARD_API)
+        return self._mv(answer["model_version"])
+
+
+__all__ = ["RestRegistryStore"]

@@ -1,0 +1,83 @@
+"""The tracking server's app factory: route table, auth, error pages, lifespan."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from shipyard.tracking.server import artifact_proxy, routes_logged_models, routes_registry, routes_tracking, ui
+from shipyard.tracking.server.auth import AuthMiddleware, read_tokens, read_users
+from shipyard.tracking.server.context import ServerContext
+from shipyard.tracking.server.protocol import api_endpoint, json_response
+from shipyard.tracking.server.settings import ServerSettings
+
+SETTINGS_ENV = "SHIPYARD_SERVER_SETTINGS_JSON"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def health(request: Request) -> Response:
+    return Response("OK", media_type="text/plain")
+
+
+def api_routes(limit: int) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    tables = (
+        (routes_tracking.PREFIX, routes_tracking.ROUTES),
+        (routes_tracking.PREFIX, routes_logged_models.ROUTES),
+        (routes_tracking.PREFIX, routes_registry.ROUTES),
+        (routes_registry.SHIPYARD_PREFIX, routes_registry.SHIPYARD_ROUTES),
+    )
+    for prefix, table in tables:
+        for path, method, handler in table:
+            # MLflow's clients also call the same routes under /ajax-api/ (its UI's prefix).
+            for base in (prefix, prefix.replace("/api/", "/ajax-api/", 1)):
+                routes.append(Route(base + path, api_endpoint(handler, limit), methods=[method]))
+    proxy = artifact_proxy.PREFIX
+    routes += [
+        Route(proxy, artifact_proxy.download_or_list, methods=["GET"]),
+        Route(proxy + "/{path:path}", artifact_proxy.download_or_list, methods=["GET"]),
+        Route(proxy + "/{path:path}", artifact_proxy.upload, methods=["PUT"]),
+        Route(proxy + "/{path:path}", artifact_proxy.delete, methods=["DELETE"]),
+    ]
+    return routes
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return json_response({"error_code": "ENDPOINT_NOT_FOUND", "message": f"no route {request.url.path!r}"}, 404)
+    if exc.status_code == 405:
+        return json_response({"error_code": "BAD_REQUEST", "message": f"{request.method} is not allowed on {request.url.path!r}"}, 405)
+    return json_response({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, exc.status_code)
+
+
+def create_app(settings: ServerSettings, context: ServerContext | None = None) -> Starlette:
+    """The ASGI app; opens (and migrates) the stores unless a context is given."""
+    middleware: list[Middleware] = []
+    if settings.auth_token_file is not None:
+        middleware.append(Middleware(AuthMiddleware, tokens=read_tokens(settings.auth_token_file)))
+    elif settings.basic_auth_file is not None:
+        middleware.append(Middleware(AuthMiddleware, users=read_users(settings.basic_auth_file)))
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes += api_routes(settings.max_body_bytes)
+    routes += ui.routes()
+    routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error})
+    app.state.ctx = context or ServerContext.open(settings)
+    return app
+
+
+def app_from_env() -> Any:
+    """Worker-process edge (`--workers N`): rebuild the settings the parent put in the environment."""
+    return create_app(ServerSettings.model_validate_json(os.environ[SETTINGS_ENV]))
+
+
+__all__ = ["SETTINGS_ENV", "app_from_env", "create_app"]

@@ -1,0 +1,41 @@
+"""`shipyard server`: flags win over `SHIPYARD_SERVER_*` variables, which win over the defaults."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from shipyard.exceptions import ShipyardError
+from shipyard.tracking.server.run import serve
+from shipyard.tracking.server.settings import ServerSettings
+
+
+@click.command("server")
+@click.option("--backend-store-uri", help="SQLAlchemy URL of runs and registry [default sqlite:///shipyard.db]")
+@click.option("--default-artifact-root", help="Server-side folder for proxied artifacts [default ./shipyard-artifacts]")
+@click.option("-h", "--host", help="Interface to bind [default 127.0.0.1]")
+@click.option("-p", "--port", type=int, help="Port [default 5000]")
+@click.option("-w", "--workers", type=int, help="Server processes [default 1]")
+@click.option("--auth-token-file", type=click.Path(exists=True, dir_okay=False), help="Bearer tokens, one per line")
+@click.option("--basic-auth-file", type=click.Path(exists=True, dir_okay=False), help="user:password lines")
+@click.option("--max-body-bytes", type=int, help="Largest JSON request body before 413 [default 16 MiB]")
+@click.option("--max-artifact-bytes", type=int, help="Largest artifact upload before 413 [default 20 GiB]")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def server_command(**flags: Any) -> None:
+    """Serve MLflow's tracking and registry REST API, the artifact proxy and the web UI."""
+    given = {key: value for key, value in flags.items() if value is not None}
+    try:
+        settings = ServerSettings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise click.UsageError(problems) from None
+    try:
+        serve(settings)
+    except ShipyardError as exc:
+        raise click.ClickException(f"{exc.error_code}: {exc.message}") from None
+
+
+__all__ = ["server_command"]

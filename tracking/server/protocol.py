@@ -1,0 +1,212 @@
+"""Reading MLflow-style requests and writing MLflow-style answers.
+
+Requests: POST/PATCH/DELETE carry a JSON object; GET carries the same fields as query
+parameters (repeated parameters make lists). `Fields` reads one field at a time and raises
+`InvalidInput` naming the field, so a caller's mistake is always a 400, never a 500.
+Answers: JSON objects; errors are `{"error_code", "message"}` with the status from
+`ERROR_CODE_TO_HTTP_STATUS`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shipyard.exceptions import InvalidInput, RequestTooLarge, ShipyardError
+
+_log = logging.getLogger("shipyard.server")
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def error_response(error: ShipyardError) -> Response:
+    return json_response(error.to_dict(), error.http_status)
+
+
+def internal_error_response(error: BaseException) -> Response:
+    _log.exception("unexpected server error: %s", error)
+    return json_response({"error_code": "INTERNAL_ERROR", "message": "internal server error (see the server log)"}, 500)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Fields:
+    """Typed access to a request's fields; every error names the field and what is allowed."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    @classmethod
+    async def from_request(cls, request: Request, limit: int) -> Fields:
+        if request.method == "GET":
+            params = request.query_params
+            data: dict[str, Any] = {}
+            for key in params.keys():
+                values = params.getlist(key)
+                data[key] = values if len(values) > 1 else values[0]
+            return cls(data)
+        body = await read_body(request, limit)
+        if not body.strip():
+            return cls(dict(request.query_params))
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise InvalidInput(f"request body is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise InvalidInput(f"request body must be a JSON object, got {type(data).__name__}")
+        return cls({**dict(request.query_params), **data})
+
+    def has(self, name: str) -> bool:
+        return self.data.get(name) not in (None, "")
+
+    def str(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                raise InvalidInput(f"missing value for required parameter {name!r}")
+            return default
+        if not isinstance(value, str):
+            raise InvalidInput(f"parameter {name!r} must be a string, got {type(value).__name__}")
+        return value
+
+    def int(self, name: str, default: int | None = None, *, required: bool = False) -> Any:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                raise InvalidInput(f"missing value for required parameter {name!r}")
+            return default
+        if isinstance(value, bool):
+            raise InvalidInput(f"parameter {name!r} must be an integer, got a boolean")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r:.100}") from None
+        if isinstance(value, float) and number != value:
+            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}")
+        return number
+
+    def float(self, name: str, *, required: bool = True) -> Any:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise InvalidInput(f"missing value for required parameter {name!r}")
+            return None
+        return to_float(value, name)
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.data.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidInput(f"parameter {name!r} must be true or false, got {value!r:.100}")
+
+    def list(self, name: str) -> list[Any]:
+        value = self.data.get(name)
+        if value is None or value == "":
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def str_list(self, name: str) -> list[str]:
+        values = self.list(name)
+        for value in values:
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise InvalidInput(f"parameter {name!r} must be a list of strings")
+        return [str(v) for v in values]
+
+    def key_values(self, name: str) -> list[tuple[str, str]]:
+        """A list of `{"key": ..., "value": ...}` objects (MLflow's tags and params)."""
+        pairs = []
+        for index, item in enumerate(self.list(name)):
+            if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+                raise InvalidInput(f"{name}[{index}] must be an object with a string 'key'")
+            value = item.get("value", "")
+            if value is None:
+                value = ""
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise InvalidInput(f"{name}[{index}].value must be a string")
+            pairs.append((item["key"], str(value)))
+        return pairs
+
+
+def to_float(value: Any, name: str) -> float:
+    """A JSON number, or proto-JSON's "NaN" / "Infinity" / "-Infinity" strings."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        if value in _NON_FINITE:
+            return _NON_FINITE[value]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"parameter {name!r} must be a number, got {value!r:.100}")
+
+
+def json_float(value: float) -> float | str:
+    """proto-JSON spelling of non-finite doubles (JSON itself has no NaN)."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+Handler = Callable[[Fields, Request], Any]
+
+
+def api_endpoint(handler: Handler, limit: int) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a synchronous `handler(fields, request) -> dict` as a Starlette endpoint.
+
+    The handler runs in the thread pool (stores block); its result is the JSON answer.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            fields = await Fields.from_request(request, limit)
+            result = await run_in_threadpool(handler, fields, request)
+        except ShipyardError as error:
+            return error_response(error)
+        except Exception as error:  # noqa: BLE001 - anything else is our bug: log it, answer 500
+            return internal_error_response(error)
+        return json_response(result if result is not None else {})
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+__all__ = [
+    "Fields",
+    "api_endpoint",
+    "error_response",
+    "internal_error_response",
+    "json_float",
+    "json_response",
+    "read_body",
+    "to_float",
+]

@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--calls", type=int, default=100_000, help="Shipyard log_metric calls per repeat")
     parser.add_argument("--mlflow-sync-calls", type=int, default=300)
-    parser.add_argument("--mlflow-async-calls", type=int, default=2_000)
+    parser.add_argument("--mlflow-async-calls", type=int, default=1_000)
     parser.add_argument("--mlflow-batch-calls", type=int, default=20_000)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # MLflow's deprecation chatter is not what is measured

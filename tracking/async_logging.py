@@ -95,8 +95,12 @@ class AsyncWriter:
         marker = _Marker()
         self._queue.append(marker)
         self._wake.set()
-        if not marker.done.wait(timeout):
-            raise ShipyardError(f"tracking writer did not flush within {timeout} s")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not marker.done.wait(0.5):
+            if not self._thread.is_alive():
+                raise ShipyardError("the tracking writer thread has stopped; queued data was not written")
+            if deadline is not None and time.monotonic() > deadline:
+                raise ShipyardError(f"tracking writer did not flush within {timeout} s")
         if marker.error is not None:
             raise marker.error
 
@@ -122,7 +126,11 @@ class AsyncWriter:
                     break  # write what precedes the marker, then answer it
                 items.append(item)
             if items:
-                self._write(items)
+                try:
+                    self._write(items)
+                except Exception as error:  # noqa: BLE001 - the thread must live on to answer flushes
+                    _log.error("tracking writer failed: %s", error)
+                    self._errors.append(error)
             for marker in markers:
                 if self._errors:
                     marker.error = self._errors[0]

@@ -10,35 +10,28 @@ from __future__ import annotations
 import atexit
 import contextvars
 import os
-import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
 from shipyard.tracking import artifact_logging, system_tags, validation
-from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository
+from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import AsyncWriter, writer_for
-from shipyard.tracking.client import TrackingClient, resolve_tracking_uri
-from shipyard.tracking.entities import Experiment, Run, RunData, RunInfo, RunStatus, RunTag, ViewType
-from shipyard.tracking.store import DEFAULT_EXPERIMENT_ID, AbstractTrackingStore, get_tracking_store
-
-
-class _FluentState:
-    """Process-wide choices MLflow also keeps process-wide: the tracking URI and the experiment.
-
-    NOTE: deliberately global (one per process), as in MLflow: `set_tracking_uri` in a launcher
-    applies to the training threads it starts.
-    """
-
-    def __init__(self) -> None:
-        self.tracking_uri: str | None = None
-        self.experiment_id: str | None = None
-        self.lock = threading.Lock()
-
-
-_STATE = _FluentState()
+from shipyard.tracking.entities import Run, RunData, RunInfo, RunStatus, RunTag, ViewType
+from shipyard.tracking.fluent_state import (
+    STATE,
+    current_client,
+    current_store,
+    create_experiment,
+    get_experiment,
+    get_experiment_by_name,
+    get_tracking_uri,
+    set_experiment,
+    set_tracking_uri,
+)
+from shipyard.tracking.store import DEFAULT_EXPERIMENT_ID, AbstractTrackingStore
 
 
 class ActiveRun:
@@ -71,71 +64,12 @@ class ActiveRun:
 _ACTIVE_RUNS: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("shipyard_active_runs", default=())
 
 
-def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
-    """Use this store from now on; a plain folder path means a sqlite file `shipyard.db` in it;
-    None goes back to `SHIPYARD_TRACKING_URI` or the embedded default."""
-    if uri is None:
-        _STATE.tracking_uri = None
-        return
-    text = os.fspath(uri)
-    if "://" not in text:
-        text = f"sqlite:///{os.path.abspath(os.path.join(text, 'shipyard.db'))}"
-    _STATE.tracking_uri = text
-
-
-def get_tracking_uri() -> str:
-    """`set_tracking_uri`'s value, else `SHIPYARD_TRACKING_URI`, else sqlite in the cwd."""
-    return resolve_tracking_uri(_STATE.tracking_uri)
-
-
-def _store() -> AbstractTrackingStore:
-    return get_tracking_store(get_tracking_uri())
-
-
-def _client() -> TrackingClient:
-    return TrackingClient(get_tracking_uri())
-
-
-def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
-    return _client().create_experiment(name, artifact_location, tags)
-
-
-def get_experiment(experiment_id: str) -> Experiment:
-    return _store().get_experiment(experiment_id)
-
-
-def get_experiment_by_name(name: str) -> Experiment | None:
-    return _store().get_experiment_by_name(name)
-
-
-def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
-    """Make an experiment the default for new runs, creating it by name if it does not exist."""
-    if (experiment_name is None) == (experiment_id is None):
-        raise InvalidInput("set_experiment needs exactly one of experiment_name and experiment_id")
-    store = _store()
-    if experiment_id is not None:
-        experiment = store.get_experiment(str(experiment_id))
-    else:
-        validation.check_experiment_name(experiment_name)
-        experiment = store.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        if experiment is None:
-            try:
-                experiment = store.get_experiment(store.create_experiment(experiment_name))  # type: ignore[arg-type]
-            except AlreadyExists:  # another process created it just now
-                experiment = store.get_experiment_by_name(experiment_name)  # type: ignore[arg-type,assignment]
-    assert experiment is not None
-    if experiment.lifecycle_stage != "active":
-        raise InvalidState(f"experiment {experiment.name!r} is deleted; restore it or choose another name")
-    _STATE.experiment_id = experiment.experiment_id
-    return experiment
-
-
 def active_run() -> ActiveRun | None:
     stack = _ACTIVE_RUNS.get()
     return stack[-1] if stack else None
 
 
-def _require_run() -> ActiveRun:
+def active_run_or_start() -> ActiveRun:
     stack = _ACTIVE_RUNS.get()
     if stack:
         return stack[-1]
@@ -157,7 +91,7 @@ def start_run(
         raise InvalidState(
             f"run {stack[-1].run_id} is already active; end it first or pass nested=True to start a child run"
         )
-    store = _store()
+    store = current_store()
     if run_id is not None:
         existing = store.get_run(run_id)
         if existing.info.lifecycle_stage != "active":
@@ -174,7 +108,7 @@ def start_run(
         for key, value in run_tags.items():
             validation.check_key(key, "tag")
             validation.tag_value(key, value)
-        experiment = str(experiment_id) if experiment_id is not None else (_STATE.experiment_id or DEFAULT_EXPERIMENT_ID)
+        experiment = str(experiment_id) if experiment_id is not None else (STATE.experiment_id or DEFAULT_EXPERIMENT_ID)
         run = store.create_run(
             experiment,
             run_tags.get(system_tags.USER),
@@ -205,7 +139,7 @@ def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
 def flush_async_logging() -> None:
     """Wait until everything logged so far through the current store is written."""
     active = active_run()
-    (active.writer if active is not None else writer_for(_store())).flush()
+    (active.writer if active is not None else writer_for(current_store())).flush()
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
@@ -230,73 +164,97 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def log_metric(key: str, value: float, step: int | None = None, *, timestamp: int | None = None, run_id: str | None = None) -> None:
-    """Queue one metric value; returns in microseconds (the writer thread does the I/O)."""
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    *,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    synchronous: bool | None = None,
+) -> None:
+    """Queue one metric value; returns in microseconds (the writer thread does the I/O).
+    `synchronous=True` also waits until it is written."""
     stack = _ACTIVE_RUNS.get()
     active = stack[-1] if stack and run_id is None else None
     if active is None:
-        active = _require_run() if run_id is None else None
+        active = active_run_or_start() if run_id is None else None
     if key.__class__ is not str or key not in _KNOWN_KEYS:
         _KNOWN_KEYS.add(validation.check_key(key))
     number = value if value.__class__ is float else validation.metric_value(key, value)
     step_value = 0 if step is None else (step if step.__class__ is int else validation.metric_step(key, step))
     ts = timestamp if timestamp is not None else time.time_ns() // 1_000_000
-    if active is not None:
-        active.writer.queue_metric(active.info.run_id, key, number, ts, step_value)
-    else:
-        writer_for(_store()).queue_metric(validation.check_run_id(run_id), key, number, ts, step_value)
+    writer = active.writer if active is not None else writer_for(current_store())
+    writer.queue_metric(active.info.run_id if active is not None else validation.check_run_id(run_id), key, number, ts, step_value)
+    if synchronous:
+        writer.flush()
 
 
 # NOTE: valid metric keys seen so far; a set lookup is cheaper than the validator's lru_cache.
 _KNOWN_KEYS: set[str] = set()
 
 
-def log_metrics(metrics: dict[str, float], step: int | None = None, *, timestamp: int | None = None, run_id: str | None = None) -> None:
+def log_metrics(
+    metrics: dict[str, float],
+    step: int | None = None,
+    *,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    synchronous: bool | None = None,
+) -> None:
     ts = timestamp if timestamp is not None else _now_ms()
     for key, value in metrics.items():
         log_metric(key, value, step, timestamp=ts, run_id=run_id)
+    if synchronous:
+        flush_async_logging()
 
 
 def _target(run_id: str | None) -> tuple[str, AsyncWriter]:
     if run_id is None:
-        active = _require_run()
+        active = active_run_or_start()
         return active.run_id, active.writer
-    return validation.check_run_id(run_id), writer_for(_store())
+    return validation.check_run_id(run_id), writer_for(current_store())
 
 
-def log_param(key: str, value: Any, *, run_id: str | None = None) -> Any:
+def log_param(key: str, value: Any, *, run_id: str | None = None, synchronous: bool | None = None) -> Any:
     """Queue a param; a different value for a key this run already has raises `InvalidInput` now."""
     target, writer = _target(run_id)
     writer.queue_param(target, validation.check_key(key, "param"), validation.param_value(key, value))
+    if synchronous:
+        writer.flush()
     return value
 
 
-def log_params(params: dict[str, Any], *, run_id: str | None = None) -> None:
+def log_params(params: dict[str, Any], *, run_id: str | None = None, synchronous: bool | None = None) -> None:
     for key, value in params.items():
         log_param(key, value, run_id=run_id)
+    if synchronous:
+        flush_async_logging()
 
 
-def set_tag(key: str, value: Any, *, run_id: str | None = None) -> None:
+def set_tag(key: str, value: Any, *, run_id: str | None = None, synchronous: bool | None = None) -> None:
     target, writer = _target(run_id)
     writer.queue_tag(target, validation.check_key(key, "tag"), validation.tag_value(key, value))
+    if synchronous:
+        writer.flush()
 
 
-def set_tags(tags: dict[str, Any], *, run_id: str | None = None) -> None:
+def set_tags(tags: dict[str, Any], *, run_id: str | None = None, synchronous: bool | None = None) -> None:
     for key, value in tags.items():
         set_tag(key, value, run_id=run_id)
+    if synchronous:
+        flush_async_logging()
 
 
 def _repository(run_id: str | None = None) -> ArtifactRepository:
     if run_id is None:
-        return get_artifact_repository(_require_run().info.artifact_uri)
-    return get_artifact_repository(_store().get_run(run_id).info.artifact_uri)
+        return get_artifact_repository(active_run_or_start().info.artifact_uri)
+    return get_artifact_repository(current_store().get_run(run_id).info.artifact_uri)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
     """The active run's artifact URI, or that of a path under it."""
-    from shipyard.tracking.artifacts import safe_relative_path
-
-    base = _require_run().info.artifact_uri
+    base = active_run_or_start().info.artifact_uri
     relative = safe_relative_path(artifact_path)
     return f"{base}/{relative}" if relative else base
 
@@ -341,7 +299,7 @@ def search_runs(
     """Runs as a pandas DataFrame with MLflow's columns (run_id, ..., metrics.x, params.y, tags.z)."""
     from shipyard.tracking.runs_frame import runs_to_frame
 
-    client = _client()
+    client = current_client()
     ids = [str(e) for e in experiment_ids or []]
     for name in experiment_names or []:
         experiment = client.get_experiment_by_name(name)
@@ -349,13 +307,14 @@ def search_runs(
             raise ResourceNotFound(f"experiment {name!r} does not exist")
         ids.append(experiment.experiment_id)
     if not ids:
-        ids = [_STATE.experiment_id or DEFAULT_EXPERIMENT_ID]
+        ids = [STATE.experiment_id or DEFAULT_EXPERIMENT_ID]
     return runs_to_frame(client.search_runs(ids, filter_string, run_view_type, max_results, order_by))
 
 
 __all__ = [
     "ActiveRun",
     "active_run",
+    "active_run_or_start",
     "create_experiment",
     "end_run",
     "flush_async_logging",

@@ -150,10 +150,10 @@ def log_model_dir(
     if not relative:
         raise InvalidInput("name must be a non-empty relative path such as 'model'")
     if run_id is None:
-        active = fluent._require_run()
+        active = fluent.active_run_or_start()
         run_id, artifact_uri, store = active.run_id, active.info.artifact_uri, active.store
     else:
-        store = fluent._store()
+        store = fluent.current_store()
         artifact_uri = store.get_run(run_id).info.artifact_uri
     with tempfile.TemporaryDirectory(prefix="shipyard-log-model-") as tmp:
         local = Path(tmp) / "model"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from shipyard.tracking import fluent
+from shipyard.tracking import fluent, fluent_state
 from shipyard.tracking.db import normalize_url
 from shipyard.tracking.store import AbstractTrackingStore, get_tracking_store
 
@@ -58,7 +58,7 @@ def fluent_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SHIPYARD_TRACKING_URI", raising=False)
     fluent.set_tracking_uri(None)
-    monkeypatch.setattr(fluent._STATE, "experiment_id", None)
+    monkeypatch.setattr(fluent_state.STATE, "experiment_id", None)
     yield tmp_path
     while fluent.active_run() is not None:
         fluent.end_run()

@@ -6,7 +6,8 @@ Two origins of values, one rule set (docs/signatures.md has the table):
 - untyped values (Python lists and scalars, i.e. decoded JSON, which has no int32 or float32) are
   parsed into the schema's type: any number into a float type, integral numbers into an integer
   type that holds them; a string never becomes a number.
-Nulls (None, NaN, pd.NA, NaT) are refused in required columns; in optional ones they stay nulls.
+Nulls (None, NaN, pd.NA, NaT): a float/double column carries them as NaN, required or not (as
+MLflow does: NaN is a float value); a column of any other type accepts them only when optional.
 """
 from __future__ import annotations
 
@@ -87,6 +88,11 @@ def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
     if kind == "O":
         data, mask = _from_objects(data, spec, what, loose)
         kind = data.dtype.kind
+    if target.kind in _INT_KINDS and kind == "f" and loose:
+        nan = np.isnan(data)
+        if nan.any():  # JSON nulls among whole numbers: keep them as nulls, check the rest
+            mask = nan if mask is None else (mask | nan)
+            data = np.where(nan, 0.0, data)
     if spec.type in ("string", "binary"):
         out = _to_text(data, spec, what, loose)
     elif spec.type == "datetime":
@@ -94,9 +100,8 @@ def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
     else:
         out = _to_number(data, target, spec.type, what, loose)
     if out.dtype.kind == "f":
-        nulls = np.isnan(out)
-        mask = nulls if mask is None else (mask | nulls)
-    elif out.dtype.kind == "M":
+        return out  # NaN is a float value; nulls became NaN
+    if out.dtype.kind == "M":
         nulls = np.isnat(out)
         mask = nulls if mask is None else (mask | nulls)
     if mask is not None and mask.any():
@@ -153,21 +158,19 @@ def _to_number(data: np.ndarray, target: np.dtype, type_name: str, what: str, lo
     if np.can_cast(src, target, "safe"):
         return data.astype(target)
     if not loose:
-        why = (
-            "a float cannot become an integer without loss"
-            if src.kind == "f" and target.kind in _INT_KINDS
-            else "the conversion could lose precision or range"
-        )
+        why = "the conversion could lose precision or range"
+        if src.kind == "f" and target.kind in _INT_KINDS:
+            why = "a float cannot become an integer without loss"
+            finite = data[~np.isnan(data)]
+            if len(finite) < len(data) and np.array_equal(finite, np.floor(finite)):
+                why += ("; these are whole numbers with nulls, which pandas stores as floats: "
+                        "send the nullable 'Int64' dtype and mark the column optional")
         raise _fail(what, type_name, str(src), why)
     if target.kind == "f":
         return data.astype(target)
     # Loose (JSON) values into an integer type: integral and in range.
-    if src.kind == "f":
-        finite = data[~np.isnan(data)]
-        if not np.array_equal(finite, np.floor(finite)):
-            raise _fail(what, type_name, "non-integral numbers", "an integer type needs whole numbers")
-        if len(finite) != len(data):
-            return data  # nulls: caller refuses or keeps them; stays float with NaN
+    if src.kind == "f" and not np.array_equal(data, np.floor(data)):
+        raise _fail(what, type_name, "non-integral numbers", "an integer type needs whole numbers")
     info = np.iinfo(target)
     if len(data) and (data.min() < info.min or data.max() > info.max):
         raise _fail(what, type_name, f"values outside [{info.min}, {info.max}]")

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
+import numpy as np
+import pandas as pd
+
 from shipyard.exceptions import InvalidInput, ModelLoadError, ShipyardError, UnsafeModelRefused
 from shipyard.flavors.enforcement import enforce_params, make_input_plan
 from shipyard.flavors.environment import version_differences
@@ -205,6 +208,11 @@ class PyFuncModel:
         raw = read_input_example(self.model_dir, self.metadata.saved_input_example_info)
         if raw is None:
             return None
+        if self.input_schema is None:  # nothing to parse against: the natural Python form
+            info = self.metadata.saved_input_example_info or {}
+            if info.get("type") == "dataframe":
+                return pd.DataFrame(raw)
+            return {k: np.asarray(v) for k, v in raw.items()} if isinstance(raw, dict) else np.asarray(raw)
         try:
             return self._plan.prepare(raw)
         except ShipyardError:

@@ -126,3 +126,11 @@ def test_enforcement_names_the_column(tmp_path: Path, iris, iris_lr_frame) -> No
     bad["petal width (cm)"] = ["a", "b"]
     with pytest.raises(SchemaEnforcementError, match="petal width"):
         model.predict(bad)
+
+
+def test_input_example_without_signature_is_a_dataframe(tmp_path: Path, iris, iris_lr_frame) -> None:
+    X, _ = iris
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m", signature=False, input_example=X.head(2))
+    example = shipyard.pyfunc.load_model(tmp_path / "m").input_example()
+    assert isinstance(example, pd.DataFrame)
+    pd.testing.assert_frame_equal(example, X.head(2))

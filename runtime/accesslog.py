@@ -2,20 +2,25 @@
 
 The request id is the caller's `X-Request-ID` when given, else a fresh one; it is echoed in the
 response's `X-Request-ID` header so a client can quote it.
+
+Lines are JSON objects written to the stream (stderr) in one write per 50 ms rather than one per
+request: at thousands of requests per second a write syscall and a logging record per line cost
+more CPU than the request itself. `flush()` runs at shutdown, so no line is lost.
 """
 from __future__ import annotations
 
-import logging
+import asyncio
 import os
+import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
 from shipyard.runtime.metrics import ServeMetrics
 
 ASGIApp = Any
-access_logger = logging.getLogger("shipyard.access")
+FLUSH_SECONDS = 0.05
 
 ROUTES = frozenset({
     "/invocations", "/ping", "/health", "/version", "/metrics", "/openapi.json", "/v2",
@@ -36,10 +41,29 @@ def route_of(path: str) -> str:
 class AccessLog:
     """Wraps the app: times each request, tags it with a request id, logs and counts it."""
 
-    def __init__(self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True, stream: TextIO | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.enabled = enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self._pending: list[bytes] = []
+        self._flush_scheduled = False
+
+    def flush(self) -> None:
+        """Write every pending line now."""
+        self._flush_scheduled = False
+        if self._pending:
+            lines, self._pending = self._pending, []
+            self.stream.write(b"".join(lines).decode())
+            self.stream.flush()
+
+    def _log(self, line: bytes) -> None:
+        self._pending.append(line)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -69,13 +93,13 @@ class AccessLog:
             path = scope["path"]
             self.metrics.observe_request(scope["method"], route_of(path), status, duration)
             if self.enabled:
-                access_logger.info(orjson.dumps({
+                self._log(orjson.dumps({
                     "method": scope["method"],
                     "path": path,
                     "status": status,
                     "duration_ms": round(duration * 1000.0, 3),
                     "request_id": request_id.decode("latin-1"),
-                }).decode())
+                }, option=orjson.OPT_APPEND_NEWLINE))
 
 
 __all__ = ["AccessLog", "route_of"]

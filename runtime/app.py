@@ -80,6 +80,8 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
     served = ServedModel(identity, settings, workers, on_batch=metrics.observe_batch)
     served_ref["served"] = served
 
+    front: dict[str, AccessLog] = {}
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loading = asyncio.get_running_loop().create_task(served.load())
@@ -92,6 +94,7 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
                 await loading
             await served.close()
             workers.close(wait=True)
+            front["log"].flush()
 
     routes = [Route(path, guarded(endpoint), methods=methods) for path, endpoint, methods in ROUTES]
     app = Starlette(
@@ -99,7 +102,8 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
     )
     app.state.served = served
     app.state.metrics = metrics
-    return AccessLog(app, metrics, enabled=settings.access_log)
+    front["log"] = AccessLog(app, metrics, enabled=settings.access_log)
+    return front["log"]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -102,7 +102,8 @@ class ServedModel:
 
         try:
             self.pyfunc = await self.workers.run(
-                load_model, self.identity.local_path, allow_pickle=self.settings.allow_pickle
+                load_model, self.identity.local_path, allow_pickle=self.settings.allow_pickle,
+                intra_op_threads=self.settings.intra_op_threads,
             )
             s = self.settings
             self.batcher = Batcher(

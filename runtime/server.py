@@ -27,14 +27,7 @@ SETTINGS_ENV = "SHIPYARD_SERVE_SETTINGS"
 
 
 def configure_logging(level: str) -> None:
-    """Plain lines on stderr: the access log is already one JSON object per line."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("shipyard.access",):
-        access = logging.getLogger(name)
-        access.handlers[:] = [handler]
-        access.propagate = False
-        access.setLevel(logging.INFO)
+    """Shipyard's log records on stderr (the access log writes its JSON lines itself)."""
     root_handler = logging.StreamHandler(sys.stderr)
     root_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     shipyard_logger = logging.getLogger("shipyard")

@@ -14,6 +14,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_intra_op_threads() -> int:
+    """Framework threads per predict call: the cores the event loop does not need (>= 1)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def default_threads() -> int:
     """Predict threads: one per core, at most 4 (onnxruntime/torch release the GIL in predict)."""
     return max(1, min(4, os.cpu_count() or 1))
@@ -38,6 +43,9 @@ class ServeSettings(BaseSettings):
 
     threads: int = Field(default_factory=default_threads, ge=1)
     """Threads that run predict off the event loop (the pool in runtime/workers.py)."""
+
+    intra_op_threads: int = Field(default_factory=default_intra_op_threads, ge=1)
+    """onnxruntime intra-op threads (spinning off); leaves one core to HTTP on small machines."""
 
     max_batch_size: int = Field(default=256, ge=1)
     """Most rows merged into one predict call; a request with more rows runs alone."""
@@ -68,4 +76,4 @@ class ServeSettings(BaseSettings):
     """False refuses pickle-based model formats at load time."""
 
 
-__all__ = ["ServeSettings", "default_threads"]
+__all__ = ["ServeSettings", "default_intra_op_threads", "default_threads"]

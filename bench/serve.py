@@ -1,0 +1,365 @@
+"""Serving benchmark: `shipyard serve` vs `mlflow models serve` vs a bare Starlette ceiling.
+
+What it does, in one run:
+1. builds the models with MLflow (so both servers read the very same directories): an iris
+   logistic regression (sklearn), and an MLP 64 -> 1024 -> 1024 -> 10 (ReLU) from one set of
+   numpy weights, as ONNX (built with onnx.helper) and as torch (nn.Sequential);
+2. prints the in-process batched predict throughput of each model (the compute ceiling);
+3. starts each server on 127.0.0.1, records its idle RSS, then drives it with `wrk -t1`
+   (closed loop, one thread) at concurrency 1, 16 and 64 with one-row and 32-row requests,
+   printing req/s, rows/s, p50, p99, RSS after the run and server CPU per request;
+4. prints the ratios against the issue's targets.
+
+Needs wrk on PATH (`apt-get install -y wrk`) and mlflow in the venv (a test dependency). Not run
+in CI (it takes minutes and its numbers depend on the machine). Usage:
+
+    .venv/bin/python bench/serve.py [--duration 5] [--models iris,mlp-onnx,mlp-torch]
+        [--servers shipyard,mlflow] [--concurrency 1,16,64] [--rows 1,32]
+
+NOTE: run it from outside the repository root (e.g. `cd /tmp && python /path/to/bench/serve.py`)
+or with the venv's python and a path: the root's onnx.py/sklearn.py would shadow the libraries
+if the root were the cwd of `python -c`.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+BIN = Path(sys.executable).parent
+MLP_SIZES = (64, 1024, 1024, 10)
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open(os.getenv("BENCH_BODY"), "r"):read("*a")
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "non2xx": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+BARE_APP = """
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = b'{"predictions": [0]}'
+
+async def invocations(request):
+    await request.body()
+    return Response(BODY, media_type="application/json")
+
+app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", lambda r: Response(b""))])
+"""
+
+
+# -- models -------------------------------------------------------------------------------------
+def build_models(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
+    """name -> (model dir, a pool of input rows)."""
+    import mlflow.onnx
+    import mlflow.pytorch
+    import mlflow.sklearn
+    import onnx
+    import torch
+    from mlflow.models import infer_signature
+    from onnx import TensorProto, helper, numpy_helper
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    out: dict[str, tuple[Path, np.ndarray]] = {}
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    lr = LogisticRegression(max_iter=500).fit(x, y)
+    mlflow.sklearn.save_model(lr, str(root / "iris"), signature=infer_signature(x, lr.predict(x)),
+                              input_example=x.head(2))
+    out["iris"] = (root / "iris", x.to_numpy())
+
+    rng = np.random.default_rng(0)
+    weights = [(rng.normal(scale=0.05, size=(a, b)).astype(np.float32), rng.normal(scale=0.1, size=b).astype(np.float32))
+               for a, b in zip(MLP_SIZES, MLP_SIZES[1:])]
+    pool = rng.standard_normal((256, MLP_SIZES[0])).astype(np.float32)
+    nodes, inits, current = [], [], "x"
+    for i, (w, b) in enumerate(weights):
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes += [helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"]),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        current = f"a{i}"
+        if i < len(weights) - 1:
+            nodes.append(helper.make_node("Relu", [current], [f"r{i}"]))
+            current = f"r{i}"
+    nodes.append(helper.make_node("Identity", [current], ["y"]))
+    graph = helper.make_graph(
+        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP_SIZES[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP_SIZES[-1]])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    example = pool[:2]
+    expected = example
+    for i, (w, b) in enumerate(weights):
+        expected = expected @ w + b
+        if i < len(weights) - 1:
+            expected = np.maximum(expected, 0)
+    mlflow.onnx.save_model(model, str(root / "mlp-onnx"), signature=infer_signature(example, expected),
+                           input_example=example)
+    out["mlp-onnx"] = (root / "mlp-onnx", pool)
+
+    layers: list[torch.nn.Module] = []
+    for i, (w, b) in enumerate(weights):
+        linear = torch.nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers).eval()
+    mlflow.pytorch.save_model(net, str(root / "mlp-torch"), signature=infer_signature(example, expected),
+                              input_example=example)
+    out["mlp-torch"] = (root / "mlp-torch", pool)
+    return out
+
+
+def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> dict[str, float]:
+    """In-process rows/s of predict_prepared at batch 256 and batch 1 (no HTTP, no JSON)."""
+    from shipyard.flavors.pyfunc import load_model
+
+    model = load_model(model_dir)
+    result = {}
+    for batch in (256, 1):
+        rows = np.resize(pool, (batch, pool.shape[1]))
+        prepared = model.prepare_input(rows if model.signature.inputs.is_tensor_spec() else
+                                       _iris_frame(rows))
+        model.predict_prepared(prepared)
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 2:
+            model.predict_prepared(prepared)
+            n += 1
+        result[f"rows_per_s_b{batch}"] = n * batch / (time.perf_counter() - start)
+    return result
+
+
+def _iris_frame(rows: np.ndarray) -> object:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+
+
+def body_for(name: str, pool: np.ndarray, rows: int) -> bytes:
+    data = np.resize(pool, (rows, pool.shape[1]))
+    if name == "iris":
+        columns = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+        return json.dumps({"dataframe_split": {"columns": columns, "data": data.round(2).tolist()}}).encode()
+    return json.dumps({"inputs": data.round(4).tolist()}).encode()
+
+
+# -- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree(pid: int) -> list[int]:
+    """pid and all its descendants (mlflow serves from a child uvicorn process)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+@contextlib.contextmanager
+def server(kind: str, model_dir: Path | None, workdir: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    if kind == "shipyard":
+        cmd = [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), "--no-access-log"]
+        ready = "/health"
+    elif kind == "mlflow":
+        cmd = [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "-p", str(port),
+               "-h", "127.0.0.1", "--env-manager", "local"]
+        ready = "/ping"
+    else:
+        (workdir / "bare_app.py").write_text(textwrap.dedent(BARE_APP))
+        cmd = [str(BIN / "uvicorn"), "bare_app:app", "--port", str(port), "--loop", "uvloop",
+               "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+        ready = "/ping"
+    log = open(workdir / f"{kind}-{port}.log", "wb")
+    process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url + ready, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} did not start: {(workdir / log.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url, process.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def run_wrk(url: str, body_file: Path, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url + "/invocations"],
+        capture_output=True, text=True, env={**os.environ, "BENCH_BODY": str(body_file)}, check=True,
+    )
+    line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
+    stats = json.loads(line)
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    return stats
+
+
+# -- main ---------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk point")
+    parser.add_argument("--models", default="iris,mlp-onnx,mlp-torch")
+    parser.add_argument("--servers", default="shipyard,mlflow")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--rows", default="1,32")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare Starlette ceiling")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not on PATH: apt-get install -y wrk")
+    conc = [int(c) for c in args.concurrency.split(",")]
+    rows_list = [int(r) for r in args.rows.split(",")]
+    print(f"machine: {platform.platform()} | cpus={os.cpu_count()} | python {platform.python_version()}")
+    print(f"wrk -t1, closed loop, {args.duration:g} s per point; concurrency {conc}; rows {rows_list}")
+
+    work = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mlflow's own save-time warnings are not what we measure
+        models = build_models(work / "models")
+    selected = [m for m in args.models.split(",") if m in models]
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT)
+
+    print("\n== in-process predict (compute ceiling, shipyard pyfunc, no HTTP) ==")
+    ceilings = {}
+    for name in selected:
+        ceilings[name] = compute_ceiling(*models[name])
+        print(f"{name:10s} batch 256: {ceilings[name]['rows_per_s_b256']:>10,.0f} rows/s   "
+              f"batch 1: {ceilings[name]['rows_per_s_b1']:>9,.0f} rows/s")
+
+    results: dict[tuple[str, str, int, int], dict[str, float]] = {}
+    header = f"{'server':9s} {'model':10s} {'c':>3s} {'rows':>4s} {'req/s':>9s} {'rows/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'RSS MB':>7s} {'CPU ms/req':>10s} {'non2xx':>6s} {'err':>4s}"
+    print("\n== HTTP, wrk -t1 ==\n" + header)
+
+    def measure(kind: str, name: str, url: str, pid: int, pool: np.ndarray | None) -> None:
+        for rows in rows_list if pool is not None else [1]:
+            body = work / f"body-{name}-{rows}.json"
+            body.write_bytes(body_for(name, pool, rows) if pool is not None else b'{"inputs": [[0]]}')
+            run_wrk(url, body, script, 4, 1.0)  # warm-up
+            for c in conc:
+                cpu0 = cpu_seconds(pid)
+                stats = run_wrk(url, body, script, c, args.duration)
+                cpu = cpu_seconds(pid) - cpu0
+                stats.update(rows=rows, rss=rss_mb(pid), cpu_ms=1000 * cpu / max(stats["requests"], 1))
+                results[(kind, name, c, rows)] = stats
+                print(f"{kind:9s} {name:10s} {c:3d} {rows:4d} {stats['rps']:9,.0f} {stats['rps'] * rows:10,.0f} "
+                      f"{stats['p50_us'] / 1000:8.2f} {stats['p99_us'] / 1000:8.2f} {stats['rss']:7.0f} "
+                      f"{stats['cpu_ms']:10.3f} {stats['non2xx']:6d} {stats['errors']:4d}", flush=True)
+
+    idle: dict[tuple[str, str], float] = {}
+    if not args.no_bare:
+        with server("bare", None, work) as (url, pid):
+            idle[("bare", "-")] = rss_mb(pid)
+            measure("bare", "-", url, pid, None)
+    for name in selected:
+        model_dir, pool = models[name]
+        for kind in args.servers.split(","):
+            with server(kind, model_dir, work) as (url, pid):
+                time.sleep(1.0)
+                idle[(kind, name)] = rss_mb(pid)
+                measure(kind, name, url, pid, pool)
+
+    print("\n== idle RSS after load (MB) ==")
+    for (kind, name), mb in idle.items():
+        print(f"{kind:9s} {name:10s} {mb:7.0f}")
+
+    print("\n== targets (c=64, one row unless noted) ==")
+    bare = results.get(("bare", "-", 64, 1))
+    for name in selected:
+        ours, theirs = results.get(("shipyard", name, 64, 1)), results.get(("mlflow", name, 64, 1))
+        if ours is None:
+            continue
+        line = f"{name:10s} shipyard {ours['rps']:,.0f} req/s p99 {ours['p99_us'] / 1000:.2f} ms, CPU {ours['cpu_ms']:.3f} ms/req"
+        if theirs:
+            need = 15 if name == "iris" else 8
+            line += (f" | vs mlflow {ours['rps'] / theirs['rps']:.1f}x req/s (target >= {need}x), "
+                     f"p99 {ours['p99_us'] / max(theirs['p99_us'], 1):.2f} of mlflow's (target <= 0.25)")
+        if bare:
+            line += f" | {ours['rps'] / bare['rps']:.2f} of bare HTTP (target >= 0.5)"
+        print(line)
+        one = results.get(("shipyard", name, 1, 1))
+        if one:
+            print(f"{'':10s} c=1 one-row p50 {one['p50_us'] / 1000:.3f} ms (MLP target <= 1 ms)")
+        big = results.get(("shipyard", name, 64, 32))
+        if big and name in ceilings:
+            frac = big["rps"] * 32 / ceilings[name]["rows_per_s_b256"]
+            print(f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)")
+    print(f"\nshipyard idle RSS (target < 200 MB): " + ", ".join(
+        f"{n} {mb:.0f} MB" for (k, n), mb in idle.items() if k == "shipyard"))
+    print("medians are wrk's p50; the machine is shared, so compare ratios within this run")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shipyard.exceptions import InvalidInput, ShipyardError
+from shipyard.exceptions import DeadlineExceeded, InvalidInput, ShipyardError, TemporarilyUnavailable
 from shipyard.tracking.entities import Metric, Param, RunTag
 from shipyard.tracking.store import AbstractTrackingStore
 
@@ -32,7 +32,18 @@ _log = logging.getLogger(__name__)
 MAX_BATCH = 20_000
 IDLE_WAIT_S = 0.2
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+MAX_QUEUED = 2_000_000
+"""Past this many queued items, logging calls wait for the writer (memory stays bounded when the
+store is down for long)."""
 _METRIC, _PARAM, _TAG = 0, 1, 2
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,  # sqlite busy past its timeout, a dropped database connection
+    TemporarilyUnavailable,  # a tracking server that is restarting or unreachable
+    DeadlineExceeded,
+    ConnectionError,
+    TimeoutError,
+)
+"""Errors the writer retries with backoff instead of reporting (the data stays queued)."""
 
 
 class _Marker:
@@ -67,9 +78,18 @@ class AsyncWriter:
 
     # --- the training thread's side -----------------------------------------------------------
     def queue_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
-        self._queue.append((_METRIC, run_id, key, value, timestamp, step))
-        if len(self._queue) >= MAX_BATCH:
+        queue = self._queue
+        queue.append((_METRIC, run_id, key, value, timestamp, step))
+        if len(queue) >= MAX_BATCH:
             self._wake.set()
+            if len(queue) >= MAX_QUEUED:
+                self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Backpressure: block the caller while the queue is over its bound."""
+        while len(self._queue) >= MAX_QUEUED // 2 and self._thread.is_alive():
+            self._wake.set()
+            time.sleep(0.01)
 
     def queue_param(self, run_id: str, key: str, value: str) -> None:
         with self._params_lock:
@@ -178,7 +198,7 @@ class AsyncWriter:
             try:
                 self.store.log_batch(run_id, metrics, params, tags)
                 return
-            except sa.exc.OperationalError:
+            except TRANSIENT_ERRORS:
                 if delay is None:
                     raise
                 _log.warning("tracking store busy or unreachable; retrying in %.2f s", delay)

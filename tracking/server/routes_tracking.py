@@ -196,7 +196,10 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
                                ("params", len(params), MAX_PARAMS_PER_BATCH), ("tags", len(tags), MAX_TAGS_PER_BATCH)):
         if count > limit:
             raise InvalidInput(f"{name}: {count} entries in one log-batch; the limit is {limit}")
-    metrics = [_metric(item, f"metrics[{i}]") for i, item in enumerate(raw_metrics)]
+    # NOTE: MLflow 3's log_model re-sends the run's metrics with a `model_id` to link them to the
+    # logged model; Shipyard keeps no such link, and storing them again would duplicate history.
+    metrics = [_metric(item, f"metrics[{i}]") for i, item in enumerate(raw_metrics)
+               if not (isinstance(item, dict) and item.get("model_id"))]
     context_of(request).tracking.log_batch(
         run_id_of(fields),
         metrics,

@@ -1,0 +1,108 @@
+"""A real `shipyard server` subprocess on a free 127.0.0.1 port, and the mlflow-client training
+run against it (shared by the compatibility, registry and browser tests of one session)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+HERE = Path(__file__).resolve().parent
+SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    db_uri: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(root: Path, *extra: str) -> Server:
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    db_uri = f"sqlite:///{root / 'shipyard.db'}"
+    log = root / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [SHIPYARD, "server", "--backend-store-uri", db_uri, "--default-artifact-root", str(root / "artifacts"),
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra],
+            cwd=root, stdout=out, stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"shipyard server exited early:\n{server.output()}")
+        try:
+            if requests.get(server.url + "/health", timeout=1).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"shipyard server did not answer /health within 60 s:\n{server.output()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture()
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def make(*extra: str) -> Server:
+        server = start_server(tmp_path / f"server{len(started)}", *extra)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("shared-server"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The mlflow-client training script's run on the shared server (what it printed)."""
+    work = tmp_path_factory.mktemp("mlflow-client")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": shared_server.url, "PYTHONWARNINGS": "ignore"}
+    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    out = subprocess.run(
+        [sys.executable, str(HERE / "mlflow_train.py"), "iris-remote"], cwd=work, env=env,
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, f"{out.stderr[-4000:]}\n--- server log ---\n{shared_server.output()[-4000:]}"
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result

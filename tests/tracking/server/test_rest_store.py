@@ -1,0 +1,91 @@
+"""Shipyard's own fluent API and Client pointed at `shipyard server` (the REST stores): runs,
+background metric batches, artifacts through the proxy, log_model + register, models:/ loads."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import shipyard
+from shipyard.exceptions import AlreadyExists, InvalidInput, ResourceNotFound, TemporarilyUnavailable
+from shipyard.registry.rest_store import RestRegistryStore
+from shipyard.tracking.rest_client import RestClient, RestClientSettings
+from shipyard.tracking.rest_store import RestTrackingStore
+from shipyard.tracking.store import get_tracking_store
+
+
+@pytest.fixture()
+def remote(server_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    server = server_factory()
+    monkeypatch.setenv("SHIPYARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    shipyard.set_tracking_uri(server.url)
+    yield server
+    while shipyard.active_run() is not None:
+        shipyard.end_run()
+    shipyard.set_tracking_uri(None)
+
+
+def test_fluent_api_through_the_server(remote: Any, tmp_path: Path) -> None:
+    assert isinstance(get_tracking_store(remote.url), RestTrackingStore)
+    shipyard.set_experiment("remote-native")
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    y = (x[:, 0] > 0).astype(int)
+    with shipyard.start_run(run_name="native") as run:
+        shipyard.log_params({"C": 0.5, "solver": "lbfgs"})
+        for step in range(1500):  # more than one log-batch request of metrics
+            shipyard.log_metric("loss", 1.0 / (step + 1), step=step)
+        shipyard.log_metric("odd", float("nan"), step=0)
+        shipyard.set_tag("stage", "dev")
+        shipyard.log_text("hello\n", "notes/hello.txt")
+        info = shipyard.sklearn.log_model(LogisticRegression().fit(x, y), "model", registered_model_name="remote-lr")
+    assert info.registered_model_version == 1
+
+    client = shipyard.Client(remote.url)
+    got = client.get_run(run.info.run_id)
+    assert got.info.status == "FINISHED" and got.data.params == {"C": "0.5", "solver": "lbfgs"}
+    assert got.data.tags["stage"] == "dev" and np.isnan(got.data.metrics["odd"])
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in history] == list(range(1500))
+    assert got.info.artifact_uri.startswith(remote.url + "/api/2.0/mlflow-artifacts/artifacts/")
+    assert (remote.root / "artifacts").resolve().as_posix() not in got.info.artifact_uri
+    assert [f.path for f in client.list_artifacts(run.info.run_id, "notes")] == ["notes/hello.txt"]
+
+    mv = client.get_model_version("remote-lr", 1)
+    assert mv.status == "READY" and mv.source == info.model_uri and mv.run_id == run.info.run_id
+    client.transition_model_version_stage("remote-lr", 1, "Production")
+    client.set_registered_model_alias("remote-lr", "champion", 1)
+    loaded = shipyard.pyfunc.load_model("models:/remote-lr@champion")
+    assert list(loaded.predict(x[:4])) == list(LogisticRegression().fit(x, y).predict(x[:4]))
+    assert [(e.action, e.to_value) for e in client.get_model_history("remote-lr")] == [
+        ("transition", "Production"), ("set_alias", "1")]
+    frame = shipyard.search_runs(experiment_names=["remote-native"])
+    assert list(frame["run_id"]) == [run.info.run_id]
+
+
+def test_errors_come_back_as_shipyard_exceptions(remote: Any) -> None:
+    client = shipyard.Client(remote.url)
+    client.create_experiment("dup")
+    with pytest.raises(AlreadyExists):
+        client.create_experiment("dup")
+    with pytest.raises(ResourceNotFound):
+        client.get_run("0123456789abcdef0123456789abcdef")
+    assert client.get_experiment_by_name("missing") is None
+    with pytest.raises(InvalidInput, match="param"):
+        run = client.create_run(client.get_experiment_by_name("dup").experiment_id)  # type: ignore[union-attr]
+        client.log_param(run.info.run_id, "a", 1)
+        client.log_param(run.info.run_id, "a", 2)
+    store = RestRegistryStore.open(remote.url)
+    with pytest.raises(ResourceNotFound, match="registered model"):
+        store.get_registered_model("nope")
+
+
+def test_unreachable_server_is_retried_then_reported(tmp_path: Path) -> None:
+    settings = RestClientSettings(max_retries=2, backoff_s=0.01, timeout=2)
+    store = RestTrackingStore("http://127.0.0.1:9", RestClient("http://127.0.0.1:9", settings))
+    with pytest.raises(TemporarilyUnavailable, match="cannot reach"):
+        store.get_experiment("0")

@@ -118,6 +118,7 @@ def start_run(
         )
     active = ActiveRun(run, store)
     _ACTIVE_RUNS.set((*stack, active))
+    STATE.last_run_id = active.run_id
     return active
 
 
@@ -284,8 +285,9 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] |
 
 
 def last_active_run_id() -> str | None:
+    """The id of the run most recently started in this process, ended or not (None if none)."""
     active = active_run()
-    return None if active is None else active.run_id
+    return active.run_id if active is not None else STATE.last_run_id
 
 
 def search_runs(

@@ -23,6 +23,7 @@ class _FluentState:
     def __init__(self) -> None:
         self.tracking_uri: str | None = None
         self.experiment_id: str | None = None
+        self.last_run_id: str | None = None
         self.lock = threading.Lock()
 
 

@@ -41,6 +41,28 @@ def test_flush_makes_queued_data_durable(fluent_cwd: Path) -> None:
         assert count == 300
 
 
+def test_a_locked_database_does_not_stall_the_training_loop(fluent_cwd: Path) -> None:
+    """Another process holds sqlite's write lock: every log_metric call still returns, the
+    values wait in the queue, and they are written once the lock is released."""
+    import sqlite3
+
+    with shipyard.start_run() as run:
+        blocker = sqlite3.connect(fluent_cwd / "shipyard.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            for step in range(10_000):
+                shipyard.log_metric("loss", 1.0 / (step + 1), step=step)
+            (written,) = blocker.execute(
+                "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", (run.info.run_id,)
+            ).fetchone()
+            assert written == 0  # the loop finished while the writer was still waiting
+        finally:
+            blocker.execute("COMMIT")
+            blocker.close()
+    history = shipyard.Client().get_metric_history(run.info.run_id, "loss")
+    assert len(history) == 10_000
+
+
 def test_a_conflict_only_the_writer_sees_surfaces_at_end_run(fluent_cwd: Path) -> None:
     """Another client wrote `lr` after this process cached the run's params: the writer's
     batch fails, the rest of the batch is still written, and end_run raises."""

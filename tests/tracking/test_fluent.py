@@ -108,6 +108,7 @@ def test_end_run_and_implicit_run(fluent_cwd: Path) -> None:
     assert run is not None
     shipyard.end_run(status="KILLED")
     assert shipyard.active_run() is None
+    assert shipyard.last_active_run_id() == run.info.run_id
     assert shipyard.Client().get_run(run.info.run_id).info.status == "KILLED"
     with pytest.raises(InvalidInput, match="RUNNING"):
         shipyard.end_run(status="RUNNING")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+READ_ONLY_OPTION = "shipyard_read_only"
 # An arbitrary but fixed key: every process migrating one PostgreSQL database takes this lock.
 _PG_ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"shipyard-migrate").digest()[:7], "big")
 
@@ -85,15 +86,21 @@ def create_engine_for(uri: str) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 @contextlib.contextmanager
-def session_scope(engine: sa.Engine) -> Iterator[Session]:
-    """A short session: commit on success, roll back on error, always close."""
-    session = Session(engine, expire_on_commit=False)
+def session_scope(engine: sa.Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """A short session: commit on success, roll back on error, always close.
+
+    `read_only=True` promises the session only reads: on sqlite it then opens a deferred
+    transaction, which in WAL mode never waits for writers (a read-only session that writes
+    may fail with "database is locked")."""
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    session = Session(bind, expire_on_commit=False)
     try:
         yield session
         session.commit()

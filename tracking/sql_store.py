@@ -154,11 +154,11 @@ class SqlTrackingStore(AbstractTrackingStore):
         )
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             return self._to_experiment(session, self._experiment_row(session, experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             row = session.execute(sa.select(SqlExperiment).where(SqlExperiment.name == name)).scalar_one_or_none()
             return None if row is None else self._to_experiment(session, row)
 
@@ -192,7 +192,7 @@ class SqlTrackingStore(AbstractTrackingStore):
                 raise InvalidInput(f"order_by: experiments can be ordered by name, not {clause.key!r}")
             statement = statement.order_by(column.asc() if clause.ascending else column.desc())
         statement = statement.order_by(SqlExperiment.experiment_id).limit(max_results)
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             return [self._to_experiment(session, row) for row in session.execute(statement).scalars()]
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
@@ -305,7 +305,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         return [Run(self._info(row), RunData(*data[row.run_uuid])) for row in rows]
 
     def get_run(self, run_id: str) -> Run:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             return self._runs(session, [self._run_row(session, run_id)])[0]
 
     def update_run_info(self, run_id: str, run_status: str, end_time: int | None, run_name: str | None) -> RunInfo:
@@ -350,7 +350,7 @@ class SqlTrackingStore(AbstractTrackingStore):
                 raise ResourceNotFound(f"run {run_id!r} has no tag {key!r}")
 
     def get_metric_history(self, run_id: str, metric_key: str) -> list[Metric]:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             self._run_row(session, run_id)
             rows = session.execute(
                 sa.select(SqlMetric.value, SqlMetric.timestamp, SqlMetric.step, SqlMetric.is_nan)
@@ -360,7 +360,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         return [Metric(metric_key, float("nan") if nan else value, ts, step, run_id) for value, ts, step, nan in rows]
 
     def get_params(self, run_id: str) -> dict[str, str]:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             rows = session.execute(sa.select(SqlParam.key, SqlParam.value).where(SqlParam.run_uuid == run_id)).all()
         return {key: value for key, value in rows}
 
@@ -381,7 +381,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         for comparison in parse_filter(filter_string):
             statement = statement.where(run_condition(comparison, self.dialect))
         statement = order_columns(statement, parse_order_by(list(order_by or []))).limit(max_results)
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, read_only=True) as session:
             return self._runs(session, list(session.execute(statement).scalars()))
 
 

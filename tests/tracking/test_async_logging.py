@@ -56,6 +56,8 @@ def test_a_locked_database_does_not_stall_the_training_loop(fluent_cwd: Path) ->
                 "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", (run.info.run_id,)
             ).fetchone()
             assert written == 0  # the loop finished while the writer was still waiting
+            # Reads do not queue behind the write lock either (deferred transactions in WAL).
+            assert run.store.get_run(run.info.run_id).info.status == "RUNNING"
         finally:
             blocker.execute("COMMIT")
             blocker.close()

@@ -25,6 +25,9 @@ _tracking_uri = click.option(
     help="Tracking/registry store URI [SHIPYARD_TRACKING_URI, default sqlite in the cwd]",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+_user = click.option(
+    "--user", default=None, help="Who the history records for moves and rollbacks [default: the OS user]"
+)
 
 
 def _command(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,10 +35,11 @@ def _command(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @_tracking_uri
     @_json
+    @_user
     @functools.wraps(func)
-    def wrapper(tracking_uri: str | None, as_json: bool, **kwargs: Any) -> None:
+    def wrapper(tracking_uri: str | None, as_json: bool, user: str | None, **kwargs: Any) -> None:
         try:
-            client = RegistryClient(tracking_uri, settings=Settings())
+            client = RegistryClient(tracking_uri, settings=Settings(), user=user)
             result = func(client, **kwargs)
         except ShipyardError as exc:
             raise click.ClickException(f"{exc.error_code}: {exc.message}") from None

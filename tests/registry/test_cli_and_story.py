@@ -88,7 +88,7 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
     code, out = _invoke(runner, "describe", "models:/iris/production")
     assert code == 0 and "digest: sha256:" in out and "signature:" in out
 
-    code, out = _invoke(runner, "rollback", "iris", "Production", "--json")
+    code, out = _invoke(runner, "rollback", "iris", "Production", "--json", "--user", "release-bot")
     assert json.loads(out)["version"] == 1
     code, out = _invoke(runner, "history", "iris")
     lines = out.strip().splitlines()
@@ -99,7 +99,7 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
     assert [e["action"] for e in entries] == [
         "transition", "transition", "transition", "set_alias", "rollback", "rollback"
     ]
-    assert all(e["user_id"] for e in entries)
+    assert all(e["user_id"] for e in entries) and entries[-1]["user_id"] == "release-bot"
 
     # the same store through --tracking-uri from another directory
     code, out = _invoke(runner, "versions", "iris", "--tracking-uri", workspace, "--json")

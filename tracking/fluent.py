@@ -297,8 +297,12 @@ def search_runs(
     max_results: int = 100_000,
     order_by: Sequence[str] | None = None,
     experiment_names: Sequence[str] | None = None,
+    output_format: str = "pandas",
 ) -> Any:
-    """Runs as a pandas DataFrame with MLflow's columns (run_id, ..., metrics.x, params.y, tags.z)."""
+    """Runs as a pandas DataFrame with MLflow's columns (run_id, ..., metrics.x, params.y, tags.z),
+    or as a list of `Run` with `output_format="list"`."""
+    if output_format not in ("pandas", "list"):
+        raise InvalidInput(f"output_format {output_format!r} is not supported; expected 'pandas' or 'list'")
     from shipyard.tracking.runs_frame import runs_to_frame
 
     client = current_client()
@@ -310,7 +314,8 @@ def search_runs(
         ids.append(experiment.experiment_id)
     if not ids:
         ids = [STATE.experiment_id or DEFAULT_EXPERIMENT_ID]
-    return runs_to_frame(client.search_runs(ids, filter_string, run_view_type, max_results, order_by))
+    runs = client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
+    return runs if output_format == "list" else runs_to_frame(runs)
 
 
 __all__ = [

@@ -151,6 +151,8 @@ def test_search_runs_dataframe(fluent_cwd: Path) -> None:
     ordered = shipyard.search_runs(experiment_names=["search"], order_by=["metrics.loss DESC"])
     assert ordered["metrics.loss"].tolist() == [0.5, 0.2]
     assert "tags.mlflow.runName" in ordered.columns
+    as_list = shipyard.search_runs(filter_string="metrics.loss < 0.4", output_format="list")
+    assert [run.data.params["lr"] for run in as_list] == ["0.01"]
     empty = shipyard.search_runs(filter_string="params.lr = 'none'")
     assert empty.empty and "run_id" in empty.columns
     with pytest.raises(InvalidInput, match="'OR'"):

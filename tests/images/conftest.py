@@ -57,6 +57,19 @@ def save_onnx_mlp(path: Path) -> Path:
     return path
 
 
+class Models:
+    """The model factories, as a fixture (test modules cannot import conftest by name)."""
+
+    iris_columns = IRIS_COLUMNS
+    save_iris = staticmethod(save_iris)
+    save_onnx_mlp = staticmethod(save_onnx_mlp)
+
+
+@pytest.fixture(scope="session")
+def models() -> type[Models]:
+    return Models
+
+
 @pytest.fixture
 def iris_dir(tmp_path: Path) -> Callable[..., Path]:
     def make(name: str = "iris", c: float = 1.0) -> Path:

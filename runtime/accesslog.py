@@ -10,6 +10,7 @@ more CPU than the request itself. `flush()` runs at shutdown, so no line is lost
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -42,9 +43,14 @@ class AccessLog:
     """Wraps the app: times each request, tags it with a request id, logs and counts it."""
 
     def __init__(
-        self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True, stream: TextIO | None = None
+        self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True,
+        stream: TextIO | None = None, direct: dict[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
         self.app = app
+        self.direct = direct or {}
+        """(method, path) -> ASGI app called without the framework's routing (the hot path)."""
+        self._id_prefix = os.urandom(4).hex()
+        self._ids = itertools.count(1)
         self.metrics = metrics
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
@@ -75,8 +81,8 @@ class AccessLog:
             if key == b"x-request-id":
                 request_id = value[:64]
                 break
-        if request_id is None:
-            request_id = os.urandom(8).hex().encode()
+        if request_id is None:  # unique per process start; no syscall per request
+            request_id = f"{self._id_prefix}-{next(self._ids):x}".encode()
         status = 500
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -86,8 +92,9 @@ class AccessLog:
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
             await send(message)
 
+        target = self.direct.get((scope["method"], scope["path"]), self.app)
         try:
-            await self.app(scope, receive, send_with_id)
+            await target(scope, receive, send_with_id)
         finally:
             duration = time.monotonic() - start
             path = scope["path"]

@@ -15,41 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shipyard.exceptions import TemporarilyUnavailable
 from shipyard.runtime import health, openapi, v2
 from shipyard.runtime.accesslog import AccessLog
-from shipyard.runtime.http import guarded, json_response, read_body
+from shipyard.runtime.hotpath import Invocations
+from shipyard.runtime.http import guarded, json_response
 from shipyard.runtime.metrics import ServeMetrics
 from shipyard.runtime.model import ModelIdentity, ServedModel
-from shipyard.runtime.scoring import dumps, parse_invocation, predictions_body
+from shipyard.runtime.scoring import dumps
 from shipyard.runtime.settings import ServeSettings
 from shipyard.runtime.workers import Workers
 
-OFFLOAD_BYTES = 256 * 1024
-"""Bodies larger than this are parsed and validated in a worker thread, not on the event loop."""
-
-
-def _parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, int, Any]:
-    parsed = parse_invocation(body, content_type)
-    return served.prepare(parsed.data, parsed.params)
-
-
-async def invocations(request: Request) -> Response:
-    served = health.served_model(request)
-    if not served.ready or served.batcher is None:
-        raise TemporarilyUnavailable(served.reason)
-    body = await read_body(request, served.settings.max_body_bytes)
-    content_type = request.headers.get("content-type")
-    if len(body) > OFFLOAD_BYTES:
-        prepared, rows, params = await served.workers.run(_parse_and_prepare, served, body, content_type)
-    else:
-        prepared, rows, params = _parse_and_prepare(served, body, content_type)
-    output = await served.batcher.submit(prepared, rows, params, timeout=served.settings.timeout)
-    return json_response(predictions_body(output))
-
-
 ROUTES: list[tuple[str, Any, list[str]]] = [
-    ("/invocations", invocations, ["POST"]),
     ("/ping", health.ping, ["GET"]),
     ("/health", health.ping, ["GET"]),
     ("/version", health.version, ["GET"]),
@@ -96,13 +72,18 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
             workers.close(wait=True)
             front["log"].flush()
 
-    routes = [Route(path, guarded(endpoint), methods=methods) for path, endpoint, methods in ROUTES]
+    invocations = Invocations(served)
+    routes = [Route("/invocations", invocations, methods=["POST"])]
+    routes += [Route(path, guarded(endpoint), methods=methods) for path, endpoint, methods in ROUTES]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: _http_error, 405: _http_error}
     )
     app.state.served = served
     app.state.metrics = metrics
-    front["log"] = AccessLog(app, metrics, enabled=settings.access_log)
+    # NOTE: the hot path is dispatched before Starlette; the route above serves OpenAPI and 405s.
+    front["log"] = AccessLog(
+        app, metrics, enabled=settings.access_log, direct={("POST", "/invocations"): invocations}
+    )
     return front["log"]
 
 
@@ -114,4 +95,4 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response(dumps({"error_code": code, "message": message}), status)
 
 
-__all__ = ["ROUTES", "create_app", "invocations"]
+__all__ = ["ROUTES", "create_app"]

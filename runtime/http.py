@@ -28,13 +28,14 @@ def json_response(body: bytes, status: int = 200, headers: dict[str, str] | None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(exc: ShipyardError) -> Response:
+def error_parts(exc: ShipyardError) -> tuple[int, bytes, dict[str, str] | None]:
+    """(status, JSON body, extra headers) for a ShipyardError; 503s carry Retry-After."""
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, TemporarilyUnavailable) else None
-    return json_response(dumps(exc.to_dict()), exc.http_status, headers)
+    return exc.http_status, dumps(exc.to_dict()), headers
 
 
-def internal_error_response(where: str) -> Response:
-    """Log the current exception's traceback under a fresh id; answer 500 with that id only."""
+def internal_error_parts(where: str) -> tuple[int, bytes, None]:
+    """Log the current exception's traceback under a fresh id; (500, body with that id only)."""
     error_id = os.urandom(8).hex()
     logger.error("unexpected error in %s, error id %s\n%s", where, error_id, traceback.format_exc())
     body = {
@@ -42,7 +43,17 @@ def internal_error_response(where: str) -> Response:
         "message": f"internal server error; the server log has the details under error id {error_id}",
         "error_id": error_id,
     }
-    return json_response(dumps(body), 500)
+    return 500, dumps(body), None
+
+
+def error_response(exc: ShipyardError) -> Response:
+    status, body, headers = error_parts(exc)
+    return json_response(body, status, headers)
+
+
+def internal_error_response(where: str) -> Response:
+    status, body, headers = internal_error_parts(where)
+    return json_response(body, status, headers)
 
 
 def guarded(endpoint: Endpoint) -> Endpoint:
@@ -80,4 +91,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-__all__ = ["error_response", "guarded", "internal_error_response", "json_response", "read_body"]
+__all__ = [
+    "error_parts",
+    "error_response",
+    "guarded",
+    "internal_error_parts",
+    "internal_error_response",
+    "json_response",
+    "read_body",
+]

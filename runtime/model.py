@@ -6,6 +6,7 @@ Health endpoints answer from it, so a load balancer never routes to a cold or br
 """
 from __future__ import annotations
 
+import gc
 import logging
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -133,6 +134,10 @@ class ServedModel:
             self.reason = f"model {self.identity.name!r} failed to load or warm up: {exc}"
             logger.error("%s\n%s", self.reason, traceback.format_exc())
             return
+        # NOTE: the frameworks leave millions of long-lived objects; freezing them keeps every
+        # later garbage collection from walking them again (measured: most of the CPU per request).
+        gc.collect()
+        gc.freeze()
         self.state, self.reason = "ready", "ready"
         logger.info("model %r is ready (%s)", self.identity.name, self.identity.local_path)
 

@@ -10,13 +10,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any
 
 from shipyard.exceptions import EngineUnavailable, InvalidInput, ShipyardError
+
+# NOTE: docker-py (and requests under it) is imported inside the functions that talk to an
+# engine: every `shipyard` command imports this package through the CLI, and `serve` is PID 1 of
+# each container, where docker-py would only cost start-up time.
+if TYPE_CHECKING:
+    import docker
 
 Log = Callable[[str], None]
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -53,6 +55,9 @@ def connect(environment: Mapping[str, str], *, timeout: int = 600) -> docker.Doc
             "with your own tools."
         )
 
+    import docker
+    import requests.exceptions
+
     socket_path = (host or DEFAULT_DOCKER_HOST).removeprefix("unix://")
     if (host or DEFAULT_DOCKER_HOST).startswith("unix://") and not Path(socket_path).exists():
         # NOTE: checked first because docker-py leaks the socket of a failed unix connect.
@@ -70,6 +75,8 @@ def connect(environment: Mapping[str, str], *, timeout: int = 600) -> docker.Doc
 
 def require_base_image(client: docker.DockerClient, image: str, *, pull: bool, log: Log) -> None:
     """Make sure `image` is present locally; pull it only when asked."""
+    import docker.errors
+
     try:
         client.images.get(image)
         return
@@ -117,6 +124,9 @@ def build_image(
     log: Log = _nolog,
 ) -> BuiltImage:
     """Build `context_dir` (holding a Dockerfile) as `tag`; progress lines go to `log`."""
+    import docker.errors
+    import requests.exceptions
+
     require_base_image(client, base_image, pull=pull, log=log)
     start = time.perf_counter()
     image_id: str | None = None

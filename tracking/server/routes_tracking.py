@@ -154,6 +154,12 @@ def restore_run(fields: Fields, request: Request) -> dict[str, Any]:
     return {}
 
 
+def _write(request: Request, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
+    ctx = context_of(request)
+    with ctx.write_lock:
+        ctx.tracking.log_batch(run_id, metrics, params, tags)
+
+
 def _metric(item: Any, where: str) -> Metric:
     if not isinstance(item, dict):
         raise InvalidInput(f"{where} must be an object with key, value, timestamp and step")
@@ -165,21 +171,21 @@ def _metric(item: Any, where: str) -> Metric:
 
 def log_metric(fields: Fields, request: Request) -> dict[str, Any]:
     metric = _metric(fields.data, "metric")
-    context_of(request).tracking.log_batch(run_id_of(fields), [metric], [], [])
+    _write(request, run_id_of(fields), [metric], [], [])
     return {}
 
 
 def log_param(fields: Fields, request: Request) -> dict[str, Any]:
     key = validation.check_key(fields.str("key", required=True), "param")
     param = Param(key, validation.param_value(key, fields.str("value", "")))
-    context_of(request).tracking.log_batch(run_id_of(fields), [], [param], [])
+    _write(request, run_id_of(fields), [], [param], [])
     return {}
 
 
 def set_tag(fields: Fields, request: Request) -> dict[str, Any]:
     key = validation.check_key(fields.str("key", required=True), "tag")
     tag = RunTag(key, validation.tag_value(key, fields.str("value", "")))
-    context_of(request).tracking.log_batch(run_id_of(fields), [], [], [tag])
+    _write(request, run_id_of(fields), [], [], [tag])
     return {}
 
 
@@ -200,12 +206,10 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
     # logged model; Shipyard keeps no such link, and storing them again would duplicate history.
     metrics = [_metric(item, f"metrics[{i}]") for i, item in enumerate(raw_metrics)
                if not (isinstance(item, dict) and item.get("model_id"))]
-    context_of(request).tracking.log_batch(
-        run_id_of(fields),
-        metrics,
-        [Param(validation.check_key(k, "param"), validation.param_value(k, v)) for k, v in params],
-        [RunTag(validation.check_key(k, "tag"), validation.tag_value(k, v)) for k, v in tags],
-    )
+    run_id = run_id_of(fields)
+    param_list = [Param(validation.check_key(k, "param"), validation.param_value(k, v)) for k, v in params]
+    tag_list = [RunTag(validation.check_key(k, "tag"), validation.tag_value(k, v)) for k, v in tags]
+    _write(request, run_id, metrics, param_list, tag_list)
     return {}
 
 

@@ -1,0 +1,82 @@
+"""The web UI in a real headless Chromium (Debian's package, driven by Playwright): find the run,
+see its metric chart and artifacts, promote a version to Production and see the stage change.
+Screenshots land in the test's tmp folder (and in SHIPYARD_SCREENSHOT_DIR when set)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _screenshot(page: Any, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    keep = os.environ.get("SHIPYARD_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / name)
+    return path
+
+
+def test_ui_pages_render_without_a_browser(mlflow_run: dict[str, Any], shared_server: Any) -> None:
+    run_page = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", timeout=10)
+    assert run_page.status_code == 200 and 'data-metric="accuracy"' in run_page.text and "<polyline" in run_page.text
+    html = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact", params={"path": "reports/report.html"}, timeout=10)
+    assert html.headers["content-security-policy"] == "sandbox" and html.text.startswith("<html>")
+    missing = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact", params={"path": "../../x"}, timeout=10)
+    assert missing.status_code == 400
+    forged = requests.post(f"{shared_server.url}/ui/models/iris-remote/versions/1/stage", data={"stage": "Archived"},
+                           headers={"Origin": "http://evil.example"}, timeout=10, allow_redirects=False)
+    assert forged.status_code == 403
+    assert requests.get(f"{shared_server.url}/ui/models/nope", timeout=10).status_code == 404
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    created = requests.post(f"{shared_server.url}/api/2.0/mlflow/registered-models/create", json={"name": "iris-browser"}, timeout=30)
+    assert created.status_code == 200
+    version = requests.post(f"{shared_server.url}/api/2.0/mlflow/model-versions/create",
+                            json={"name": "iris-browser", "source": "models:/iris-remote/1"}, timeout=60)
+    assert version.status_code == 200, version.text
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(shared_server.url + "/")
+            page.get_by_role("link", name="iris-remote").click()
+            page.get_by_placeholder("Quick filter…").fill("mlflow-client")
+            page.locator("a.run-link", has_text="mlflow-client").click()
+            chart = page.locator('svg.chart[data-metric="accuracy"]')
+            chart.wait_for()
+            assert chart.locator("polyline").count() == 1
+            assert page.locator("table.kv").first.inner_text().count("alpha") == 1
+            page.locator("ul.tree a", has_text="reports").click()
+            page.locator("ul.tree a", has_text="report.html").click()
+            assert page.locator("iframe[sandbox]").count() == 1
+            _screenshot(page, tmp_path, "run.png")
+
+            page.get_by_role("link", name="Models").click()
+            page.get_by_role("link", name="iris-browser").click()
+            stage = page.get_by_test_id("stage-1")
+            assert stage.inner_text() == "None"
+            page.get_by_label("stage for version 1").select_option("Production")
+            page.locator('tr[data-version="1"] button', has_text="Transition").click()
+            page.get_by_role("status").wait_for()
+            assert page.get_by_test_id("stage-1").inner_text() == "Production"
+            assert "Production" in page.locator("#history").inner_text()
+            shot = _screenshot(page, tmp_path, "model.png")
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
+    answer = requests.get(f"{shared_server.url}/api/2.0/mlflow/model-versions/get", params={"name": "iris-browser", "version": "1"}, timeout=10)
+    assert answer.json()["model_version"]["current_stage"] == "Production"

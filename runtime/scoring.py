@@ -220,7 +220,7 @@ def _default(obj: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """orjson with numpy support; NaN becomes null (MLflow writes a bare NaN, which is not JSON)."""
-    return orjson.dumps(obj, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def predictions_body(output: Any) -> bytes:

@@ -29,6 +29,7 @@ from shipyard.registry.entities import (
     canonical_stage,
 )
 from shipyard.registry.history import alias_stack, previous_version, stage_stack
+from shipyard.registry.validation import now_ms
 
 if TYPE_CHECKING:
     from shipyard.registry.sql_store import SqlRegistryStore
@@ -48,12 +49,6 @@ def validate_alias(alias: str) -> str:
             f"alias {alias!r} is reserved (it reads like 'latest' or a version number); choose another"
         )
     return alias
-
-
-def _now() -> int:
-    from shipyard.registry.sql_store import now_ms
-
-    return now_ms()
 
 
 class SqlDeployMixin:
@@ -76,7 +71,7 @@ class SqlDeployMixin:
             raise InvalidState(
                 f"model {name!r} version {row.version} is {row.status}; only READY versions change stage"
             )
-        t = _now()
+        t = now_ms()
         if archive:
             others = s.scalars(
                 sa.select(m.SqlModelVersion).where(
@@ -132,7 +127,7 @@ class SqlDeployMixin:
             else:
                 current.version = row.version
             self._history_row(s, name, HISTORY_SET_ALIAS, version=row.version, alias=alias,
-                              from_value=before, to_value=str(row.version), user_id=user_id, timestamp=_now())
+                              from_value=before, to_value=str(row.version), user_id=user_id, timestamp=now_ms())
 
     def delete_registered_model_alias(
         self: SqlRegistryStore, name: str, alias: str, *, user_id: str | None = None
@@ -145,7 +140,7 @@ class SqlDeployMixin:
             before = current.version
             s.delete(current)
             self._history_row(s, name, HISTORY_DELETE_ALIAS, version=None, alias=alias,
-                              from_value=str(before), to_value=None, user_id=user_id, timestamp=_now())
+                              from_value=str(before), to_value=None, user_id=user_id, timestamp=now_ms())
 
     def _alias_not_found(self: SqlRegistryStore, s: Session, name: str, alias: str) -> ResourceNotFound:
         aliases = s.execute(
@@ -210,7 +205,7 @@ class SqlDeployMixin:
                 else:
                     current.version = version
                 self._history_row(s, name, HISTORY_ROLLBACK, version=version, alias=alias,
-                                  from_value=before, to_value=str(version), user_id=user_id, timestamp=_now())
+                                  from_value=before, to_value=str(version), user_id=user_id, timestamp=now_ms())
                 s.flush()
                 return self._version(s, self._version_row(s, name, version))
             stage = canonical_stage(target)

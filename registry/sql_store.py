@@ -8,7 +8,6 @@ consecutive numbers. Duplicate keys that slip past a check become `AlreadyExists
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,38 +28,16 @@ from shipyard.registry.entities import (
 )
 from shipyard.registry.search import filter_conditions, order_clauses
 from shipyard.registry.sql_deploy import SqlDeployMixin
+from shipyard.registry.sql_rows import latest_versions, model_from_row, versions_from_rows
 from shipyard.registry.store import (
     SEARCH_MODEL_VERSIONS_MAX,
     SEARCH_REGISTERED_MODELS_MAX,
     AbstractRegistryStore,
 )
+from shipyard.registry.validation import now_ms, validate_model_name, version_number
 from shipyard.tracking.db import create_engine_for, migrate, session_scope
 
-MAX_NAME_LENGTH = 256
 _LISTED = 20
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def validate_model_name(name: str) -> str:
-    """Names appear in `models:/<name>/...` URIs, so `/` and `@` are not allowed in them."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput(f"registered model name {name!r} is empty; give a non-empty name")
-    if name != name.strip() or len(name) > MAX_NAME_LENGTH or any(c in name for c in "/@\n"):
-        raise InvalidInput(
-            f"registered model name {name!r} is not allowed: it must be at most {MAX_NAME_LENGTH} "
-            "characters, without leading/trailing spaces, '/', '@' or newlines"
-        )
-    return name
-
-
-def version_number(version: int | str) -> int:
-    text = str(version).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidInput(f"model version {version!r} is not a positive integer")
-    return int(text)
 
 
 class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
@@ -124,76 +101,13 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         return row
 
     def _versions(self, s: Session, rows: Sequence[m.SqlModelVersion]) -> list[ModelVersion]:
-        if not rows:
-            return []
-        names = {r.name for r in rows}
-        tags: dict[tuple[str, int], dict[str, str]] = {}
-        for t in s.scalars(sa.select(m.SqlModelVersionTag).where(m.SqlModelVersionTag.name.in_(names))):
-            tags.setdefault((t.name, t.version), {})[t.key] = t.value or ""
-        aliases: dict[tuple[str, int], list[str]] = {}
-        for a in s.scalars(
-            sa.select(m.SqlRegisteredModelAlias)
-            .where(m.SqlRegisteredModelAlias.name.in_(names))
-            .order_by(m.SqlRegisteredModelAlias.alias)
-        ):
-            aliases.setdefault((a.name, a.version), []).append(a.alias)
-        return [
-            ModelVersion(
-                name=r.name,
-                version=r.version,
-                creation_timestamp=r.creation_time,
-                last_updated_timestamp=r.last_updated_time,
-                current_stage=r.current_stage,
-                description=r.description,
-                user_id=r.user_id,
-                source=r.source,
-                run_id=r.run_id,
-                status=r.status,
-                status_message=r.status_message,
-                tags=tags.get((r.name, r.version), {}),
-                aliases=aliases.get((r.name, r.version), []),
-                digest=r.digest,
-                storage_location=r.storage_location,
-            )
-            for r in rows
-        ]
+        return versions_from_rows(s, rows)
 
     def _version(self, s: Session, row: m.SqlModelVersion) -> ModelVersion:
-        return self._versions(s, [row])[0]
+        return versions_from_rows(s, [row])[0]
 
     def _model(self, s: Session, row: m.SqlRegisteredModel) -> RegisteredModel:
-        tags = {
-            t.key: t.value or ""
-            for t in s.scalars(sa.select(m.SqlRegisteredModelTag).where(m.SqlRegisteredModelTag.name == row.name))
-        }
-        aliases = {
-            a.alias: a.version
-            for a in s.scalars(
-                sa.select(m.SqlRegisteredModelAlias).where(m.SqlRegisteredModelAlias.name == row.name)
-            )
-        }
-        return RegisteredModel(
-            name=row.name,
-            creation_timestamp=row.creation_time,
-            last_updated_timestamp=row.last_updated_time,
-            description=row.description,
-            tags=tags,
-            aliases=aliases,
-            latest_versions=self._latest(s, row.name, STAGES),
-        )
-
-    def _latest(self, s: Session, name: str, stages: Sequence[str]) -> list[ModelVersion]:
-        rows = []
-        for stage in stages:
-            row = s.scalars(
-                sa.select(m.SqlModelVersion)
-                .where(m.SqlModelVersion.name == name, m.SqlModelVersion.current_stage == stage)
-                .order_by(m.SqlModelVersion.version.desc())
-                .limit(1)
-            ).first()
-            if row is not None:
-                rows.append(row)
-        return self._versions(s, rows)
+        return model_from_row(s, row)
 
     # --- registered models --------------------------------------------------------------------
     def create_registered_model(
@@ -305,7 +219,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         with self._session() as s:
             if s.get(m.SqlRegisteredModel, name) is None:
                 raise self._model_not_found(s, name)
-            return self._latest(s, name, wanted)
+            return latest_versions(s, name, wanted)
 
     # --- model versions -----------------------------------------------------------------------
     def create_model_version(
@@ -421,4 +335,4 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             s.delete(tag)
 
 
-__all__ = ["SqlRegistryStore", "validate_model_name", "version_number"]
+__all__ = ["SqlRegistryStore"]

@@ -31,6 +31,7 @@ def save_model(
     signature: ModelSignature | None | bool = None,
     input_example: Any = None,
     pyfunc_predict_fn: str = "predict",
+    skops_trusted_types: list[str] | None = None,
     code_paths: list[str | Path] | None = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
@@ -50,6 +51,8 @@ def save_model(
     model_dir = create_model_dir(path)
     file_name = _FILE_NAMES[serialization_format]
     _dump(sk_model, model_dir / file_name, serialization_format)
+    if serialization_format == "skops":
+        _check_skops_trust(model_dir / file_name, skops_trusted_types)
     dists = ["scikit-learn", "numpy", "scipy"]
     if serialization_format != "pickle":
         dists.append(serialization_format)
@@ -60,6 +63,7 @@ def save_model(
             "pickled_model": file_name,
             "serialization_format": serialization_format,
             "sklearn_version": installed_version("scikit-learn"),
+            **({"skops_trusted_types": list(skops_trusted_types)} if skops_trusted_types else {}),
         },
         pyfunc_conf={
             "loader_module": LOADER_MODULE,
@@ -76,6 +80,19 @@ def save_model(
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
     )
+
+
+def _check_skops_trust(path: Path, trusted: list[str] | None) -> None:
+    """Refuse at save what skops would refuse at load: types beyond its defaults not vouched for."""
+    import skops.io
+
+    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted or []))
+    if untrusted:
+        path.unlink()
+        raise InvalidInput(
+            f"skops would refuse to load these types: {untrusted}; pass "
+            "skops_trusted_types=[...] naming the ones you trust, or use cloudpickle"
+        )
 
 
 def _dump(sk_model: Any, path: Path, fmt: str) -> None:

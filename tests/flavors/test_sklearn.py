@@ -134,3 +134,21 @@ def test_input_example_without_signature_is_a_dataframe(tmp_path: Path, iris, ir
     example = shipyard.pyfunc.load_model(tmp_path / "m").input_example()
     assert isinstance(example, pd.DataFrame)
     pd.testing.assert_frame_equal(example, X.head(2))
+
+
+def test_skops_untrusted_types_refused_at_save_unless_vouched_for(tmp_path: Path, iris) -> None:
+    import operator
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = iris
+    pipe = make_pipeline(FunctionTransformer(operator.neg), LogisticRegression(max_iter=500)).fit(X.to_numpy(), y)
+    with pytest.raises(shipyard.exceptions.InvalidInput, match="_operator.neg"):
+        shipyard.sklearn.save_model(pipe, tmp_path / "m", serialization_format="skops")
+    shipyard.sklearn.save_model(
+        pipe, tmp_path / "ok", serialization_format="skops", skops_trusted_types=["_operator.neg"]
+    )
+    model = shipyard.pyfunc.load_model(tmp_path / "ok", allow_pickle=False)
+    np.testing.assert_array_equal(model.predict(X.to_numpy()[:5]), pipe.predict(X.to_numpy()[:5]))

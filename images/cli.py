@@ -16,6 +16,10 @@ from shipyard.images.spec import BuildOptions, check_image_ref, parse_key_values
 from shipyard.settings import Settings
 
 
+def _wheel_cache(settings: Settings) -> Path:
+    return Path(settings.cache_dir) / "shipyard-wheels"
+
+
 def _echo(line: str) -> None:
     click.echo(line)
 
@@ -66,10 +70,13 @@ def build_docker(
         options = _options(base_image, wheelhouse, ca_cert, build_arg, label, gpu)
         client = connect(dict(os.environ))
         try:
-            model = resolve_model(model_uri, settings=Settings())
+            settings = Settings()
+            model = resolve_model(model_uri, settings=settings)
             with tempfile.TemporaryDirectory(prefix="shipyard-context-") as tmp:
                 context = Path(tmp) / "context"
-                spec = write_context(model, options, context, log=_echo)
+                spec = write_context(
+                    model, options, context, wheel_cache=_wheel_cache(settings), log=_echo
+                )
                 built = build_image(
                     client, context, name, base_image=spec.base_image,
                     build_args=options.build_args, pull=pull, network_mode=network, log=_echo,
@@ -94,8 +101,9 @@ def generate_dockerfile(
     """Write the build context (Dockerfile, dependencies, model) for your own build tools."""
     try:
         options = _options(base_image, wheelhouse, ca_cert, build_arg, label, gpu)
-        model = resolve_model(model_uri, settings=Settings())
-        write_context(model, options, Path(output), log=_echo)
+        settings = Settings()
+        model = resolve_model(model_uri, settings=settings)
+        write_context(model, options, Path(output), wheel_cache=_wheel_cache(settings), log=_echo)
     except ShipyardError as exc:
         raise click.ClickException(exc.message) from exc
     args = "".join(f" --build-arg {shlex.quote(k)}=..." for k in sorted(options.build_args))

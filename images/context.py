@@ -7,6 +7,8 @@ and Shipyard's wheel is built with a fixed SOURCE_DATE_EPOCH (reproducible zip t
 """
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -33,6 +35,7 @@ from shipyard.images.spec import (
     ModelSource,
     make_spec,
 )
+from shipyard.registry.digest import compute_digest, digest_hex
 from shipyard.version import __version__
 
 Log = Callable[[str], None]
@@ -145,11 +148,30 @@ def stage_source(src: Path, dst: Path) -> None:
             shutil.copytree(entry, dst / entry.name, ignore=ignore)
 
 
-def build_shipyard_wheel(dest: Path, *, source: Path | None = None, log: Log = _nolog) -> Path:
+def can_build_wheels_here() -> bool:
+    """True when this interpreter's setuptools can build a wheel without fetching anything.
+
+    NOTE: setuptools builds wheels by itself only from 70.1; older ones need the `wheel` package
+    (a fresh Python 3.11 venv has setuptools 65 and no `wheel`). Otherwise pip's isolated build
+    fetches a current setuptools from the index.
+    """
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    major, minor = (int(p) for p in re.findall(r"\d+", importlib.metadata.version("setuptools"))[:2])
+    return (major, minor) >= (70, 1)
+
+
+def build_shipyard_wheel(
+    dest: Path, *, source: Path | None = None, cache_dir: Path | None = None, log: Log = _nolog
+) -> Path:
     """A reproducible wheel of Shipyard in `dest` (same source -> same bytes).
 
     `source` defaults to the tree of the running Shipyard; an installed (non-source) Shipyard is
-    downloaded at its own version with the host's pip settings instead.
+    downloaded at its own version with the host's pip settings instead. With `cache_dir`, a wheel
+    is kept per content digest of the source, so unchanged sources skip the build (seconds when
+    pip has to fetch a build backend).
     """
     dest.mkdir(parents=True, exist_ok=True)
     src = source or shipyard_source_dir()
@@ -160,17 +182,36 @@ def build_shipyard_wheel(dest: Path, *, source: Path | None = None, log: Log = _
              f"shipyard=={__version__}"],
             what="downloading Shipyard's wheel", log=log, env=env,
         )  # fmt: skip
-    else:
-        with tempfile.TemporaryDirectory(prefix="shipyard-src-") as tmp:
-            staged = Path(tmp) / "src"
-            stage_source(src, staged)
-            cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest)]
-            if importlib.util.find_spec("setuptools") is not None:
-                cmd.append("--no-build-isolation")  # no index needed for the build backend
-            _run(cmd + [str(staged)], what="building Shipyard's wheel", log=_nolog, env=env)
-    wheels = sorted(dest.glob("shipyard-*.whl"))
+        return _the_wheel(dest)
+    with tempfile.TemporaryDirectory(prefix="shipyard-src-") as tmp:
+        staged = Path(tmp) / "src"
+        stage_source(src, staged)
+        cached = cache_dir / digest_hex(compute_digest(staged)) if cache_dir else None
+        if cached is not None and list(cached.glob("shipyard-*.whl")):
+            wheel = _the_wheel(cached)
+            shutil.copyfile(wheel, dest / wheel.name)
+            return _the_wheel(dest)
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out)]
+        if can_build_wheels_here():
+            cmd.append("--no-build-isolation")  # no index needed for the build backend
+        _run(cmd + [str(staged)], what="building Shipyard's wheel", log=_nolog, env=env)
+        wheel = _the_wheel(out)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=cached.parent))
+            shutil.copyfile(wheel, partial / wheel.name)
+            with contextlib.suppress(OSError):  # NOTE: a concurrent build may have won the race
+                partial.rename(cached)
+            shutil.rmtree(partial, ignore_errors=True)
+        shutil.copyfile(wheel, dest / wheel.name)
+    return _the_wheel(dest)
+
+
+def _the_wheel(folder: Path) -> Path:
+    wheels = sorted(folder.glob("shipyard-*.whl"))
     if not wheels:
-        raise ShipyardError(f"no Shipyard wheel was written to {dest}")
+        raise ShipyardError(f"no Shipyard wheel was written to {folder}")
     wheels[-1].chmod(0o644)
     return wheels[-1]
 
@@ -202,8 +243,9 @@ def copy_ca_certs(certs: tuple[Path, ...], dest: Path) -> tuple[str, ...]:
 
 
 def write_context(
-    model: ModelSource, options: BuildOptions, dest: Path, *, log: Log = _nolog
-) -> ImageSpec:
+    model: ModelSource, options: BuildOptions, dest: Path, *, wheel_cache: Path | None = None,
+    log: Log = _nolog,
+) -> ImageSpec:  # fmt: skip
     """Fill the empty directory `dest` with a complete build context; returns the spec rendered."""
     model_dir = Path(model.local_path)
     if dest.exists() and any(dest.iterdir()):
@@ -212,7 +254,7 @@ def write_context(
     requirements = model_requirements(model_dir)
     _write(dest / CONTEXT_REQUIREMENTS, "".join(f"{r}\n" for r in requirements))
     log("building Shipyard's wheel")
-    wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, log=log)
+    wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, cache_dir=wheel_cache, log=log)
     if options.wheelhouse:
         log("downloading every dependency as a wheel (--wheelhouse)")
         download_wheelhouse(dest / CONTEXT_REQUIREMENTS, wheel, dest / CONTEXT_WHEELS, log=log)

@@ -56,6 +56,14 @@ def test_shipyard_wheel_is_reproducible(tmp_path: Path) -> None:
     second = build_shipyard_wheel(tmp_path / "b", source=tmp_path / "src")
     assert first.name == second.name and first.name.startswith("shipyard-")
     assert first.read_bytes() == second.read_bytes()
+    cache = tmp_path / "cache"
+    third = build_shipyard_wheel(tmp_path / "c", source=tmp_path / "src", cache_dir=cache)
+    fourth = build_shipyard_wheel(tmp_path / "d", source=tmp_path / "src", cache_dir=cache)
+    assert third.read_bytes() == fourth.read_bytes() == first.read_bytes()
+    assert len(list(cache.iterdir())) == 1  # one wheel per source digest
+    (tmp_path / "src" / "version.py").write_text("# changed\n", encoding="utf-8")
+    build_shipyard_wheel(tmp_path / "e", source=tmp_path / "src", cache_dir=cache)
+    assert len(list(cache.iterdir())) == 2
 
 
 def test_two_versions_feed_identical_bytes_to_the_dependency_layer(

@@ -89,3 +89,19 @@ def test_unreachable_server_is_retried_then_reported(tmp_path: Path) -> None:
     store = RestTrackingStore("http://127.0.0.1:9", RestClient("http://127.0.0.1:9", settings))
     with pytest.raises(TemporarilyUnavailable, match="cannot reach"):
         store.get_experiment("0")
+
+
+def test_large_artifacts_stream_through_the_proxy(remote: Any, tmp_path: Path) -> None:
+    payload = tmp_path / "weights.bin"
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    with open(payload, "wb") as out:
+        for index in range(12):
+            out.write(chunk[index:] + chunk[:index])
+    client = shipyard.Client(remote.url)
+    run = client.create_run(client.create_experiment("big-files"))
+    client.log_artifact(run.info.run_id, payload, "blobs")
+    stored = next((remote.root / "artifacts").rglob("weights.bin"))
+    assert stored.read_bytes() == payload.read_bytes()
+    assert [(f.path, f.file_size) for f in client.list_artifacts(run.info.run_id, "blobs")] == [("blobs/weights.bin", 12 << 20)]
+    back = Path(client.download_artifacts(run.info.run_id, "blobs/weights.bin", tmp_path / "back"))
+    assert back.read_bytes() == payload.read_bytes() and not list(back.parent.glob(".*.part"))

@@ -133,3 +133,24 @@ def test_start_up_says_how_the_server_is_protected(tmp_path: Path) -> None:
     tokens = tmp_path / "t"
     tokens.write_text("x\n")
     assert "authentication on" in " ".join(announce(ServerSettings(host="0.0.0.0", auth_token_file=tokens)))
+
+
+def test_mlflow_client_sends_mlflow_tracking_token(server_factory: Callable[..., Any], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    token_file = tmp_path / "tokens"
+    token_file.write_text("mlflow-tok\n")
+    server = server_factory("--auth-token-file", str(token_file))
+    script = ("import mlflow; mlflow.set_experiment('with-mlflow-token'); "
+              "r = mlflow.start_run(); mlflow.log_param('p', 1); mlflow.end_run(); print(r.info.run_id)")
+    base_env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "PYTHONWARNINGS": "ignore",
+                "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    refused = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**base_env, "MLFLOW_TRACKING_TOKEN": "bad"},
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "with-mlflow-token" not in _experiment_names(server)
+    accepted = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**base_env, "MLFLOW_TRACKING_TOKEN": "mlflow-tok"},
+                              capture_output=True, text=True, timeout=300)
+    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    assert "with-mlflow-token" in _experiment_names(server)

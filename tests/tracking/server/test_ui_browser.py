@@ -39,6 +39,21 @@ def test_ui_pages_render_without_a_browser(mlflow_run: dict[str, Any], shared_se
     assert requests.get(f"{shared_server.url}/ui/models/nope", timeout=10).status_code == 404
 
 
+def test_run_page_overlays_compared_runs(mlflow_run: dict[str, Any], shared_server: Any) -> None:
+    api = shared_server.url + "/api/2.0/mlflow"
+    experiment = requests.get(api + "/experiments/get-by-name", params={"experiment_name": "iris-remote"}, timeout=10).json()
+    other = requests.post(api + "/runs/create", json={"experiment_id": experiment["experiment"]["experiment_id"],
+                                                      "run_name": "second"}, timeout=10).json()["run"]["info"]["run_id"]
+    metrics = [{"key": "accuracy", "value": 0.5 + step / 10, "timestamp": 1, "step": step} for step in range(5)]
+    assert requests.post(api + "/runs/log-batch", json={"run_id": other, "metrics": metrics}, timeout=10).status_code == 200
+    page = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", params={"compare": other}, timeout=10).text
+    chart = page.split('data-metric="accuracy"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<polyline") == 2 and 'data-run="second"' in chart
+    table = requests.get(f"{shared_server.url}/ui/experiments/{experiment['experiment']['experiment_id']}",
+                         params={"filter": "metrics.accuracy > 0.85"}, timeout=10).text
+    assert "second" in table and "mlflow-client" not in table
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright

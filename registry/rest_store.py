@@ -17,8 +17,6 @@ from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED
 from shipyard.tracking.rest_client import SHIPYARD_API, RestClient, RestClientSettings
 from shipyard.tracking.rest_store import RestTrackingStore
 
-PAGE = 1000
-
 
 def _kv(items: Any) -> dict[str, str]:
     return {item["key"]: item.get("value", "") for item in items or []}
@@ -86,21 +84,10 @@ class RestRegistryStore(AbstractRegistryStore):
         self._call("DELETE", "/registered-models/delete", {"name": name})
         return []
 
-    def _pages(self, endpoint: str, body: dict[str, Any], key: str, max_results: int) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        token = None
-        while len(found) < max_results:
-            answer = self._call("GET", endpoint, {**body, "max_results": min(PAGE, max_results - len(found)), "page_token": token})
-            found += answer.get(key, [])
-            token = answer.get("next_page_token")
-            if not token:
-                break
-        return found
-
     def search_registered_models(self, filter_string: str | None = None, max_results: int = SEARCH_REGISTERED_MODELS_MAX,
                                  order_by: Sequence[str] | None = None) -> list[RegisteredModel]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [self._model(m) for m in self._pages("/registered-models/search", body, "registered_models", max_results)]
+        return [self._model(m) for m in self.client.pages("GET", "/registered-models/search", body, "registered_models", max_results)]
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         self._call("POST", "/registered-models/set-tag", {"name": name, "key": key, "value": value})
@@ -142,7 +129,7 @@ class RestRegistryStore(AbstractRegistryStore):
     def search_model_versions(self, filter_string: str | None = None, max_results: int = SEARCH_MODEL_VERSIONS_MAX,
                               order_by: Sequence[str] | None = None) -> list[ModelVersion]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [self._mv(mv) for mv in self._pages("/model-versions/search", body, "model_versions", max_results)]
+        return [self._mv(mv) for mv in self.client.pages("GET", "/model-versions/search", body, "model_versions", max_results)]
 
     def digest_in_use(self, digest: str) -> bool:
         return bool(self.client.call("GET", "/model-versions/digest-in-use", {"digest": digest}, prefix=SHIPYARD_API)["in_use"])

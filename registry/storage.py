@@ -164,6 +164,25 @@ class VersionStorage:
             if tmp.exists():
                 _rmtree(tmp)
 
+    def adopt(self, fill: Callable[[Path], Path]) -> StoredCopy:
+        """Keep a copy whose digest is not known beforehand (a run's files fetched from a server):
+        `fill(tmp)` writes it under a temp dir and returns its folder, which is then hashed, made
+        read-only and published under its digest, so repeated fetches take no extra space."""
+        tmp = self._new_tmp()
+        try:
+            folder = fill(tmp)
+            digest = compute_digest(folder)
+            for dirpath, _dirs, files in os.walk(folder):
+                for f in files:
+                    p = Path(dirpath) / f
+                    _fsync_path(p)
+                    p.chmod(READ_ONLY)
+            _fsync_tree_dirs(folder)
+            return StoredCopy(digest, self._publish(folder, digest))
+        finally:
+            if tmp.exists():
+                _rmtree(tmp)
+
     def _publish(self, tmp: Path, digest: str) -> Path:
         final = self.path_for(digest)
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ Callers that need to say what they serve (`serve`'s /version, image labels) get 
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -188,9 +187,15 @@ def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedMo
                 f"{uri}: run {run_id} has no model directory {relative!r}; its artifacts: {listed}"
             )
     else:
-        Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=settings.cache_dir)
-        path = Path(repo.download_artifacts(relative, tmp))
+        # NOTE: fetched into the digest-keyed cache, so loading the same run again reuses space.
+        def fetch(tmp: Path) -> Path:
+            folder = Path(repo.download_artifacts(relative, tmp / "fetched"))
+            if not folder.is_dir():
+                raise ResourceNotFound(f"{uri}: {relative!r} in run {run_id} is a file, not a model directory")
+            return folder
+
+        stored = VersionStorage(Path(settings.cache_dir) / "models").adopt(fetch)
+        return ResolvedModel(uri=uri, local_path=stored.path, run_id=run_id, digest=stored.digest, source_uri=uri)
     return ResolvedModel(uri=uri, local_path=path, run_id=run_id, source_uri=uri)
 
 

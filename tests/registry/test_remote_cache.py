@@ -75,6 +75,12 @@ def test_remote_versions_are_fetched_once_into_the_digest_keyed_cache(
     assert again.local_path == first.local_path
     assert (again.local_path / "model.bin").stat().st_ino == inode  # not fetched a second time
 
+    by_run = [client.resolve(f"runs:/{run.info.run_id}/model") for _ in range(2)]
+    assert by_run[0].local_path == by_run[1].local_path == first.local_path  # deduplicated by digest
+    assert by_run[0].digest == mv.digest and by_run[0].run_id == run.info.run_id
+    assert len(list((cache / "models" / "sha256").iterdir())) == 1
+    assert list((cache / "models" / ".tmp").iterdir()) == []
+
     damaged = first.local_path / "model.bin"
     damaged.chmod(0o644)
     damaged.write_bytes(b"remote")  # a truncated cached copy is fetched again, then verified

@@ -130,6 +130,19 @@ class RestClient:
         result: dict[str, Any] = orjson.loads(response.content)
         return result
 
+    def pages(self, method: str, endpoint: str, body: dict[str, Any], key: str, max_results: int,
+              page_size: int = 1000) -> list[dict[str, Any]]:
+        """Follow `next_page_token` until `max_results` items of `key` are read or none are left."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while len(found) < max_results:
+            answer = self.call(method, endpoint, {**body, "max_results": min(page_size, max_results - len(found)), "page_token": token})
+            found += answer.get(key, [])
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        return found
+
     def upload(self, url: str, stream: IO[bytes], size: int, progress: Callable[[int], None] | None = None) -> None:
         """PUT a file's bytes, streamed (never read whole), rewound and resent on a retry."""
         def send() -> requests.Response:

@@ -19,7 +19,6 @@ from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient, RestClientS
 from shipyard.tracking.store import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS, MAX_ENTRIES = 1000, 100, 100, 1000
-PAGE = 1000
 _VIEW_NAMES = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 PROXY_PREFIX = "mlflow-artifacts:"
 
@@ -117,18 +116,7 @@ class RestTrackingStore(AbstractTrackingStore):
     def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
                            filter_string: str | None = None, order_by: Sequence[str] | None = None) -> list[Experiment]:
         body = {"view_type": _VIEW_NAMES[view_type], "filter": filter_string, "order_by": list(order_by or [])}
-        return [self._experiment(e) for e in self._pages("POST", "/experiments/search", body, "experiments", max_results)]
-
-    def _pages(self, method: str, endpoint: str, body: dict[str, Any], key: str, max_results: int) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        token = None
-        while len(found) < max_results:
-            answer = self.client.call(method, endpoint, {**body, "max_results": min(PAGE, max_results - len(found)), "page_token": token})
-            found += answer.get(key, [])
-            token = answer.get("next_page_token")
-            if not token:
-                break
-        return found
+        return [self._experiment(e) for e in self.client.pages("POST", "/experiments/search", body, "experiments", max_results)]
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.client.call("POST", "/experiments/delete", {"experiment_id": str(experiment_id)})
@@ -199,7 +187,7 @@ class RestTrackingStore(AbstractTrackingStore):
             raise InvalidInput(f"max_results must be a positive integer, got {max_results!r}")
         body = {"experiment_ids": [str(e) for e in experiment_ids], "filter": filter_string,
                 "run_view_type": _VIEW_NAMES[run_view_type], "order_by": list(order_by or [])}
-        return [self._run(r) for r in self._pages("POST", "/runs/search", body, "runs", max_results)]
+        return [self._run(r) for r in self.client.pages("POST", "/runs/search", body, "runs", max_results)]
 
 
 __all__ = ["RestTrackingStore"]

@@ -89,7 +89,8 @@ async def download_or_list(request: Request) -> Response:
             return _list(request, relative)
         if not target.is_file():
             raise ResourceNotFound(f"artifact {relative!r} does not exist")
-        return FileResponse(target, headers={"X-Content-Type-Options": "nosniff"})
+        # NOTE: artifacts are the users' files (HTML too): never let one script this origin.
+        return FileResponse(target, headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
     except ShipyardError as error:
         return error_response(error)
     except Exception as error:  # noqa: BLE001 - our bug: log it, answer 500

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from shipyard.exceptions import InvalidInput, RequestTooLarge, ShipyardError
 
 _log = logging.getLogger("shipyard.server")
 
+T = TypeVar("T")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -177,6 +179,39 @@ def json_float(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+SEARCH_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: page tokens are offsets written as decimal strings."""
+
+    offset: int
+    size: int
+
+    @classmethod
+    def of(cls, fields: Fields, default_size: int) -> Page:
+        size = fields.int("max_results", default_size)
+        if size < 1 or size > SEARCH_MAX:
+            raise InvalidInput(f"max_results {size} must be between 1 and {SEARCH_MAX}")
+        token = fields.str("page_token", "0")
+        if not token.isdigit():
+            raise InvalidInput(f"page_token {token!r} is not a token this server issued")
+        return cls(int(token), size)
+
+    @property
+    def fetch(self) -> int:
+        """How many to ask the store for: this page, what precedes it, and one to see if more follow."""
+        return self.offset + self.size + 1
+
+    def window(self, found: Sequence[T]) -> list[T]:
+        return list(found[self.offset:self.offset + self.size])
+
+    def token(self, found: Sequence[Any]) -> dict[str, str]:
+        more = len(found) > self.offset + self.size
+        return {"next_page_token": str(self.offset + self.size)} if more else {}
+
+
 Handler = Callable[[Fields, Request], Any]
 
 
@@ -202,6 +237,8 @@ def api_endpoint(handler: Handler, limit: int) -> Callable[[Request], Awaitable[
 
 __all__ = [
     "Fields",
+    "Page",
+    "SEARCH_MAX",
     "api_endpoint",
     "error_response",
     "internal_error_response",

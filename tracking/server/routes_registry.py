@@ -18,8 +18,7 @@ from shipyard.settings import Settings
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 from shipyard.tracking.server.context import ServerContext, context_of, user_of
 from shipyard.tracking.server.logged_models import check_model_id
-from shipyard.tracking.server.protocol import Fields
-from shipyard.tracking.server.routes_tracking import page
+from shipyard.tracking.server.protocol import Fields, Page
 from shipyard.tracking.server.serialize import model_version_json, registered_model_json
 
 
@@ -67,12 +66,9 @@ def delete_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_registered_models(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    offset, max_results = page(fields, 100)
-    found = ctx.registry.search_registered_models(fields.str("filter"), offset + max_results + 1, fields.str_list("order_by"))
-    result: dict[str, Any] = {"registered_models": [registered_model_json(m, ctx.uris) for m in found[offset:offset + max_results]]}
-    if len(found) > offset + max_results:
-        result["next_page_token"] = str(offset + max_results)
-    return result
+    pg = Page.of(fields, 100)
+    found = ctx.registry.search_registered_models(fields.str("filter"), pg.fetch, fields.str_list("order_by"))
+    return {"registered_models": [registered_model_json(m, ctx.uris) for m in pg.window(found)], **pg.token(found)}
 
 
 def get_latest_versions(fields: Fields, request: Request) -> dict[str, Any]:
@@ -160,12 +156,9 @@ def delete_model_version(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_model_versions(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    offset, max_results = page(fields, 10_000)
-    found = ctx.registry.search_model_versions(fields.str("filter"), offset + max_results + 1, fields.str_list("order_by"))
-    result: dict[str, Any] = {"model_versions": [model_version_json(mv, ctx.uris) for mv in found[offset:offset + max_results]]}
-    if len(found) > offset + max_results:
-        result["next_page_token"] = str(offset + max_results)
-    return result
+    pg = Page.of(fields, 10_000)
+    found = ctx.registry.search_model_versions(fields.str("filter"), pg.fetch, fields.str_list("order_by"))
+    return {"model_versions": [model_version_json(mv, ctx.uris) for mv in pg.window(found)], **pg.token(found)}
 
 
 def get_download_uri(fields: Fields, request: Request) -> dict[str, Any]:

@@ -12,13 +12,12 @@ from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_p
 from shipyard.tracking.entities import ExperimentTag, Metric, Param, Run, RunStatus, RunTag, ViewType
 from shipyard.tracking.server.context import context_of
 from shipyard.tracking.server.latest_metrics import latest_steps
-from shipyard.tracking.server.protocol import Fields, to_float
+from shipyard.tracking.server.protocol import SEARCH_MAX, Fields, Page, to_float
 from shipyard.tracking.server.serialize import experiment_json, metric_json, run_json
 
 MAX_METRICS_PER_BATCH = 10_000
 MAX_PARAMS_PER_BATCH = 1_000
 MAX_TAGS_PER_BATCH = 1_000
-SEARCH_MAX = 50_000
 _VIEW_TYPES = {"ACTIVE_ONLY": ViewType.ACTIVE_ONLY, "DELETED_ONLY": ViewType.DELETED_ONLY, "ALL": ViewType.ALL,
                "1": ViewType.ACTIVE_ONLY, "2": ViewType.DELETED_ONLY, "3": ViewType.ALL}
 
@@ -28,21 +27,6 @@ def view_type(fields: Fields, name: str) -> int:
     if raw not in _VIEW_TYPES:
         raise InvalidInput(f"{name} {raw!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL")
     return _VIEW_TYPES[raw]
-
-
-def page(fields: Fields, default_max: int) -> tuple[int, int]:
-    """(offset, max_results): page tokens are offsets written as decimal strings."""
-    max_results = fields.int("max_results", default_max)
-    if max_results < 1 or max_results > SEARCH_MAX:
-        raise InvalidInput(f"max_results {max_results} must be between 1 and {SEARCH_MAX}")
-    token = fields.str("page_token", "0")
-    if not token.isdigit():
-        raise InvalidInput(f"page_token {token!r} is not a token this server issued")
-    return int(token), max_results
-
-
-def _next_token(offset: int, max_results: int, found: int) -> dict[str, str]:
-    return {"next_page_token": str(offset + max_results)} if found > offset + max_results else {}
 
 
 def runs_json(store: Any, runs: list[Run], uris: Any) -> list[dict[str, Any]]:
@@ -85,12 +69,9 @@ def get_experiment_by_name(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_experiments(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    offset, max_results = page(fields, 1000)
-    found = ctx.tracking.search_experiments(
-        view_type(fields, "view_type"), offset + max_results + 1, fields.str("filter"), fields.str_list("order_by")
-    )
-    return {"experiments": [experiment_json(e, ctx.uris) for e in found[offset:offset + max_results]],
-            **_next_token(offset, max_results, len(found))}
+    pg = Page.of(fields, 1000)
+    found = ctx.tracking.search_experiments(view_type(fields, "view_type"), pg.fetch, fields.str("filter"), fields.str_list("order_by"))
+    return {"experiments": [experiment_json(e, ctx.uris) for e in pg.window(found)], **pg.token(found)}
 
 
 def delete_experiment(fields: Fields, request: Request) -> dict[str, Any]:
@@ -215,21 +196,19 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_runs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    offset, max_results = page(fields, 1000)
+    pg = Page.of(fields, 1000)
     found = ctx.tracking.search_runs(
         fields.str_list("experiment_ids"), fields.str("filter", ""), view_type(fields, "run_view_type"),
-        offset + max_results + 1, fields.str_list("order_by"),
+        pg.fetch, fields.str_list("order_by"),
     )
-    return {"runs": runs_json(ctx.tracking, found[offset:offset + max_results], ctx.uris),
-            **_next_token(offset, max_results, len(found))}
+    return {"runs": runs_json(ctx.tracking, pg.window(found), ctx.uris), **pg.token(found)}
 
 
 def get_metric_history(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     history = ctx.tracking.get_metric_history(run_id_of(fields), fields.str("metric_key", required=True))
-    offset, max_results = page(fields, SEARCH_MAX)
-    return {"metrics": [metric_json(m) for m in history[offset:offset + max_results]],
-            **_next_token(offset, max_results, len(history))}
+    pg = Page.of(fields, SEARCH_MAX)
+    return {"metrics": [metric_json(m) for m in pg.window(history)], **pg.token(history)}
 
 
 def list_run_artifacts(fields: Fields, request: Request) -> dict[str, Any]:

@@ -154,3 +154,15 @@ def test_mlflow_client_sends_mlflow_tracking_token(server_factory: Callable[...,
                               capture_output=True, text=True, timeout=300)
     assert accepted.returncode == 0, accepted.stderr[-2000:]
     assert "with-mlflow-token" in _experiment_names(server)
+
+
+def test_client_chosen_artifact_locations_stay_under_the_root(shared_server: Any) -> None:
+    url = shared_server.url + API + "/experiments/create"
+    for location in ("file:///etc", "/tmp/elsewhere", "s3://bucket/x", "mlflow-artifacts:/../../etc"):
+        answer = requests.post(url, json={"name": f"loc-{location}", "artifact_location": location}, timeout=10)
+        assert answer.status_code == 400 and "artifact_location" in answer.json()["message"], location
+    created = requests.post(url, json={"name": "custom-place", "artifact_location": "mlflow-artifacts:/team/a"}, timeout=10)
+    experiment = requests.get(shared_server.url + API + "/experiments/get", params=created.json(), timeout=10).json()["experiment"]
+    assert experiment["artifact_location"] == "mlflow-artifacts:/team/a"
+    served = requests.get(shared_server.url + ARTIFACTS + "/0/../../x", timeout=10)
+    assert served.status_code in (400, 404)

@@ -2,6 +2,9 @@
 
 A request without a valid credential gets 401 before any handler runs, so nothing is read or
 written for it. Credentials are compared in constant time. `/health` stays open for probes.
+Browsers cannot send bearer tokens, so with tokens the UI's `/login` page stores the token in an
+HttpOnly, SameSite=Strict cookie (never sent by other sites' pages), accepted like the header;
+an unauthenticated page view is redirected there. Basic auth uses the browser's own prompt.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ import orjson
 
 from shipyard.exceptions import InvalidInput
 
-OPEN_PATHS = ("/health",)
+OPEN_PATHS = ("/health", "/login", "/static/style.css")
+TOKEN_COOKIE = "shipyard_token"
 
 
 def read_tokens(path: Path) -> list[str]:
@@ -51,6 +55,16 @@ def _lines(path: Path) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
+def _cookie(scope: dict[str, Any], name: str) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            for part in value.split(b";"):
+                cookie_name, _, cookie_value = part.strip().partition(b"=")
+                if cookie_name == name.encode():
+                    return cookie_value
+    return None
+
+
 class AuthMiddleware:
     """Pure ASGI middleware (no per-request objects on the hot path)."""
 
@@ -82,8 +96,16 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        if not header and self.tokens:
+            token = _cookie(scope, TOKEN_COOKIE)
+            header = b"Bearer " + token if token else b""
         user = self._user(header) if header else None
         if user is None:
+            if self.tokens and scope["method"] == "GET" and not scope["path"].startswith(("/api/", "/ajax-api/")):
+                await send({"type": "http.response.start", "status": 303,
+                            "headers": [(b"location", b"/login"), (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
             await self._refuse(send)
             return
         if user:
@@ -104,4 +126,4 @@ class AuthMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["AuthMiddleware", "OPEN_PATHS", "read_tokens", "read_users"]
+__all__ = ["AuthMiddleware", "OPEN_PATHS", "TOKEN_COOKIE", "read_tokens", "read_users"]

@@ -24,6 +24,7 @@ from shipyard.registry.entities import STAGES
 from shipyard.registry.search import quote_value
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 from shipyard.tracking.entities import ViewType
+from shipyard.tracking.server.auth import TOKEN_COOKIE
 from shipyard.tracking.server.charts import Series, render_chart
 from shipyard.tracking.server.context import context_of, user_of
 
@@ -212,8 +213,26 @@ async def set_alias(request: Request) -> Response:
     return RedirectResponse(f"/ui/models/{quote(name, safe='')}?message={quote(message)}", status_code=303)
 
 
+def login_page(request: Request) -> Response:
+    return page("login.html", title="Sign in", failed="failed" in request.query_params)
+
+
+async def login(request: Request) -> Response:
+    """Keep the token in a cookie the browser sends only on this site's own requests."""
+    try:
+        _same_origin(request)
+    except ShipyardError as error:
+        return _error_page(error)
+    token = (await _form(request)).get("token", "").strip()
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", max_age=7 * 24 * 3600)
+    return response
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
         Route("/", _guarded(experiments), methods=["GET"]),
         Route("/ui/experiments/{experiment_id}", _guarded(experiment), methods=["GET"]),
         Route("/ui/runs/{run_id}", _guarded(run_page), methods=["GET"]),

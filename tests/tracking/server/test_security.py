@@ -32,9 +32,15 @@ def test_token_auth_refuses_calls_without_the_token(server_factory: Callable[...
         assert answer.status_code == 401 and answer.json()["error_code"] == "UNAUTHENTICATED"
         upload = requests.put(server.url + ARTIFACTS + "/0/x.txt", data=b"x", headers=headers, timeout=10)
         assert upload.status_code == 401
-        assert requests.get(server.url + "/", headers=headers, timeout=10).status_code == 401
+        assert requests.get(server.url + "/api/2.0/mlflow/experiments/search", headers=headers, timeout=10).status_code == 401
     assert "sneaky" not in _experiment_names(server)
     assert not (server.root / "artifacts" / "0" / "x.txt").exists()
+    page = requests.get(server.url + "/ui/models", timeout=10, allow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    browser = requests.Session()
+    signed_in = browser.post(server.url + "/login", data={"token": "s3cret-token"}, headers={"Origin": server.url}, timeout=10)
+    assert signed_in.status_code == 200 and "Experiments" in signed_in.text
+    assert "HttpOnly" in signed_in.history[0].headers["set-cookie"] and "SameSite=strict" in signed_in.history[0].headers["set-cookie"]
     good = {"Authorization": "Bearer s3cret-token"}
     assert requests.post(server.url + API + "/experiments/create", json={"name": "ok"}, headers=good, timeout=10).status_code == 200
     assert requests.get(server.url + "/health", timeout=10).status_code == 200

@@ -38,9 +38,9 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def start_server(root: Path, *extra: str) -> Server:
+def start_server(root: Path, *extra: str, port: int | None = None) -> Server:
     root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     db_uri = f"sqlite:///{root / 'shipyard.db'}"
     log = root / "server.log"
     with open(log, "wb") as out:
@@ -76,8 +76,8 @@ def stop_server(server: Server) -> None:
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(*extra: str) -> Server:
-        server = start_server(tmp_path / f"server{len(started)}", *extra)
+    def make(*extra: str, root: Path | None = None, port: int | None = None) -> Server:
+        server = start_server(root or tmp_path / f"server{len(started)}", *extra, port=port)
         started.append(server)
         return server
 

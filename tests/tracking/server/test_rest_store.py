@@ -105,3 +105,24 @@ def test_large_artifacts_stream_through_the_proxy(remote: Any, tmp_path: Path) -
     assert [(f.path, f.file_size) for f in client.list_artifacts(run.info.run_id, "blobs")] == [("blobs/weights.bin", 12 << 20)]
     back = Path(client.download_artifacts(run.info.run_id, "blobs/weights.bin", tmp_path / "back"))
     assert back.read_bytes() == payload.read_bytes() and not list(back.parent.glob(".*.part"))
+
+
+def test_logging_survives_a_server_restart(server_factory: Callable[..., Any]) -> None:
+    """Connection errors are retried with backoff: a batch sent while the server restarts lands."""
+    import threading
+
+    from shipyard.tracking.entities import Metric
+
+    first = server_factory()
+    port = int(first.url.rsplit(":", 1)[1])
+    settings = RestClientSettings(max_retries=10, backoff_s=0.2, timeout=10)
+    store = RestTrackingStore(first.url, RestClient(first.url, settings))
+    run = store.create_run("0", "tester", None, [], "restart")
+    first.process.terminate()
+    first.process.wait(timeout=20)
+    restarted: list[Any] = []
+    starter = threading.Thread(target=lambda: restarted.append(server_factory(root=first.root, port=port)))
+    starter.start()
+    store.log_batch(run.info.run_id, [Metric("loss", 0.5, 1, step) for step in range(3)], [], [])
+    starter.join()
+    assert [m.step for m in store.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]

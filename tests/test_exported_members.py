@@ -13,6 +13,7 @@ PACKAGES = [
     "shipyard.runtime",
     "shipyard.images",
     "shipyard.tracking",
+    "shipyard.tracking.server",
 ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from shipyard.exceptions import ShipyardError
+from shipyard.flavors.mlmodel import Model
 from shipyard.registry.client import RegistryClient
 from shipyard.registry.digest import compute_digest
 from shipyard.registry.entities import HistoryEntry, ModelVersion
@@ -164,8 +165,6 @@ def describe(client: RegistryClient, model_uri: str) -> dict[str, Any]:
 
 
 def _signature(local_path: Any) -> dict[str, Any] | None:
-    from shipyard.flavors.mlmodel import Model
-
     signature = Model.load(local_path).signature
     if signature is None:
         return None

@@ -23,6 +23,7 @@ from shipyard.registry.store import (
 )
 from shipyard.registry.uris import ResolvedModel, resolve_model_uri
 from shipyard.settings import Settings
+from shipyard.tracking.store import default_tracking_uri
 
 
 class RegistryClient:
@@ -40,8 +41,6 @@ class RegistryClient:
         settings: Settings | None = None,
         user: str | None = None,
     ) -> None:
-        from shipyard.tracking.store import default_tracking_uri
-
         self._settings = settings or Settings()
         self.tracking_uri = tracking_uri or self._settings.tracking_uri or default_tracking_uri()
         self.registry_uri = registry_uri or self._settings.registry_uri or self.tracking_uri

@@ -5,6 +5,7 @@ from typing import Any
 
 from shipyard.registry.client import RegistryClient
 from shipyard.registry.entities import ModelVersion
+from shipyard.tracking.fluent import get_tracking_uri
 
 
 def register_model(
@@ -19,8 +20,6 @@ def register_model(
 
     `await_registration_for` is accepted for MLflow compatibility: registration is synchronous.
     """
-    from shipyard.tracking.fluent import get_tracking_uri
-
     del await_registration_for
     return RegistryClient(tracking_uri=get_tracking_uri()).register_model(model_uri, name, tags)
 

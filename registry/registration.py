@@ -18,6 +18,7 @@ from shipyard.registry.entities import STATUS_PENDING, ModelVersion
 from shipyard.registry.search import quote_value
 from shipyard.registry.storage import ProgressCallback, VersionStorage, pid_alive
 from shipyard.registry.store import AbstractRegistryStore
+from shipyard.tracking.artifacts import file_uri_to_path
 
 MLMODEL_FILE_NAME = "MLmodel"
 STORAGE_DIR = "model-versions"
@@ -27,8 +28,6 @@ _OWNER = re.compile(r"^registering on (?P<host>\S+) pid (?P<pid>\d+)$")
 
 def version_storage(store: AbstractRegistryStore) -> VersionStorage:
     """The immutable storage folder under the store's (local) artifact root."""
-    from shipyard.tracking.artifacts import file_uri_to_path
-
     try:
         root = file_uri_to_path(store.artifact_root)
     except InvalidInput:

@@ -10,10 +10,10 @@ import abc
 import functools
 import importlib
 from collections.abc import Sequence
-from typing import Any
 
 from shipyard.exceptions import InvalidInput
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
+from shipyard.tracking.store import default_artifact_root, uri_scheme
 
 REGISTRY_STORES: dict[str, str] = {
     **{
@@ -32,8 +32,6 @@ SEARCH_MODEL_VERSIONS_MAX = 10_000
 @functools.lru_cache(maxsize=None)
 def get_registry_store(uri: str, artifact_root: str | None = None) -> AbstractRegistryStore:
     """The process-wide registry store for a URI; its database is migrated on first use."""
-    from shipyard.tracking.store import default_artifact_root, uri_scheme
-
     scheme = uri_scheme(uri)
     if scheme not in REGISTRY_STORES:
         raise InvalidInput(
@@ -175,9 +173,6 @@ class AbstractRegistryStore(abc.ABC):
 
     def close(self) -> None:
         """Release connections (tests and short-lived commands)."""
-
-    def describe(self) -> dict[str, Any]:
-        return {"store": type(self).__name__, "artifact_root": self.artifact_root}
 
 
 __all__ = [

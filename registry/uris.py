@@ -20,6 +20,13 @@ from shipyard.registry.search import quote_value
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.registry.storage import VersionStorage, verify_copy
 from shipyard.settings import Settings
+from shipyard.tracking.artifacts import (
+    LocalArtifactRepository,
+    confined,
+    get_artifact_repository,
+    safe_relative_path,
+)
+from shipyard.tracking.store import default_tracking_uri, get_tracking_store
 
 MODELS_SCHEME = "models"
 RUNS_SCHEME = "runs"
@@ -155,8 +162,6 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
         path = Path(unquote(location.path)) if location.scheme else Path(mv.storage_location)
         verify_copy(path, mv.digest, what=what)
         return path
-    from shipyard.tracking.artifacts import get_artifact_repository
-
     repo = get_artifact_repository(mv.storage_location)
     cache = VersionStorage(Path(settings.cache_dir) / "models")
 
@@ -167,14 +172,6 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
 
 
 def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
-    from shipyard.tracking.artifacts import (
-        LocalArtifactRepository,
-        confined,
-        get_artifact_repository,
-        safe_relative_path,
-    )
-    from shipyard.tracking.store import get_tracking_store
-
     run_id, artifact_path = parse_runs_uri(uri)
     run = get_tracking_store(tracking_uri).get_run(run_id)
     repo = get_artifact_repository(run.info.artifact_uri)
@@ -201,8 +198,6 @@ def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedMo
 
 def registry_uri_for(settings: Settings, registry_uri: str | None = None) -> str:
     """Explicit URI, else SHIPYARD_REGISTRY_URI, else the tracking URI, else the sqlite default."""
-    from shipyard.tracking.store import default_tracking_uri
-
     return registry_uri or settings.registry_uri or settings.tracking_uri or default_tracking_uri()
 
 
@@ -227,8 +222,6 @@ def resolve_model_uri(
             source_uri=mv.source,
         )
     if scheme == RUNS_SCHEME:
-        from shipyard.tracking.store import default_tracking_uri
-
         return _resolve_runs(text, tracking_uri or settings.tracking_uri or default_tracking_uri(), settings)
     if scheme in ("", "file"):
         path = Path(unquote(urlparse(text).path)) if scheme == "file" else Path(text)

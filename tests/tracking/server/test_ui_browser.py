@@ -67,6 +67,8 @@ def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, An
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{shared_server.url}/#/experiments/1/runs/{mlflow_run['run_id']}")  # the link mlflow prints
+            page.wait_for_url(f"**/ui/runs/{mlflow_run['run_id']}")
             page.goto(shared_server.url + "/")
             page.get_by_role("link", name="iris-remote").click()
             page.get_by_placeholder("Quick filter…").fill("mlflow-client")

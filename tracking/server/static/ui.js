@@ -1,6 +1,12 @@
 // Shipyard tracking UI: sortable tables, quick filters, run comparison. Handwritten, no deps.
 (function () {
   "use strict";
+  // MLflow's client prints links like /#/experiments/2/runs/<id>: send them to our pages.
+  var legacy = /^#\/experiments\/(\w+)(?:\/runs\/(\w+))?/.exec(window.location.hash);
+  if (legacy && window.location.pathname === "/") {
+    window.location.replace(legacy[2] ? "/ui/runs/" + legacy[2] : "/ui/experiments/" + legacy[1]);
+    return;
+  }
   function cellValue(row, index) {
     var cell = row.cells[index];
     if (!cell) return "";

@@ -35,7 +35,7 @@ import httpx
 
 import shipyard
 from shipyard.images.build import build_image, connect, human_size
-from shipyard.images.context import write_context
+from shipyard.images.context import build_shipyard_wheel, write_context
 from shipyard.images.source import resolve_model
 from shipyard.images.spec import DEFAULT_BASE_IMAGE, BuildOptions
 from shipyard.registry.client import RegistryClient
@@ -59,7 +59,9 @@ def build(client: Any, uri: str, settings: Settings, tag: str, tmp: Path,
           options: BuildOptions, network: str | None = None) -> Any:
     ctx = tmp / f"ctx-{uuid.uuid4().hex[:6]}"
     start = time.perf_counter()
-    spec = write_context(resolve_model(uri, settings=settings), options, ctx)
+    # NOTE: one wheel for every build: the checkout may change while the benchmark runs.
+    wheel = next((tmp / "wheel").glob("shipyard-*.whl"), None) or build_shipyard_wheel(tmp / "wheel")
+    spec = write_context(resolve_model(uri, settings=settings), options, ctx, shipyard_wheel=wheel)
     prepared = time.perf_counter() - start
     built = build_image(client, ctx, tag, base_image=spec.base_image,
                         build_args=options.build_args, network_mode=network)

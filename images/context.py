@@ -244,17 +244,25 @@ def copy_ca_certs(certs: tuple[Path, ...], dest: Path) -> tuple[str, ...]:
 
 def write_context(
     model: ModelSource, options: BuildOptions, dest: Path, *, wheel_cache: Path | None = None,
-    log: Log = _nolog,
+    shipyard_wheel: Path | None = None, log: Log = _nolog,
 ) -> ImageSpec:  # fmt: skip
-    """Fill the empty directory `dest` with a complete build context; returns the spec rendered."""
+    """Fill the empty directory `dest` with a complete build context; returns the spec rendered.
+
+    `shipyard_wheel` installs that wheel of Shipyard instead of one built from the running source.
+    """
     model_dir = Path(model.local_path)
     if dest.exists() and any(dest.iterdir()):
         raise InvalidInput(f"context directory {str(dest)!r} is not empty; pass a new or empty one")
     dest.mkdir(parents=True, exist_ok=True)
     requirements = model_requirements(model_dir)
     _write(dest / CONTEXT_REQUIREMENTS, "".join(f"{r}\n" for r in requirements))
-    log("building Shipyard's wheel")
-    wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, cache_dir=wheel_cache, log=log)
+    if shipyard_wheel is not None:
+        (dest / CONTEXT_WHEELS).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shipyard_wheel, dest / CONTEXT_WHEELS / shipyard_wheel.name)
+        wheel = _the_wheel(dest / CONTEXT_WHEELS)
+    else:
+        log("building Shipyard's wheel")
+        wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, cache_dir=wheel_cache, log=log)
     if options.wheelhouse:
         log("downloading every dependency as a wheel (--wheelhouse)")
         download_wheelhouse(dest / CONTEXT_REQUIREMENTS, wheel, dest / CONTEXT_WHEELS, log=log)

@@ -1,8 +1,9 @@
 """Real builds and containers (gated on an engine; with CI=true a missing engine fails).
 
-One session builds three images: iris versions 1 and 2 from the registry with `--wheelhouse` and
-the build network disabled, and an ONNX model installing from the index. Each container is run
-with its port published on 127.0.0.1 only.
+One module builds three images: iris versions 1 and 2 resolved from the registry, as wheelhouse
+contexts built with the build network disabled (`network_mode="none"`), and an ONNX model through
+`shipyard build-docker`, installing from the index. Each container is run with its port published
+on 127.0.0.1 only.
 """
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ from click.testing import CliRunner
 from shipyard.cli import cli
 from shipyard.flavors import load_model
 from shipyard.images.build import build_image
-from shipyard.images.spec import DEFAULT_BASE_IMAGE
+from shipyard.images.context import build_shipyard_wheel, write_context
+from shipyard.images.source import resolve_model
+from shipyard.images.spec import DEFAULT_BASE_IMAGE, BuildOptions
 from shipyard.registry.client import RegistryClient
+from shipyard.settings import Settings
 
 AWKWARD = 'a "quoted" $HOME value \\ with backslash'
 SESSION = uuid.uuid4().hex[:8]
@@ -33,11 +37,6 @@ def build(args: list[str], env: dict[str, str]) -> str:
     assert result.exit_code == 0, result.output[-4000:]
     assert "image size" in result.output
     return result.output
-
-
-def generate(args: list[str], env: dict[str, str]) -> None:
-    result = CliRunner().invoke(cli, ["generate-dockerfile", *args], env=env)
-    assert result.exit_code == 0, result.output[-4000:]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +52,14 @@ def built(
     onnx_dir = models.save_onnx_mlp(tmp / "mlp")
     tags = {"v1": f"shipyard-test-iris:1-{SESSION}", "v2": f"shipyard-test-iris:2-{SESSION}",
             "onnx": f"shipyard-test-mlp:{SESSION}"}  # fmt: skip
-    # The two iris versions: offline contexts written back to back (the same Shipyard source),
-    # then built with the container network disabled.
-    label = ["--label", f"note={AWKWARD}", "--wheelhouse"]
-    generate(["-m", "models:/iris/1", "-d", str(tmp / "ctx1"), *label], env)
-    generate(["-m", "models:/iris/2", "-d", str(tmp / "ctx2"), *label], env)
+    # The two iris versions: offline contexts with one Shipyard wheel (the checkout may change
+    # while the tests run), then built with the container network disabled.
+    wheel = build_shipyard_wheel(tmp / "wheel")
+    settings = Settings(tracking_uri=db, cache_dir=tmp / "cache")
+    offline = BuildOptions(wheelhouse=True, labels={"note": AWKWARD})
+    for key, uri in (("ctx1", "models:/iris/1"), ("ctx2", "models:/iris/2")):
+        model = resolve_model(uri, settings=settings)
+        write_context(model, offline, tmp / key, shipyard_wheel=wheel)
     out: dict[str, Any] = {}
     for key, ctx in (("v1", tmp / "ctx1"), ("v2", tmp / "ctx2")):
         lines: list[str] = []

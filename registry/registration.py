@@ -63,14 +63,15 @@ def register_version(
         name, source, run_id, tags, None, description, user_id=user_id,
         status_message=f"{_OWNER_PREFIX} {socket.gethostname()} pid {os.getpid()}",
     )
-    try:
-        copy = storage.put(local_dir, progress=progress)
-    except BaseException as exc:
-        store.fail_model_version(name, mv.version, f"{type(exc).__name__}: {exc}")
-        raise
-    return store.finish_model_version(
-        name, mv.version, digest=copy.digest, storage_location=copy.path.resolve().as_uri()
-    )
+    with storage.lock(exclusive=False):
+        try:
+            copy = storage.put(local_dir, progress=progress)
+        except BaseException as exc:
+            store.fail_model_version(name, mv.version, f"{type(exc).__name__}: {exc}")
+            raise
+        return store.finish_model_version(
+            name, mv.version, digest=copy.digest, storage_location=copy.path.resolve().as_uri()
+        )
 
 
 def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
@@ -95,9 +96,10 @@ def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> 
     if not any(digests):
         return  # NOTE: also the remote registry's case: the server freed its copies itself
     storage = version_storage(store)
-    for digest in {d for d in digests if d}:
-        if not store.digest_in_use(digest):
-            storage.delete(digest)
+    with storage.lock(exclusive=True):
+        for digest in {d for d in digests if d}:
+            if not store.digest_in_use(digest):
+                storage.delete(digest)
 
 
 __all__ = [

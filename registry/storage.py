@@ -13,14 +13,16 @@ complete copy that no READY row points at yet; never a half-written version anyo
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
 import socket
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +82,21 @@ class VersionStorage:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+
+    @contextlib.contextmanager
+    def lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Registrations hold this shared from copy to READY; freeing copies holds it exclusive.
+
+        NOTE: without it, deleting the last version of some content could remove the stored copy
+        that a concurrent registration of the same content has just reused but not yet marked READY.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def path_for(self, digest: str) -> Path:
         return self.root / "sha256" / digest_hex(digest)

@@ -117,7 +117,9 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], deadline_s: float = 120
 def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) -> None:
     port = free_port()
     cmd = [sys.executable, "-c", "from shipyard.cli import main; main()", "serve", "-m", str(model_dir), "-p", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # NOTE: the access log goes to a file; an unread pipe fills up and stalls the server.
+    log = open(model_dir.parent / "serve.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(port, proc)
         rows = np.random.default_rng(1).standard_normal((256, MLP[0])).astype(np.float32)
@@ -154,6 +156,8 @@ def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) 
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        log.close()
         print(f"serve exit code after SIGTERM: {proc.returncode}")
 
 

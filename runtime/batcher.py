@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,8 @@ from shipyard.runtime.rows import concat_rows, split_rows
 logger = logging.getLogger("shipyard.runtime.batcher")
 
 PredictFn = Callable[[Any, "dict[str, Any] | None"], Any]
-RunFn = Callable[..., Awaitable[Any]]
+StartFn = Callable[..., "asyncio.Future[Any]"]
+"""Starts `fn(*args)` in a worker thread and returns its future at once (Workers.start)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -49,13 +50,18 @@ class _Item:
 
 
 class Batcher:
-    """Wraps a blocking `predict(data, params)`; `await submit(...)` returns this request's rows."""
+    """Wraps a blocking `predict(data, params)`; `await submit(...)` returns this request's rows.
+
+    Dispatch is callback-driven, with no dispatcher task: `submit` starts a batch at once when a
+    predict slot is free, and each finished batch starts the next one from the queue. That keeps
+    the idle path to one hop into the worker thread and one back.
+    """
 
     def __init__(
         self,
         predict: PredictFn,
         *,
-        run: RunFn,
+        start_work: StartFn,
         max_batch_size: int,
         max_batch_delay: float = 0.0,
         max_queue: int = 512,
@@ -73,29 +79,24 @@ class Batcher:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self._predict = predict
-        self._run = run
+        self._start_work = start_work
         self.max_batch_size = max_batch_size
         self.max_batch_delay = max_batch_delay
         self.max_queue = max_queue
+        self.max_concurrency = max_concurrency
         self.batchable = batchable
         self._clock = clock
         self._on_batch = on_batch
         self._queue: deque[_Item] = deque()
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._wakeup = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._running = 0
+        self._held: list[_Item] | None = None  # a batch waiting out max_batch_delay
+        self._idle: asyncio.Event | None = None
         self._closing = False
 
     # -- public -------------------------------------------------------------------------------
     @property
     def queue_depth(self) -> int:
         return len(self._queue)
-
-    def start(self) -> None:
-        """Start the dispatcher task on the running loop (idempotent)."""
-        if self._dispatcher is None:
-            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
 
     async def submit(
         self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float
@@ -115,44 +116,86 @@ class Batcher:
         item = _Item(data, rows, params, key, future, self._clock())
         item.timer = loop.call_later(timeout, _expire, future, timeout)
         self._queue.append(item)
-        self._wakeup.set()
+        self._pump()
         try:
             return await future
         finally:
             item.timer.cancel()
 
     async def close(self) -> None:
-        """Refuse new requests, finish queued and running ones, stop the dispatcher."""
+        """Refuse new requests; return once queued and running batches have finished."""
         self._closing = True
-        self._wakeup.set()
-        if self._dispatcher is not None:
-            await self._dispatcher
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
+        while self._queue or self._running or self._held is not None:
+            self._idle = asyncio.Event()
+            self._pump()
+            await self._idle.wait()
 
     # -- dispatch -----------------------------------------------------------------------------
-    async def _dispatch(self) -> None:
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            await self._slots.acquire()
+    def _pump(self) -> None:
+        """Start batches while predict slots are free and requests wait."""
+        while self._running < self.max_concurrency and self._queue and self._held is None:
             batch = self._take()
-            if batch and self.max_batch_delay > 0 and self._queue and self._rows(batch) < self.max_batch_size:
-                # Others are waiting: give more rows a short chance to join this batch.
+            if not batch:
+                continue
+            if self.max_batch_delay > 0 and len(batch) > 1 and self._rows(batch) < self.max_batch_size:
+                # Others were already waiting (load): give more rows a short chance to join.
                 wait = batch[0].enqueued + self.max_batch_delay - self._clock()
                 if wait > 0:
-                    await asyncio.sleep(wait)
-                batch.extend(self._take(batch))
-            if not batch:
-                self._slots.release()
-                continue
-            task = asyncio.get_running_loop().create_task(self._run_batch(batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+                    self._held = batch
+                    self._running += 1
+                    asyncio.get_running_loop().call_later(wait, self._release_held)
+                    return
+            self._launch(batch)
+        self._notify_idle()
+
+    def _release_held(self) -> None:
+        batch, self._held = self._held, None
+        if batch is not None:
+            batch.extend(self._take(batch))
+            self._running -= 1
+            self._launch(batch)
+        self._pump()
+
+    def _launch(self, batch: list[_Item]) -> None:
+        live = [item for item in batch if not item.future.done()]
+        if not live:
+            return
+        counts = [item.rows for item in live]
+        if self._on_batch is not None:
+            self._on_batch(len(live), sum(counts))
+        self._running += 1
+        work = self._start_work(
+            _predict_batch, self._predict, [i.data for i in live], counts, live[0].params, self.batchable
+        )
+        work.add_done_callback(lambda done: self._finish(live, done))
+
+    def _finish(self, live: list[_Item], done: asyncio.Future[Any]) -> None:
+        self._running -= 1
+        try:
+            pieces = done.result()
+        except ShipyardError as exc:
+            _deliver_error(live, exc)
+        except Exception as exc:  # the model itself failed
+            error_id = uuid.uuid4().hex[:16]
+            logger.error(
+                "predict failed for a batch of %d requests (%d rows), error id %s\n%s",
+                len(live), sum(i.rows for i in live), error_id,
+                "".join(traceback.format_exception(exc)),
+            )
+            _deliver_error(live, PredictionFailed(
+                f"the model raised {type(exc).__name__} while predicting; the server log has "
+                f"the traceback under error id {error_id}",
+                error_id=error_id,
+            ))
+        else:
+            for item, piece in zip(live, pieces):
+                if not item.future.done():
+                    item.future.set_result(piece)
+        self._pump()
+
+    def _notify_idle(self) -> None:
+        if self._idle is not None and not (self._queue or self._running or self._held is not None):
+            self._idle.set()
 
     @staticmethod
     def _rows(batch: list[_Item]) -> int:
@@ -184,40 +227,6 @@ class Batcher:
             taken.append(item)
             rows += item.rows
         return taken
-
-    async def _run_batch(self, batch: list[_Item]) -> None:
-        try:
-            live = [item for item in batch if not item.future.done()]
-            if not live:
-                return
-            counts = [item.rows for item in live]
-            if self._on_batch is not None:
-                self._on_batch(len(live), sum(counts))
-            try:
-                pieces = await self._run(
-                    _predict_batch, self._predict, [i.data for i in live], counts,
-                    live[0].params, self.batchable,
-                )
-            except ShipyardError as exc:
-                _deliver_error(live, exc)
-            except Exception as exc:  # the model itself failed
-                error_id = uuid.uuid4().hex[:16]
-                logger.error(
-                    "predict failed for a batch of %d requests (%d rows), error id %s\n%s",
-                    len(live), sum(counts), error_id, traceback.format_exc(),
-                )
-                _deliver_error(live, PredictionFailed(
-                    f"the model raised {type(exc).__name__} while predicting; the server log has "
-                    f"the traceback under error id {error_id}",
-                    error_id=error_id,
-                ))
-                del exc
-            else:
-                for item, piece in zip(live, pieces):
-                    if not item.future.done():
-                        item.future.set_result(piece)
-        finally:
-            self._slots.release()
 
 
 def _predict_batch(

@@ -109,7 +109,7 @@ class ServedModel:
             s = self.settings
             self.batcher = Batcher(
                 self.pyfunc.predict_prepared,
-                run=self.workers.run,
+                start_work=self.workers.start,
                 max_batch_size=s.max_batch_size,
                 max_batch_delay=s.max_batch_delay_ms / 1000.0,
                 max_queue=s.max_queue,
@@ -117,7 +117,6 @@ class ServedModel:
                 batchable=bool(getattr(self.pyfunc, "batchable", True)),
                 on_batch=self._on_batch,
             )
-            self.batcher.start()
             if s.warmup:
                 example = self.pyfunc.input_example()
                 if example is None:

@@ -32,6 +32,10 @@ class Workers:
             return await loop.run_in_executor(self._pool, call)
         return await loop.run_in_executor(self._pool, fn, *args)
 
+    def start(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start `fn(*args)` in a thread now; the returned future resolves on the event loop."""
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
     def close(self, *, wait: bool = True) -> None:
         """Finish running calls (wait=True) and stop the threads."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

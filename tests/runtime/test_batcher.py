@@ -56,10 +56,9 @@ def test_every_request_gets_exactly_its_rows_in_order(
 
     async def scenario() -> None:
         batcher = Batcher(
-            predict, run=workers.run, max_batch_size=max_batch_size,
+            predict, start_work=workers.start, max_batch_size=max_batch_size,
             max_batch_delay=delay_ms / 1000, max_queue=1000, max_concurrency=concurrency,
         )
-        batcher.start()
 
         async def one(index: int, rows: int, poisoned: bool, stagger: int) -> None:
             await asyncio.sleep(stagger / 2000)
@@ -103,8 +102,7 @@ def test_failure_reaches_every_request_in_the_batch() -> None:
         return data + 1
 
     async def scenario() -> list[object]:
-        batcher = Batcher(predict, run=workers.run, max_batch_size=100, max_queue=100)
-        batcher.start()
+        batcher = Batcher(predict, start_work=workers.start, max_batch_size=100, max_queue=100)
         first = asyncio.ensure_future(batcher.submit(np.zeros((1, 1)), 1, timeout=10))
         await asyncio.sleep(0.05)  # the first batch is now blocked inside predict
         merged = [
@@ -138,8 +136,7 @@ def test_queue_bound_timeout_and_wrong_output_count() -> None:
         return data
 
     async def scenario() -> None:
-        batcher = Batcher(slow, run=workers.run, max_batch_size=1, max_queue=2)
-        batcher.start()
+        batcher = Batcher(slow, start_work=workers.start, max_batch_size=1, max_queue=2)
         running = asyncio.ensure_future(batcher.submit(np.zeros((1, 1)), 1, timeout=10))
         await asyncio.sleep(0.05)
         queued = [asyncio.ensure_future(batcher.submit(np.zeros((1, 1)), 1, timeout=0.1)) for _ in range(2)]
@@ -153,8 +150,7 @@ def test_queue_bound_timeout_and_wrong_output_count() -> None:
         await running
         await batcher.close()
 
-        bad = Batcher(lambda d, p: d[:-1], run=workers.run, max_batch_size=8)
-        bad.start()
+        bad = Batcher(lambda d, p: d[:-1], start_work=workers.start, max_batch_size=8)
         with pytest.raises(ShipyardError, match="one output per input row"):
             await bad.submit(np.zeros((3, 1)), 3, timeout=5)
         await bad.close()
@@ -173,7 +169,7 @@ def test_arguments_are_checked(kwargs: dict) -> None:
     workers = Workers(1)
 
     async def make() -> None:
-        Batcher(lambda d, p: d, run=workers.run, **kwargs)
+        Batcher(lambda d, p: d, start_work=workers.start, **kwargs)
 
     try:
         with pytest.raises(ValueError):

@@ -38,10 +38,10 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def start_server(root: Path, *extra: str, port: int | None = None) -> Server:
+def start_server(root: Path, *extra: str, port: int | None = None, backend: str | None = None) -> Server:
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    db_uri = f"sqlite:///{root / 'shipyard.db'}"
+    db_uri = backend or f"sqlite:///{root / 'shipyard.db'}"
     log = root / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -76,8 +76,8 @@ def stop_server(server: Server) -> None:
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(*extra: str, root: Path | None = None, port: int | None = None) -> Server:
-        server = start_server(root or tmp_path / f"server{len(started)}", *extra, port=port)
+    def make(*extra: str, root: Path | None = None, port: int | None = None, backend: str | None = None) -> Server:
+        server = start_server(root or tmp_path / f"server{len(started)}", *extra, port=port, backend=backend)
         started.append(server)
         return server
 

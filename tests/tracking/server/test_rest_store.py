@@ -126,3 +126,19 @@ def test_logging_survives_a_server_restart(server_factory: Callable[..., Any]) -
     store.log_batch(run.info.run_id, [Metric("loss", 0.5, 1, step) for step in range(3)], [], [])
     starter.join()
     assert [m.step for m in store.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
+
+
+def test_postgresql_backend(server_factory: Callable[..., Any], postgres_uri: str) -> None:
+    """The same server on PostgreSQL (runs only where SHIPYARD_TEST_POSTGRES_URI is set, as in CI)."""
+    from shipyard.tracking.entities import Metric, Param
+
+    server = server_factory(backend=postgres_uri)
+    client = shipyard.Client(server.url)
+    run = client.create_run(client.create_experiment("on-postgres"), run_name="pg")
+    client.log_batch(run.info.run_id, [Metric("m", float(i), 1, i) for i in range(2500)], [Param("p", "1")])
+    client.log_text(run.info.run_id, "on postgres", "note.txt")
+    client.set_terminated(run.info.run_id)
+    got = client.get_run(run.info.run_id)
+    assert got.info.status == "FINISHED" and got.data.params == {"p": "1"} and got.data.metrics == {"m": 2499.0}
+    assert len(client.get_metric_history(run.info.run_id, "m")) == 2500
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["note.txt"]

@@ -139,7 +139,8 @@ def build_models(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
 
 
 def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> dict[str, float]:
-    """In-process rows/s of predict_prepared at batch 256 and batch 1 (no HTTP, no JSON)."""
+    """In-process rows/s of predict_prepared at batch 256 and batch 1 (no HTTP, no JSON), with the
+    flavor's default threads (all cores): the compute ceiling."""
     from shipyard.flavors.pyfunc import load_model
 
     model = load_model(model_dir)
@@ -149,11 +150,14 @@ def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> 
         prepared = model.prepare_input(rows if model.signature.inputs.is_tensor_spec() else
                                        _iris_frame(rows))
         model.predict_prepared(prepared)
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds / 2:
-            model.predict_prepared(prepared)
-            n += 1
-        result[f"rows_per_s_b{batch}"] = n * batch / (time.perf_counter() - start)
+        rates = []
+        for _ in range(5):  # median of short runs: the machine is shared
+            n, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds / 10:
+                model.predict_prepared(prepared)
+                n += 1
+            rates.append(n * batch / (time.perf_counter() - start))
+        result[f"rows_per_s_b{batch}"] = statistics.median(rates)
     return result
 
 
@@ -275,6 +279,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--rows", default="1,32")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare Starlette ceiling")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions per point (median)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not on PATH: apt-get install -y wrk")
@@ -299,44 +304,65 @@ def main() -> None:
               f"batch 1: {ceilings[name]['rows_per_s_b1']:>9,.0f} rows/s")
 
     results: dict[tuple[str, str, int, int], dict[str, float]] = {}
-    header = f"{'server':9s} {'model':10s} {'c':>3s} {'rows':>4s} {'req/s':>9s} {'rows/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'RSS MB':>7s} {'CPU ms/req':>10s} {'non2xx':>6s} {'err':>4s}"
-    print("\n== HTTP, wrk -t1 ==\n" + header)
+    header = (f"{'server':9s} {'model':10s} {'c':>3s} {'rows':>4s} {'req/s':>9s} {'rows/s':>10s} {'p50 ms':>8s} "
+              f"{'p99 ms':>8s} {'RSS MB':>7s} {'CPU ms/req':>10s} {'non2xx':>6s} {'err':>4s}")
+    print(f"\n== HTTP, wrk -t1; medians of {args.rounds} rounds, servers interleaved per point ==\n" + header)
 
-    def measure(kind: str, name: str, url: str, pid: int, pool: np.ndarray | None) -> None:
-        for rows in rows_list if pool is not None else [1]:
-            body = work / f"body-{name}-{rows}.json"
-            body.write_bytes(body_for(name, pool, rows) if pool is not None else b'{"inputs": [[0]]}')
-            run_wrk(url, body, script, 4, 1.0)  # warm-up
-            for c in conc:
-                cpu0 = cpu_seconds(pid)
-                stats = run_wrk(url, body, script, c, args.duration)
-                cpu = cpu_seconds(pid) - cpu0
-                stats.update(rows=rows, rss=rss_mb(pid), cpu_ms=1000 * cpu / max(stats["requests"], 1))
-                results[(kind, name, c, rows)] = stats
-                print(f"{kind:9s} {name:10s} {c:3d} {rows:4d} {stats['rps']:9,.0f} {stats['rps'] * rows:10,.0f} "
-                      f"{stats['p50_us'] / 1000:8.2f} {stats['p99_us'] / 1000:8.2f} {stats['rss']:7.0f} "
-                      f"{stats['cpu_ms']:10.3f} {stats['non2xx']:6d} {stats['errors']:4d}", flush=True)
+    def one_point(kind: str, url: str, pid: int, body: Path, c: int) -> dict[str, float]:
+        cpu0 = cpu_seconds(pid)
+        stats = run_wrk(url, body, script, c, args.duration)
+        stats["cpu_ms"] = 1000 * (cpu_seconds(pid) - cpu0) / max(stats["requests"], 1)
+        stats["rss"] = rss_mb(pid)
+        return stats
+
+    def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+        out = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_us", "p99_us", "cpu_ms")}
+        out.update(rss=max(run["rss"] for run in runs), non2xx=sum(run["non2xx"] for run in runs),
+                   errors=sum(run["errors"] for run in runs))
+        return out
+
+    def show(kind: str, name: str, c: int, rows: int, st: dict[str, float]) -> None:
+        print(f"{kind:9s} {name:10s} {c:3d} {rows:4d} {st['rps']:9,.0f} {st['rps'] * rows:10,.0f} "
+              f"{st['p50_us'] / 1000:8.2f} {st['p99_us'] / 1000:8.2f} {st['rss']:7.0f} "
+              f"{st['cpu_ms']:10.3f} {st['non2xx']:6.0f} {st['errors']:4.0f}", flush=True)
 
     idle: dict[tuple[str, str], float] = {}
-    if not args.no_bare:
-        with server("bare", None, work) as (url, pid):
-            idle[("bare", "-")] = rss_mb(pid)
-            measure("bare", "-", url, pid, None)
-    for name in selected:
-        model_dir, pool = models[name]
-        for kind in args.servers.split(","):
-            with server(kind, model_dir, work) as (url, pid):
+    kinds = args.servers.split(",")
+    with contextlib.ExitStack() as bare_stack:
+        bare = None if args.no_bare else bare_stack.enter_context(server("bare", None, work))
+        if bare is not None:
+            idle[("bare", "-")] = rss_mb(bare[1])
+        for name in selected:
+            model_dir, pool = models[name]
+            with contextlib.ExitStack() as stack:
+                running = {kind: stack.enter_context(server(kind, model_dir, work)) for kind in kinds}
                 time.sleep(1.0)
-                idle[(kind, name)] = rss_mb(pid)
-                measure(kind, name, url, pid, pool)
+                for kind, (url, pid) in running.items():
+                    idle[(kind, name)] = rss_mb(pid)
+                if bare is not None:
+                    running = {"bare": bare, **running}
+                for rows in rows_list:
+                    body = work / f"body-{name}-{rows}.json"
+                    body.write_bytes(body_for(name, pool, rows))
+                    for url, _ in running.values():
+                        run_wrk(url, body, script, 4, 1.0)  # warm-up
+                    for c in conc:
+                        runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in running}
+                        for _ in range(args.rounds):
+                            for kind, (url, pid) in running.items():
+                                runs[kind].append(one_point(kind, url, pid, body, c))
+                        for kind in running:
+                            label = name if kind != "bare" else f"({name})"
+                            results[(kind, name, c, rows)] = median_of(runs[kind])
+                            show(kind, label, c, rows, results[(kind, name, c, rows)])
 
     print("\n== idle RSS after load (MB) ==")
     for (kind, name), mb in idle.items():
         print(f"{kind:9s} {name:10s} {mb:7.0f}")
 
     print("\n== targets (c=64, one row unless noted) ==")
-    bare = results.get(("bare", "-", 64, 1))
     for name in selected:
+        bare = results.get(("bare", name, 64, 1))
         ours, theirs = results.get(("shipyard", name, 64, 1)), results.get(("mlflow", name, 64, 1))
         if ours is None:
             continue
@@ -357,7 +383,8 @@ def main() -> None:
             print(f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)")
     print(f"\nshipyard idle RSS (target < 200 MB): " + ", ".join(
         f"{n} {mb:.0f} MB" for (k, n), mb in idle.items() if k == "shipyard"))
-    print("medians are wrk's p50; the machine is shared, so compare ratios within this run")
+    print("each figure is the median over rounds; servers alternate within each point, so ratios are"
+          " taken under the same load (the machine is shared)")
     shutil.rmtree(work, ignore_errors=True)
 
 

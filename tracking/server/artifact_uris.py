@@ -42,8 +42,8 @@ class ArtifactUris:
             if path == self.root or self.root in path.parents:
                 return path.relative_to(self.root).as_posix()
         raise InvalidInput(
-            f"{what} {uri!r} is not allowed; this server keeps artifacts itself: give a "
-            f"{PROXY_SCHEME}:/<path> URI or leave it out"
+            f"{what} {uri!r} is not allowed; this server keeps artifacts under its own root: "
+            f"give a {PROXY_SCHEME}:/<path> URI"
         )
 
     def to_server(self, uri: str, *, what: str) -> str:

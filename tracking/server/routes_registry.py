@@ -121,6 +121,12 @@ def source_directory(ctx: ServerContext, source: str, model_id: str | None) -> t
     if source.startswith("models:/"):
         mv = find_version(ctx.registry, parse_models_uri(source), source)
         return local_copy(mv, settings=Settings()), mv.run_id
+    if not source.startswith("mlflow-artifacts:"):
+        raise InvalidInput(
+            f"source {source!r} is not something this server can read; give runs:/<run_id>/<path>, "
+            "models:/<name>/<version>, a logged model models:/m-<id>, or mlflow-artifacts:/<path> "
+            "(a folder on the client must be logged to a run first)"
+        )
     return ctx.uris.local_path(source, what="source"), None
 
 

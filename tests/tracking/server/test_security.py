@@ -116,6 +116,8 @@ def test_malformed_requests_get_400_naming_the_field(shared_server: Any) -> None
         ("POST", "/runs/search", b'{"experiment_ids": ["0"], "filter": "metrics.x >>> 1"}', "filter"),
         ("POST", "/model-versions/transition-stage", b'{"name": "m", "version": "1"}', "'stage'"),
         ("GET", "/metrics/get-history?run_id=..%2F..", b"", "run_id"),
+        ("POST", "/model-versions/create", b'{"name": "m", "source": "/etc"}', "runs:/"),
+        ("POST", "/model-versions/create", b'{"name": "m", "source": "mlflow-artifacts:/../x"}', "'..'"),
     ]
     for method, path, body, field in cases:
         answer = requests.request(method, url + path, data=body, headers={"Content-Type": "application/json"}, timeout=10)

@@ -56,7 +56,10 @@ async def upload(request: Request) -> Response:
             raise RequestTooLarge(f"artifact of {declared} bytes is over the limit of {limit} bytes")
         if target.is_dir():
             raise InvalidInput(f"path {relative!r} is a folder; upload to a file path under it")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # e.g. a file already sits where a folder is needed
+            raise InvalidInput(f"path {relative!r} cannot be created: {error.strerror}") from None
         confined(context_of(request).artifact_root, relative, what="path")  # again, after mkdir
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
         size = 0

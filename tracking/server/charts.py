@@ -14,6 +14,7 @@ from shipyard.tracking.entities import Metric
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 WIDTH, HEIGHT = 560, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+MAX_POINTS = 2000
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,15 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high == low:
         return [low]
     return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+def thin(points: list[tuple[int, float]], most: int = MAX_POINTS) -> list[tuple[int, float]]:
+    """At most `most` points, evenly spaced, always keeping the last (a page stays light)."""
+    if len(points) <= most:
+        return points
+    stride = math.ceil(len(points) / most)
+    kept = points[::stride]
+    return kept if kept[-1] == points[-1] else [*kept, points[-1]]
 
 
 def render_chart(key: str, series: Sequence[Series]) -> str:
@@ -66,7 +76,7 @@ def render_chart(key: str, series: Sequence[Series]) -> str:
     parts.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle" class="axis">step</text>')
     for index, one in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
-        points = sorted((m.step, m.value) for m in one.points if math.isfinite(m.value))
+        points = thin(sorted((m.step, m.value) for m in one.points if math.isfinite(m.value)))
         if not points:
             continue
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
@@ -79,4 +89,4 @@ def render_chart(key: str, series: Sequence[Series]) -> str:
     return "".join(parts)
 
 
-__all__ = ["PALETTE", "Series", "render_chart"]
+__all__ = ["MAX_POINTS", "PALETTE", "Series", "render_chart", "thin"]

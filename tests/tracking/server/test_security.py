@@ -174,3 +174,10 @@ def test_client_chosen_artifact_locations_stay_under_the_root(shared_server: Any
     assert experiment["artifact_location"] == "mlflow-artifacts:/team/a"
     served = requests.get(shared_server.url + ARTIFACTS + "/0/../../x", timeout=10)
     assert served.status_code in (400, 404)
+
+
+def test_upload_under_a_file_is_a_400(shared_server: Any) -> None:
+    url = shared_server.url + ARTIFACTS
+    assert requests.put(url + "/0/plain.txt", data=b"x", timeout=10).status_code == 200
+    answer = requests.put(url + "/0/plain.txt/inner.txt", data=b"y", timeout=10)
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -49,11 +49,13 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 class _Marker:
     """A flush request travelling through the queue behind the items it waits for."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "raise_errors", "run_id")
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str | None, raise_errors: bool) -> None:
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.run_id = run_id
+        self.raise_errors = raise_errors
 
 
 class AsyncWriter:
@@ -71,7 +73,7 @@ class AsyncWriter:
         # NOTE: also runs in a forked child, where the parent's thread does not exist.
         self._queue: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
-        self._errors: list[BaseException] = []
+        self._errors: list[tuple[str | None, BaseException]] = []  # (run id, error)
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="shipyard-tracking-writer", daemon=True)
         self._thread.start()
@@ -108,11 +110,13 @@ class AsyncWriter:
     def queue_tag(self, run_id: str, key: str, value: str) -> None:
         self._queue.append((_TAG, run_id, key, value))
 
-    def flush(self, timeout: float | None = None) -> None:
-        """Wait until everything queued so far is written; raise the first error met meanwhile."""
+    def flush(self, timeout: float | None = None, *, run_id: str | None = None, raise_errors: bool = True) -> None:
+        """Wait until everything queued so far is written, then raise the first write error met
+        meanwhile (for `run_id` only, when given; none with `raise_errors=False`, which leaves
+        them for a later flush)."""
         if threading.current_thread() is self._thread:
             return
-        marker = _Marker()
+        marker = _Marker(run_id, raise_errors)
         self._queue.append(marker)
         self._wake.set()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -150,11 +154,13 @@ class AsyncWriter:
                     self._write(items)
                 except Exception as error:  # noqa: BLE001 - the thread must live on to answer flushes
                     _log.error("tracking writer failed: %s", error)
-                    self._errors.append(error)
+                    self._errors.append((None, error))
             for marker in markers:
-                if self._errors:
-                    marker.error = self._errors[0]
-                    self._errors.clear()
+                if marker.raise_errors:
+                    mine = [e for e in self._errors if marker.run_id in (None, e[0]) or e[0] is None]
+                    if mine:
+                        marker.error = mine[0][1]
+                        self._errors = [e for e in self._errors if e not in mine]
                 marker.done.set()
 
     def _write(self, items: list[Any]) -> None:
@@ -178,7 +184,7 @@ class AsyncWriter:
                 self._write_separately(run_id, metrics, params, tags)
             except Exception as error:  # noqa: BLE001 - kept and raised to the caller at flush
                 _log.error("tracking writer failed for run %s: %s", run_id, error)
-                self._errors.append(error)
+                self._errors.append((run_id, error))
 
     def _write_separately(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
         """One bad param must not cost the batch's good metrics: write the parts on their own."""
@@ -191,7 +197,7 @@ class AsyncWriter:
                 self._with_retries(run_id, *part)
             except Exception as error:  # noqa: BLE001 - kept and raised to the caller at flush
                 _log.error("tracking writer failed for run %s: %s", run_id, error)
-                self._errors.append(error)
+                self._errors.append((run_id, error))
 
     def _with_retries(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
         for delay in (*RETRY_DELAYS_S, None):
@@ -239,7 +245,7 @@ def flush_writer(store: AbstractTrackingStore) -> None:
     """Flush the store's writer if this process has one (readers call it for read-your-writes)."""
     writer = _WRITERS.get(id(store))
     if writer is not None:
-        writer.flush()
+        writer.flush(raise_errors=False)  # write errors belong to end_run, not to a reader
 
 
 __all__ = ["AsyncWriter", "flush_writer", "writer_for"]

@@ -128,7 +128,7 @@ def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
     _ACTIVE_RUNS.set(tuple(run for run in stack if run is not active))
     flush_error: BaseException | None = None
     try:
-        active.writer.flush()
+        active.writer.flush(run_id=active.run_id)
     except Exception as error:  # noqa: BLE001 - re-raised below, after the status is recorded
         flush_error = error
     active.writer.forget_run(active.run_id)

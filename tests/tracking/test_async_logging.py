@@ -74,6 +74,7 @@ def test_a_conflict_only_the_writer_sees_surfaces_at_end_run(fluent_cwd: Path) -
     client.log_param(run.info.run_id, "lr", "0.5")  # behind the cache's back
     shipyard.log_param("lr", "0.1")
     shipyard.log_metric("loss", 0.25)
+    assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.25}  # a read does not raise it
     with pytest.raises(InvalidInput, match="'lr'"):
         shipyard.end_run()
     got = client.get_run(run.info.run_id)

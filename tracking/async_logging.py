@@ -64,7 +64,6 @@ class AsyncWriter:
     def __init__(self, store: AbstractTrackingStore) -> None:
         self.store = store
         self._params: dict[str, dict[str, str]] = {}
-        self._params_lock = threading.Lock()
         self._start()
         os.register_at_fork(after_in_child=self._start)
         atexit.register(_flush_at_exit, weakref.ref(self))
@@ -73,6 +72,7 @@ class AsyncWriter:
         # NOTE: also runs in a forked child, where the parent's thread does not exist.
         self._queue: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
+        self._params_lock = threading.Lock()
         self._errors: list[tuple[str | None, BaseException]] = []  # (run id, error)
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="shipyard-tracking-writer", daemon=True)

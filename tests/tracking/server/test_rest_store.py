@@ -142,3 +142,13 @@ def test_postgresql_backend(server_factory: Callable[..., Any], postgres_uri: st
     assert got.info.status == "FINISHED" and got.data.params == {"p": "1"} and got.data.metrics == {"m": 2499.0}
     assert len(client.get_metric_history(run.info.run_id, "m")) == 2500
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["note.txt"]
+
+
+def test_several_workers_serve_one_database(server_factory: Callable[..., Any]) -> None:
+    """`--workers 2`: the parent migrates once, both worker processes serve the same database."""
+    server = server_factory("--workers", "2")
+    client = shipyard.Client(server.url)
+    run = client.create_run(client.create_experiment("workers"))
+    for step in range(20):
+        client.log_metric(run.info.run_id, "m", float(step), step=step)
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "m")] == list(range(20))

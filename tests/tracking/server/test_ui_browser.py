@@ -91,6 +91,10 @@ def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, An
             page.get_by_role("status").wait_for()
             assert page.get_by_test_id("stage-1").inner_text() == "Production"
             assert "Production" in page.locator("#history").inner_text()
+            page.get_by_label("alias for version 1").fill("champion")
+            page.locator('tr[data-version="1"] button', has_text="Set alias").click()
+            page.get_by_text("@champion now points at version 1").wait_for()
+            assert "@champion" in page.locator('tr[data-version="1"]').inner_text()
             shot = _screenshot(page, tmp_path, "model.png")
             assert shot.stat().st_size > 10_000
         finally:

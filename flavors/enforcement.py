@@ -37,8 +37,19 @@ class TensorPlan:
         self.specs: list[TensorSpec] = [s for s in schema.inputs if isinstance(s, TensorSpec)]
         self.named = schema.has_input_names()
         self.single = len(self.specs) == 1 and not self.named
+        # Precomputed for the hot path: one tensor arriving as an already-right ndarray.
+        self._only = self.specs[0] if len(self.specs) == 1 else None
+        self._key = str(self.specs[0].name) if self._only is not None and self.named else None
+        self._ndim = len(self.specs[0].shape)
+        self._fixed = tuple((i, d) for i, d in enumerate(self.specs[0].shape) if d != -1)
 
     def prepare(self, data: Any) -> np.ndarray | dict[str, np.ndarray]:
+        only = self._only
+        if only is not None and type(data) is np.ndarray and data.dtype == only.dtype \
+                and data.ndim == self._ndim:
+            shape = data.shape
+            if all(shape[i] == d for i, d in self._fixed):
+                return data if self._key is None else {self._key: data}
         whole = isinstance(data, pd.DataFrame) and self.specs[0].name not in data.columns
         if self.single or (len(self.specs) == 1 and (whole or not isinstance(data, (dict, pd.DataFrame)))):
             spec = self.specs[0]

@@ -144,6 +144,8 @@ class OnnxBackend:
                 )
             return {self._inputs[0][0]: data}
         if isinstance(data, dict):
+            if len(data) == len(self._inputs) and all(name in data for name, _ in self._inputs):
+                return data  # already keyed by input name (what the tensor plan produces)
             if len(data) == 1 and len(self._inputs) == 1:
                 return {self._inputs[0][0]: np.asarray(next(iter(data.values())))}
             return {name: np.asarray(data[name]) for name, _ in self._inputs if name in data}

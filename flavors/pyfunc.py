@@ -201,7 +201,9 @@ class PyFuncModel:
         return self._backend.predict(prepared, params)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._backend.predict(self._plan.prepare(data), enforce_params(self._params, params))
+        if self._params is not None:
+            params = enforce_params(self._params, params)
+        return self._backend.predict(self._plan.prepare(data), params)
 
     def input_example(self) -> Any | None:
         """The saved example, ready for predict (None when the model has none)."""

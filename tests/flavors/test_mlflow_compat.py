@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +122,10 @@ USER_MODULE = textwrap.dedent(
 
 
     class Doubler(mlflow.pyfunc.PythonModel):
+        # NOTE: MLflow's own switch to skip wrapping predict for type-hint validation; without it
+        # MLflow warns about missing type hints under a "once" filter no test filter can reach.
+        _skip_type_hint_validation = True
+
         def load_context(self, context):
             with open(context.artifacts["offset"]) as fh:
                 self.offset = float(fh.read())
@@ -161,13 +164,11 @@ def test_mlflow_dirs_load_without_mlflow_and_match(mlflow_dirs: Path) -> None:
     assert "ModuleNotFoundError" in got["python_model_error"]
 
 
+# Importing mlflow.pyfunc warns about type hints in MLflow's own classes; not ours to fix.
+@pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")
 def test_mlflow_python_model_loads_with_mlflow_installed(mlflow_dirs: Path) -> None:
     expected = json.loads((mlflow_dirs / "expected.json").read_text())
-    with warnings.catch_warnings():
-        # MLflow's PythonModel base class nags about type hints when a subclass is imported;
-        # that is MLflow's advice to its users, not a problem in the load.
-        warnings.filterwarnings("ignore", message=r".*type hint", category=UserWarning)
-        model = shipyard.pyfunc.load_model(mlflow_dirs / "python_model")
+    model = shipyard.pyfunc.load_model(mlflow_dirs / "python_model")
     pred = model.predict(pd.DataFrame({"v": [1.0, 2.0, 3.5]}))
     np.testing.assert_allclose(np.asarray(pred, dtype=float), expected["python_model"])
     assert model.signature is not None  # MLflow inferred it from the example; we enforce it

@@ -132,6 +132,14 @@ class ColumnPlan:
                 for v in converted.values()
             ]
             return np.column_stack(arrays) if len(arrays) > 1 else np.asarray(arrays[0]).reshape(-1, 1)
+        values = list(converted.values())
+        first = values[0].dtype if values and isinstance(values[0], np.ndarray) else None
+        if first is not None and first.kind in "biufM" and all(
+            isinstance(v, np.ndarray) and v.dtype == first for v in values
+        ):
+            # NOTE: one 2-D block builds a DataFrame ~6x faster than a dict of columns.
+            index = self._index if len(values) == len(self.names) else pd.Index(list(converted))
+            return pd.DataFrame(np.column_stack(values), columns=index, copy=False)
         return pd.DataFrame(converted, copy=False)
 
     def _fast(self, data: Any) -> np.ndarray | pd.DataFrame | None:

@@ -1,31 +1,41 @@
-"""Quickstart: train an iris classifier, save it as a model directory, load it back and predict.
+"""Quickstart: train an iris classifier, log it, register it and promote it to Production.
 
-Run from anywhere: `python examples/quickstart.py` (writes ./shipyard-example/iris).
+Everything lands in the embedded default store of the current directory (`shipyard.db` and
+`shipyard-artifacts/`), so the next command can serve it straight from the registry:
+
+    python examples/quickstart.py && shipyard serve -m models:/iris/Production
+
+Each run adds a new version of "iris" and moves it to Production, archiving the one before.
 """
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import shipyard
 
-MODEL_DIR = Path("shipyard-example") / "iris"
+MODEL_NAME = "iris"
 
 
 def main() -> None:
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    model = LogisticRegression(max_iter=500).fit(X, y)
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    shipyard.set_experiment("quickstart")
+    with shipyard.start_run(run_name="iris-logreg"):
+        model = LogisticRegression(max_iter=500).fit(x, y)
+        shipyard.log_param("max_iter", 500)
+        shipyard.log_metric("train_accuracy", float(model.score(x, y)))
+        info = shipyard.sklearn.log_model(
+            model, name="model", input_example=x.head(3), registered_model_name=MODEL_NAME
+        )
 
-    shutil.rmtree(MODEL_DIR, ignore_errors=True)  # the example starts fresh on every run
-    shipyard.sklearn.save_model(model, MODEL_DIR, input_example=X.head(3))
-    print(f"saved {MODEL_DIR} (see {MODEL_DIR / 'serving_input_example.json'} for a request body)")
-
-    loaded = shipyard.pyfunc.load_model(MODEL_DIR)
-    print("signature inputs:", loaded.signature.inputs.input_names())
-    print("predictions:", loaded.predict(X.sample(5, random_state=0)).tolist())
+    version = info.registered_model_version
+    shipyard.Client().transition_model_version_stage(
+        MODEL_NAME, version, "Production", archive_existing_versions=True
+    )
+    loaded = shipyard.pyfunc.load_model(f"models:/{MODEL_NAME}/Production")
+    print(f"registered {MODEL_NAME} version {version} and moved it to Production")
+    print("predictions for 3 rows:", loaded.predict(x.head(3)).tolist())
+    print(f"serve it:  shipyard serve -m models:/{MODEL_NAME}/Production")
 
 
 if __name__ == "__main__":

@@ -268,12 +268,12 @@ def write_context(
         download_wheelhouse(dest / CONTEXT_REQUIREMENTS, wheel, dest / CONTEXT_WHEELS, log=log)
     ca_files = copy_ca_certs(options.ca_certs, dest / CONTEXT_CA_CERTS)
     shutil.copytree(model_dir, dest / CONTEXT_MODEL)
-    _fix_modes(dest / CONTEXT_MODEL)
     spec = make_spec(
         model, options, shipyard_wheel=wheel.name, shipyard_version=__version__,
         ca_cert_files=ca_files,
     )  # fmt: skip
     _write(dest / "Dockerfile", render_dockerfile(spec))
+    _fix_modes(dest)  # whatever the umask, the same modes on every machine
     return spec
 
 

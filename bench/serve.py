@@ -8,12 +8,14 @@ What it does, in one run:
 3. starts each server on 127.0.0.1, records its idle RSS, then drives it with `wrk -t1`
    (closed loop, one thread) at concurrency 1, 16 and 64 with one-row and 32-row requests,
    printing req/s, rows/s, p50, p99, RSS after the run and server CPU per request;
-4. prints the ratios against the issue's targets.
+4. drives shipyard (the MLP in ONNX) with 10x the connections against a small queue for
+   `--overload` seconds: counts the 503s, samples RSS every second, checks it recovers;
+5. prints the ratios against the issue's targets.
 
 Needs wrk on PATH (`apt-get install -y wrk`) and mlflow in the venv (a test dependency). Not run
 in CI (it takes minutes and its numbers depend on the machine). Usage:
 
-    .venv/bin/python bench/serve.py [--duration 5] [--models iris,mlp-onnx,mlp-torch]
+    .venv/bin/python bench/serve.py [--duration 5] [--rounds 2] [--overload 30] [--models iris,mlp-onnx,mlp-torch]
         [--servers shipyard,mlflow] [--concurrency 1,16,64] [--rows 1,32]
 
 NOTE: run it from outside the repository root (e.g. `cd /tmp && python /path/to/bench/serve.py`)
@@ -218,11 +220,11 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def server(kind: str, model_dir: Path | None, workdir: Path) -> Iterator[tuple[str, int]]:
+def server(kind: str, model_dir: Path | None, workdir: Path, *extra: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
     if kind == "shipyard":
-        cmd = [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), "--no-access-log"]
+        cmd = [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), "--no-access-log", *extra]
         ready = "/health"
     elif kind == "mlflow":
         cmd = [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "-p", str(port),
@@ -270,6 +272,35 @@ def run_wrk(url: str, body_file: Path, script: Path, connections: int, seconds: 
     return stats
 
 
+def overload(name: str, model: tuple[Path, np.ndarray], work: Path, script: Path, seconds: float) -> None:
+    """10x the connections of the c=64 point against a small queue: 503s, flat RSS, recovery."""
+    model_dir, pool = model
+    body = work / f"body-{name}-overload.json"
+    body.write_bytes(body_for(name, pool, 1))
+    print(f"\n== overload: shipyard {name}, --max-queue 64, wrk -c640 for {seconds:g} s ==")
+    with server("shipyard", model_dir, work, "--max-queue", "64") as (url, pid):
+        normal = run_wrk(url, body, script, 64, 5)
+        rss_before = rss_mb(pid)
+        samples: list[float] = []
+        wrk = subprocess.Popen(
+            ["wrk", "-t1", "-c640", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
+             url + "/invocations"],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "BENCH_BODY": str(body)},
+        )
+        while wrk.poll() is None:
+            samples.append(rss_mb(pid))
+            time.sleep(1.0)
+        stats = json.loads(next(line for line in wrk.stdout.read().splitlines() if line.startswith("{")))  # type: ignore[union-attr]
+        after = run_wrk(url, body, script, 64, 5)
+        print(f"before: {normal['requests'] / (normal['duration_us'] / 1e6):,.0f} req/s at c=64, "
+              f"p99 {normal['p99_us'] / 1000:.1f} ms, RSS {rss_before:.0f} MB")
+        print(f"during: {stats['requests']:,} answered, {stats['non2xx']:,} of them 503, "
+              f"{stats['errors']} socket errors; RSS min/median/max "
+              f"{min(samples):.0f}/{statistics.median(samples):.0f}/{max(samples):.0f} MB")
+        print(f"after:  {after['requests'] / (after['duration_us'] / 1e6):,.0f} req/s at c=64, "
+              f"p99 {after['p99_us'] / 1000:.1f} ms, non-2xx {after['non2xx']}, RSS {rss_mb(pid):.0f} MB")
+
+
 # -- main ---------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -280,6 +311,8 @@ def main() -> None:
     parser.add_argument("--rows", default="1,32")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare Starlette ceiling")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions per point (median)")
+    parser.add_argument("--overload", type=float, default=30.0,
+                        help="seconds of 10x overload on shipyard (first selected model); 0 skips")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not on PATH: apt-get install -y wrk")
@@ -355,6 +388,10 @@ def main() -> None:
                             label = name if kind != "bare" else f"({name})"
                             results[(kind, name, c, rows)] = median_of(runs[kind])
                             show(kind, label, c, rows, results[(kind, name, c, rows)])
+
+    if args.overload > 0 and selected:
+        target = "mlp-onnx" if "mlp-onnx" in selected else selected[0]
+        overload(target, models[target], work, script, args.overload)
 
     print("\n== idle RSS after load (MB) ==")
     for (kind, name), mb in idle.items():

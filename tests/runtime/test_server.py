@@ -214,3 +214,15 @@ def test_serving_a_registered_version_reports_its_identity(
         assert 'model_name="flowers"' in metrics and 'model_version="1"' in metrics
         assert 'model_stage="Production"' in metrics
         assert httpx.get(server.url + "/v2/models/flowers/ready").status_code == 200
+
+
+def test_workers_processes_each_serve_and_drain_on_sigterm(
+    onnx_dir: Path, tmp_path: Path, start_shipyard: Any
+) -> None:
+    with start_shipyard(onnx_dir, tmp_path, "--workers", "2", "--name", "mlp") as server:
+        for _ in range(4):
+            answer = post(server, {"inputs": MLP_INPUT.tolist()})
+            assert answer.status_code == 200
+        assert server.stop() == 0
+        log = server.log_text()
+        assert log.count("model 'mlp' is ready") == 2  # one model copy per worker process

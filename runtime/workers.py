@@ -26,11 +26,8 @@ class Workers:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="shipyard-predict")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        call = functools.partial(fn, *args, **kwargs) if kwargs else fn
-        loop = asyncio.get_running_loop()
-        if kwargs:
-            return await loop.run_in_executor(self._pool, call)
-        return await loop.run_in_executor(self._pool, fn, *args)
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def start(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Start `fn(*args)` in a thread now; the returned future resolves on the event loop."""

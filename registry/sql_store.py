@@ -35,7 +35,7 @@ from shipyard.registry.store import (
     AbstractRegistryStore,
 )
 from shipyard.registry.validation import now_ms, validate_model_name, version_number
-from shipyard.tracking.db import create_engine_for, migrate, session_scope
+from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 
 _LISTED = 20
 
@@ -48,11 +48,13 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         self._artifact_root = artifact_root
 
     @classmethod
-    def open(cls, db_uri: str, artifact_root: str) -> SqlRegistryStore:
-        """Engine + migrations, then the store (the constructor itself creates nothing)."""
+    def open(cls, db_uri: str, artifact_root: str | None = None) -> SqlRegistryStore:
+        """Engine + migrations, then the store (the constructor itself creates nothing).
+
+        No `artifact_root` means `db.default_artifact_root(db_uri)` (beside a sqlite file)."""
         engine = create_engine_for(db_uri)
         migrate(engine)
-        return cls(engine, artifact_root)
+        return cls(engine, artifact_root or default_artifact_root(db_uri))
 
     @property
     def artifact_root(self) -> str:

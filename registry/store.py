@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib
 from collections.abc import Sequence
 
 from shipyard.exceptions import InvalidInput
+from shipyard.lazy import load
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
-from shipyard.tracking.store import default_artifact_root, uri_scheme
+from shipyard.tracking.store import uri_scheme
 
 REGISTRY_STORES: dict[str, str] = {
     **{
@@ -23,7 +23,8 @@ REGISTRY_STORES: dict[str, str] = {
     "http": "shipyard.registry.rest_store:RestRegistryStore",
     "https": "shipyard.registry.rest_store:RestRegistryStore",
 }
-"""Registry URI scheme -> store class (imported when a URI with that scheme is used)."""
+"""Registry URI scheme -> store class (imported when a URI with that scheme is used); each has
+`open(uri, artifact_root: str | None)`, None meaning the store's own default."""
 
 SEARCH_REGISTERED_MODELS_MAX = 100
 SEARCH_MODEL_VERSIONS_MAX = 10_000
@@ -38,9 +39,9 @@ def get_registry_store(uri: str, artifact_root: str | None = None) -> AbstractRe
             f"registry URI scheme {scheme!r} is not supported; "
             f"known schemes: {', '.join(sorted(REGISTRY_STORES))}"
         )
-    module_name, _, attr = REGISTRY_STORES[scheme].partition(":")
-    store_class = getattr(importlib.import_module(module_name), attr)
-    store: AbstractRegistryStore = store_class.open(uri, artifact_root or default_artifact_root(uri))
+    # NOTE: the store class picks the default artifact root, so this module (imported when serving
+    # a local directory) never imports SQLAlchemy.
+    store: AbstractRegistryStore = load(REGISTRY_STORES[scheme]).open(uri, artifact_root)
     return store
 
 

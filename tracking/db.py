@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from shipyard.tracking.artifacts import path_to_file_uri
+
+DEFAULT_ARTIFACTS_DIR = "shipyard-artifacts"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY_OPTION = "shipyard_read_only"
@@ -38,6 +41,19 @@ def sqlite_path(url: sa.URL) -> Path | None:
     if not _is_sqlite(url) or url.database in (None, "", ":memory:"):
         return None
     return Path(url.database).expanduser().resolve()  # type: ignore[arg-type]
+
+
+def default_artifact_root(db_uri: str, cwd: Path | None = None) -> str:
+    """Where a SQL store puts run artifacts and model versions when the caller names no root.
+
+    A sqlite file keeps its artifacts in a `shipyard-artifacts` folder beside it (so processes
+    started from different directories agree); other databases use the working directory.
+    """
+    base = (cwd or Path.cwd()).resolve()
+    db_file = sqlite_path(sa.make_url(db_uri))
+    if db_file is not None:
+        base = db_file.parent
+    return path_to_file_uri(base / DEFAULT_ARTIFACTS_DIR)
 
 
 def normalize_url(url: sa.URL) -> sa.URL:
@@ -177,8 +193,10 @@ def migrate(engine: sa.Engine) -> None:
 
 __all__ = [
     "Base",
+    "DEFAULT_ARTIFACTS_DIR",
     "create_engine_for",
     "current_revision",
+    "default_artifact_root",
     "migrate",
     "normalize_url",
     "session_scope",

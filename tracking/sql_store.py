@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
 from shipyard.tracking import validation
-from shipyard.tracking.db import create_engine_for, migrate, session_scope
+from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 from shipyard.tracking.entities import (
     Experiment,
     LifecycleStage,
@@ -72,10 +72,11 @@ class SqlTrackingStore(AbstractTrackingStore):
         self.uri = engine.url.render_as_string(hide_password=False)
 
     @classmethod
-    def from_uri(cls, uri: str, artifact_root: str) -> SqlTrackingStore:
+    def from_uri(cls, uri: str, artifact_root: str | None = None) -> SqlTrackingStore:
+        """Engine + migrations; no `artifact_root` means `db.default_artifact_root(uri)`."""
         engine = create_engine_for(uri)
         migrate(engine)
-        store = cls(engine, artifact_root)
+        store = cls(engine, artifact_root or default_artifact_root(uri))
         store.uri = uri
         store.ensure_default_experiment()
         return store

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from shipyard.exceptions import InvalidInput
-from shipyard.tracking.artifacts import path_to_file_uri
-from shipyard.tracking.db import sqlite_path
+from shipyard.lazy import load
 from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, ViewType
 
 DEFAULT_DB_NAME = "shipyard.db"
-DEFAULT_ARTIFACTS_DIR = "shipyard-artifacts"
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -36,26 +31,14 @@ STORES: dict[str, str] = {
     "http": "shipyard.tracking.rest_store:RestTrackingStore",
     "https": "shipyard.tracking.rest_store:RestTrackingStore",
 }
-"""URI scheme (the part before `+driver` and `://`) -> tracking store class."""
+"""URI scheme (the part before `+driver` and `://`) -> tracking store class.
+
+Each class has `from_uri(uri, artifact_root: str | None)`; None means the store's own default."""
 
 
 def default_tracking_uri(cwd: Path | None = None) -> str:
     """The embedded default: a sqlite file in the working directory."""
     return f"sqlite:///{(cwd or Path.cwd()).resolve() / DEFAULT_DB_NAME}"
-
-
-def default_artifact_root(tracking_uri: str, cwd: Path | None = None) -> str:
-    """Where run artifacts go when the caller names no root.
-
-    A sqlite file keeps its artifacts in a `shipyard-artifacts` folder beside it (so processes
-    started from different directories agree); other databases use the working directory.
-    """
-    base = (cwd or Path.cwd()).resolve()
-    if uri_scheme(tracking_uri) == "sqlite":
-        db_file = sqlite_path(sa.make_url(tracking_uri))
-        if db_file is not None:
-            base = db_file.parent
-    return path_to_file_uri(base / DEFAULT_ARTIFACTS_DIR)
 
 
 def uri_scheme(uri: str) -> str:
@@ -68,11 +51,6 @@ def uri_scheme(uri: str) -> str:
     return uri.split("://", 1)[0].split("+", 1)[0].lower()
 
 
-def _load(import_string: str) -> Any:
-    module_name, _, attr = import_string.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
 @functools.lru_cache(maxsize=None)
 def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTrackingStore:
     """The process-wide store for a URI (created, and its database migrated, on first use)."""
@@ -82,8 +60,9 @@ def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTr
             f"tracking URI scheme {scheme!r} is not supported; "
             f"known schemes: {', '.join(sorted(STORES))}"
         )
-    store_class = _load(STORES[scheme])
-    store: AbstractTrackingStore = store_class.from_uri(uri, artifact_root or default_artifact_root(uri))
+    # NOTE: the store class picks the default artifact root (a SQL store: beside its sqlite file),
+    # so this module never imports SQLAlchemy: serving a local directory imports it.
+    store: AbstractTrackingStore = load(STORES[scheme]).from_uri(uri, artifact_root)
     return store
 
 
@@ -198,7 +177,6 @@ __all__ = [
     "DEFAULT_EXPERIMENT_ID",
     "DEFAULT_EXPERIMENT_NAME",
     "STORES",
-    "default_artifact_root",
     "default_tracking_uri",
     "get_tracking_store",
     "uri_scheme",

@@ -160,3 +160,23 @@ def test_deleting_versions_frees_storage_only_when_unused(
     client.delete_registered_model("fraud-copy")
     assert not shared.exists()
     assert again.version == 1
+
+
+def test_resolving_a_local_directory_imports_no_database_code(tmp_path: Path) -> None:
+    """Serving a plain directory needs no store: SQLAlchemy and alembic stay unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import shipyard.runtime.cli; "
+        "from shipyard.registry.uris import resolve_model_uri; "
+        f"print(resolve_model_uri({str(tmp_path)!r}).local_path); "
+        "print(','.join(m for m in ('sqlalchemy', 'alembic', 'shipyard.tracking.sql_store', "
+        "'shipyard.registry.sql_store') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    )
+    resolved, imported = out.stdout.splitlines()
+    assert resolved == str(tmp_path.resolve())
+    assert imported == ""

@@ -8,6 +8,7 @@ and Shipyard's wheel is built with a fixed SOURCE_DATE_EPOCH (reproducible zip t
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import importlib.metadata
 import importlib.util
 import os
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from shipyard.images.spec import (
     CONTEXT_CA_CERTS,
     CONTEXT_MODEL,
     CONTEXT_REQUIREMENTS,
+    CONTEXT_SERVE_REQUIREMENTS,
     CONTEXT_WHEELS,
     BuildOptions,
     ImageSpec,
@@ -44,6 +47,12 @@ Log = Callable[[str], None]
 SERVED_BY_SHIPYARD = {"shipyard", "mlflow", "mlflow-skinny"}
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip entry can carry
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# The extra (pyproject's optional-dependencies) whose requirements an image installs.
+SERVE_EXTRA = "serve"
+# `req; extra == "x"` or `req; <marker> and extra == "x"`, as setuptools writes Requires-Dist.
+_EXTRA_CLAUSE = re.compile(
+    r"(?P<req>[^;]+?)\s*;\s*(?:(?P<marker>.+?)\s+and\s+)?extra\s*==\s*[\"'](?P<extra>[^\"']+)[\"']"
+)
 
 
 def _nolog(_: str) -> None:
@@ -216,11 +225,35 @@ def _the_wheel(folder: Path) -> Path:
     return wheels[-1]
 
 
-def download_wheelhouse(requirements: Path, shipyard_wheel: Path, dest: Path, *, log: Log) -> None:
+def serve_requirements(wheel: Path, extra: str = SERVE_EXTRA) -> list[str]:
+    """The requirements of the wheel's `serve` extra, read from its METADATA (the one list).
+
+    Each `Requires-Dist: name>=1; [marker and ]extra == "serve"` becomes `name>=1[; marker]`: pip
+    reads `-r` files with no extra selected, so the extra's own clause has to go.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if not names:
+            raise ShipyardError(f"{wheel.name} has no .dist-info/METADATA; is it a wheel?")
+        metadata = email.parser.HeaderParser().parsestr(zf.read(names[0]).decode())
+    out: list[str] = []
+    for line in metadata.get_all("Requires-Dist") or []:
+        match = _EXTRA_CLAUSE.fullmatch(line.strip())
+        if match and canonical_name(match.group("extra")) == extra:
+            out.append(match.group("req") + (f"; {match.group('marker')}" if match.group("marker") else ""))
+    if not out:
+        raise ShipyardError(
+            f"{wheel.name} declares no {extra!r} extra, so the image cannot install only what "
+            "serving needs; use a Shipyard wheel of this version or later"
+        )
+    return out
+
+
+def download_wheelhouse(requirement_files: list[Path], dest: Path, *, log: Log) -> None:
     """Every dependency as a wheel in `dest`, fetched on the host with the host's pip settings."""
+    files = [arg for f in requirement_files for arg in ("-r", str(f))]
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--progress-bar", "off", "-w", str(dest),
-         "-r", str(requirements), str(shipyard_wheel)],
+        [sys.executable, "-m", "pip", "wheel", "--progress-bar", "off", "-w", str(dest), *files],
         what="downloading the wheelhouse", log=log,
     )  # fmt: skip
     _fix_modes(dest)
@@ -263,9 +296,13 @@ def write_context(
     else:
         log("building Shipyard's wheel")
         wheel = build_shipyard_wheel(dest / CONTEXT_WHEELS, cache_dir=wheel_cache, log=log)
+    _write(dest / CONTEXT_SERVE_REQUIREMENTS, "".join(f"{r}\n" for r in serve_requirements(wheel)))
     if options.wheelhouse:
         log("downloading every dependency as a wheel (--wheelhouse)")
-        download_wheelhouse(dest / CONTEXT_REQUIREMENTS, wheel, dest / CONTEXT_WHEELS, log=log)
+        download_wheelhouse(
+            [dest / CONTEXT_REQUIREMENTS, dest / CONTEXT_SERVE_REQUIREMENTS], dest / CONTEXT_WHEELS,
+            log=log,
+        )
     ca_files = copy_ca_certs(options.ca_certs, dest / CONTEXT_CA_CERTS)
     shutil.copytree(model_dir, dest / CONTEXT_MODEL)
     spec = make_spec(
@@ -283,6 +320,7 @@ __all__ = [
     "copy_ca_certs",
     "download_wheelhouse",
     "model_requirements",
+    "serve_requirements",
     "shipyard_source_dir",
     "stage_source",
     "write_context",

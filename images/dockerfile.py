@@ -12,12 +12,15 @@ Quoting, because model names, versions, URIs and user labels end up in the file:
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 from collections.abc import Mapping
 
 from shipyard.images.spec import (
     CONTEXT_CA_CERTS,
     CONTEXT_DEPS,
+    CONTEXT_REQUIREMENTS,
+    CONTEXT_SERVE_REQUIREMENTS,
     HOME_DIR,
     MODEL_DIR,
     PORT,
@@ -79,14 +82,22 @@ def _base_stage(spec: ImageSpec) -> list[str]:
     return lines
 
 
+def _in_deps_dir(context_path: str) -> str:
+    """Where a file of the context's `deps/` folder lands in the build stage."""
+    return posixpath.join(DEPS_DIR, posixpath.relpath(context_path, CONTEXT_DEPS))
+
+
 def _deps_stage(spec: ImageSpec) -> list[str]:
     pip = ["python3", "-m", "pip", "--python", f"{VENV_DIR}/bin/python", "install"]
     if spec.wheelhouse:
         pip += ["--no-index", "--find-links", f"{DEPS_DIR}/wheels"]
-    pip += ["-r", f"{DEPS_DIR}/requirements.txt", f"{DEPS_DIR}/wheels/{spec.shipyard_wheel}"]
+    deps = pip + ["-r", _in_deps_dir(CONTEXT_REQUIREMENTS), "-r", _in_deps_dir(CONTEXT_SERVE_REQUIREMENTS)]
+    shipyard = pip + ["--no-deps", f"{DEPS_DIR}/wheels/{spec.shipyard_wheel}"]
     lines = [
         "# Python dependencies: the model's pinned requirements plus Shipyard, in a virtual",
-        "# environment. Only this stage's result is copied on, so wheels and pip stay behind.",
+        "# environment. Shipyard comes without its own dependencies (tracking, registry, docker):",
+        "# only those of its `serve` extra, listed in serve-requirements.txt from the wheel.",
+        "# Only this stage's result is copied on, so wheels and pip stay behind.",
         "# Packages' own test suites are dropped: never imported when serving (about 100 MB).",
         "FROM base AS deps",
         *[f"ARG {name}" for name in spec.build_arg_names],
@@ -100,7 +111,8 @@ def _deps_stage(spec: ImageSpec) -> list[str]:
             quote_keys=False,
         ),
         f"COPY {json_form([CONTEXT_DEPS + '/', DEPS_DIR + '/'])}",
-        f"RUN python3 -m venv --without-pip {VENV_DIR} \\\n && {shlex.join(pip)} \\\n"
+        f"RUN python3 -m venv --without-pip {VENV_DIR} \\\n && {shlex.join(deps)} \\\n"
+        f" && {shlex.join(shipyard)} \\\n"
         f" && find {VENV_DIR} -type d -name tests -prune -exec rm -rf {{}} +",
     ]
     return lines

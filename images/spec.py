@@ -1,8 +1,8 @@
 """What goes into a model's image, as plain checked data: the renderer and the build only read it.
 
 The image is three parts, in cache order: the base image; one Python dependency layer (the model's
-pinned requirements plus a wheel of Shipyard itself, installed into a virtual environment in a
-build stage and copied over); the model files. Everything model-specific that is not a file
+pinned requirements plus a wheel of Shipyard itself with only serving's dependencies, its `serve`
+extra, installed into a virtual environment in a build stage and copied over); the model files. Everything model-specific that is not a file
 (labels) comes last, so a new version of a model with the same requirements rebuilds only its
 model-file layer.
 """
@@ -29,6 +29,7 @@ USER_ID = 10001
 CONTEXT_DEPS = "deps"
 CONTEXT_WHEELS = "deps/wheels"
 CONTEXT_REQUIREMENTS = "deps/requirements.txt"
+CONTEXT_SERVE_REQUIREMENTS = "deps/serve-requirements.txt"
 CONTEXT_CA_CERTS = "ca-certificates"
 CONTEXT_MODEL = "model"
 

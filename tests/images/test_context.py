@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import tomllib
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from shipyard.exceptions import InvalidInput, ResourceNotFound
+from shipyard.exceptions import InvalidInput, ResourceNotFound, ShipyardError
 from shipyard.images.context import (
     build_shipyard_wheel,
+    canonical_name,
     copy_ca_certs,
     model_requirements,
+    serve_requirements,
     shipyard_source_dir,
     stage_source,
     write_context,
@@ -48,6 +52,37 @@ def test_requirements_from_python_env_when_no_requirements_file(tmp_path: Path) 
         model_requirements(tmp_path)
 
 
+def pyproject() -> dict:
+    source = shipyard_source_dir()
+    assert source is not None, "tests run from a checkout"
+    return tomllib.loads((source / "pyproject.toml").read_text())
+
+
+def test_serve_extra_is_a_subset_of_the_core_dependencies() -> None:
+    """The image installs Shipyard with --no-deps plus `serve`: never something core lacks."""
+    project = pyproject()["project"]
+    serve = project["optional-dependencies"]["serve"]
+    assert serve and set(serve) <= set(project["dependencies"])
+    names = {canonical_name(r.split(">")[0].split(";")[0]) for r in serve}
+    assert {"sqlalchemy", "alembic", "docker", "requests"}.isdisjoint(names)
+
+
+def test_serve_requirements_drop_only_the_extra_clause(tmp_path: Path) -> None:
+    wheel = tmp_path / "shipyard-9.9-py3-none-any.whl"
+    metadata = (
+        "Metadata-Version: 2.1\nName: shipyard\nVersion: 9.9\n"
+        "Requires-Dist: sqlalchemy>=2.0\n"
+        'Requires-Dist: numpy>=1.24; extra == "serve"\n'
+        'Requires-Dist: uvloop>=0.19; sys_platform != "win32" and extra == "serve"\n'
+        'Requires-Dist: torch>=2.1; extra == "torch"\n'
+    )
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("shipyard-9.9.dist-info/METADATA", metadata)
+    assert serve_requirements(wheel) == ["numpy>=1.24", 'uvloop>=0.19; sys_platform != "win32"']
+    with pytest.raises(ShipyardError, match="declares no 'gpu' extra"):
+        serve_requirements(wheel, "gpu")
+
+
 def test_shipyard_wheel_is_reproducible(tmp_path: Path) -> None:
     source = shipyard_source_dir()
     assert source is not None, "tests run from a checkout"
@@ -59,6 +94,9 @@ def test_shipyard_wheel_is_reproducible(tmp_path: Path) -> None:
     assert first.name == second.name and first.name.startswith("shipyard-")
     assert first.read_bytes() == second.read_bytes() == third.read_bytes()  # built twice, cached
     assert len(list(cache.iterdir())) == 1  # one wheel per source digest
+    assert serve_requirements(first) == [
+        r.replace("'", '"') for r in pyproject()["project"]["optional-dependencies"]["serve"]
+    ]
     (tmp_path / "src" / "version.py").write_text("# changed\n", encoding="utf-8")
     build_shipyard_wheel(tmp_path / "e", source=tmp_path / "src", cache_dir=cache)
     assert len(list(cache.iterdir())) == 2
@@ -82,6 +120,7 @@ def test_two_versions_feed_identical_bytes_to_the_dependency_layer(
     deps1, deps2 = tree_digest(tmp_path / "ctx1/deps"), tree_digest(tmp_path / "ctx2/deps")
     assert deps1 == deps2
     assert "requirements.txt" in deps1 and spec1.shipyard_wheel == spec2.shipyard_wheel
+    assert "serve-requirements.txt" in deps1
     assert tree_digest(tmp_path / "ctx1/model") != tree_digest(tmp_path / "ctx2/model")
     for path in (tmp_path / "ctx1").rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path

@@ -114,6 +114,11 @@ def check_container_contract(container: Any, url: str) -> None:
     assert cmdline[1:4] == [b"/opt/shipyard/bin/shipyard", b"serve", b"-m"]
     health = container.attrs["Config"]["Healthcheck"]["Test"]
     assert health[0] == "CMD" and container.exec_run(health[1:]).exit_code == 0
+    # Only serving's dependencies are installed: the tracking/registry database code is absent.
+    py = "/opt/shipyard/bin/python"
+    assert container.exec_run([py, "-c", "import sqlalchemy"]).exit_code != 0
+    assert container.exec_run([py, "-c", "import docker"]).exit_code != 0
+    assert container.exec_run(["/opt/shipyard/bin/shipyard", "--version"]).exit_code == 0
     container.kill(signal="SIGTERM")
     assert container.wait(timeout=60)["StatusCode"] == 0, container.logs().decode()[-2000:]
 

@@ -164,6 +164,16 @@ def test_wheelhouse_installs_without_an_index() -> None:
     run = next(ln for ln in instructions(offline) if ln.startswith("RUN python3 -m venv"))
     assert "--no-index --find-links /tmp/shipyard-deps/wheels" in run
     assert f"/tmp/shipyard-deps/wheels/{WHEEL}" in run
+    assert run.count("--no-index --find-links /tmp/shipyard-deps/wheels") == 2
+
+
+def test_shipyard_is_installed_without_its_dependencies_plus_the_serve_list() -> None:
+    run = next(ln for ln in instructions(render()) if ln.startswith("RUN python3 -m venv"))
+    assert (
+        "install -r /tmp/shipyard-deps/requirements.txt -r /tmp/shipyard-deps/serve-requirements.txt"
+        in run
+    )
+    assert f"install --no-deps /tmp/shipyard-deps/wheels/{WHEEL}" in run
 
 
 def test_ca_certs_reach_the_trust_store_in_both_stages() -> None:

@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from benchkit import MLP_SIZES, free_port, mlp_weights, torch_mlp
 
-MLP = [64, 1024, 1024, 10]
+MLP = MLP_SIZES
 
 
 def machine() -> str:
@@ -39,16 +39,6 @@ def machine() -> str:
         f"{platform.platform()} | cpus={os.cpu_count()} | python {platform.python_version()} | "
         f"torch {torch.__version__} | {gpu}"
     )
-
-
-def build_mlp(seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    layers: list[torch.nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(MLP, MLP[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out))
-        if i < len(MLP) - 2:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers).eval()
 
 
 def median_ms(fn: Any, calls: int = 200) -> float:
@@ -81,12 +71,6 @@ def in_process(model_dir: Path) -> np.ndarray:
     if not same:
         raise SystemExit("GPU and CPU predictions differ")
     return want
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def post(port: int, body: bytes) -> tuple[int, bytes]:
@@ -172,7 +156,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "mlp"
         example = np.zeros((1, MLP[0]), dtype=np.float32)
-        shipyard.pytorch.save_model(build_mlp(), model_dir, input_example=example)
+        shipyard.pytorch.save_model(torch_mlp(mlp_weights()), model_dir, input_example=example)
         want = in_process(model_dir)
         served(model_dir, want, args.seconds, args.concurrency)
 

@@ -10,8 +10,6 @@ Run: `python bench/predict_overhead.py [--calls 300]` (from anywhere; needs mlfl
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import sys
@@ -23,15 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchkit import MLP_SIZES, machine, mlp_weights, onnx_mlp, torch_mlp
 
-MLP = [64, 1024, 1024, 10]
-
-
-def machine() -> str:
-    return (
-        f"{platform.platform()} | {platform.processor() or platform.machine()} | "
-        f"cpus={os.cpu_count()} | python {platform.python_version()}"
-    )
+MLP = MLP_SIZES
 
 
 def medians_us(fns: list[Callable[[], Any]], calls: int) -> list[float]:
@@ -52,56 +44,9 @@ def medians_us(fns: list[Callable[[], Any]], calls: int) -> list[float]:
     return [statistics.median(b) / 1000.0 for b in times]
 
 
-def mlp_weights(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    return [
-        (rng.normal(scale=0.05, size=(a, b)).astype(np.float32), rng.normal(size=b).astype(np.float32))
-        for a, b in zip(MLP[:-1], MLP[1:])
-    ]
-
-
-def onnx_mlp() -> Any:
-    from onnx import TensorProto, helper, numpy_helper
-
-    nodes, inits, prev = [], [], "x"
-    weights = mlp_weights()
-    for i, (w, b) in enumerate(weights):
-        inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
-        nodes += [helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]),
-                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
-        prev = f"a{i}"
-        if i < len(weights) - 1:
-            nodes.append(helper.make_node("Relu", [prev], [f"r{i}"]))
-            prev = f"r{i}"
-    nodes.append(helper.make_node("Identity", [prev], ["y"]))
-    graph = helper.make_graph(
-        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP[-1]])], inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model
-
-
-def torch_mlp() -> Any:
-    import torch
-
-    layers: list[Any] = []
-    for i, (w, b) in enumerate(mlp_weights()):
-        lin = torch.nn.Linear(*w.shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w.T.copy()))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers.append(lin)
-        if i < len(MLP) - 2:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers).eval()
-
-
 def build(root: Path) -> list[dict[str, Any]]:
     """Each flavor saved by Shipyard and by MLflow; inputs per batch size; the bare calls."""
     import mlflow
-    import pandas as pd
     import torch
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
@@ -116,13 +61,13 @@ def build(root: Path) -> list[dict[str, Any]]:
     shipyard.sklearn.save_model(lr, root / "sy_sklearn", input_example=X.head(3))
     mlflow.sklearn.save_model(lr, root / "mf_sklearn", signature=sig, pip_requirements=reqs)
 
-    onnx_model = onnx_mlp()
+    onnx_model = onnx_mlp(mlp_weights())
     x_mlp = rng.normal(size=(256, MLP[0])).astype(np.float32)
     shipyard.onnx.save_model(onnx_model, root / "sy_onnx")
     mlflow.onnx.save_model(onnx_model, root / "mf_onnx", pip_requirements=reqs,
                            signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))
 
-    net = torch_mlp()
+    net = torch_mlp(mlp_weights())
     shipyard.pytorch.save_model(net, root / "sy_torch", input_example=x_mlp[:2])
     mlflow.pytorch.save_model(net, root / "mf_torch", serialization_format="pickle", pip_requirements=reqs,
                               signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))

@@ -28,10 +28,8 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,9 +42,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from benchkit import MLP_SIZES, free_port, machine, mlp_numpy, mlp_weights, onnx_mlp, torch_mlp
 
 BIN = Path(sys.executable).parent
-MLP_SIZES = (64, 1024, 1024, 10)
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -80,10 +78,7 @@ def build_models(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
     import mlflow.onnx
     import mlflow.pytorch
     import mlflow.sklearn
-    import onnx
-    import torch
     from mlflow.models import infer_signature
-    from onnx import TensorProto, helper, numpy_helper
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
@@ -94,48 +89,13 @@ def build_models(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
                               input_example=x.head(2))
     out["iris"] = (root / "iris", x.to_numpy())
 
-    rng = np.random.default_rng(0)
-    weights = [(rng.normal(scale=0.05, size=(a, b)).astype(np.float32), rng.normal(scale=0.1, size=b).astype(np.float32))
-               for a, b in zip(MLP_SIZES, MLP_SIZES[1:])]
-    pool = rng.standard_normal((256, MLP_SIZES[0])).astype(np.float32)
-    nodes, inits, current = [], [], "x"
-    for i, (w, b) in enumerate(weights):
-        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
-        nodes += [helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"]),
-                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
-        current = f"a{i}"
-        if i < len(weights) - 1:
-            nodes.append(helper.make_node("Relu", [current], [f"r{i}"]))
-            current = f"r{i}"
-    nodes.append(helper.make_node("Identity", [current], ["y"]))
-    graph = helper.make_graph(
-        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP_SIZES[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP_SIZES[-1]])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
+    weights = mlp_weights()
+    pool = np.random.default_rng(0).standard_normal((256, MLP_SIZES[0])).astype(np.float32)
     example = pool[:2]
-    expected = example
-    for i, (w, b) in enumerate(weights):
-        expected = expected @ w + b
-        if i < len(weights) - 1:
-            expected = np.maximum(expected, 0)
-    mlflow.onnx.save_model(model, str(root / "mlp-onnx"), signature=infer_signature(example, expected),
-                           input_example=example)
+    signature = infer_signature(example, mlp_numpy(weights, example))
+    mlflow.onnx.save_model(onnx_mlp(weights), str(root / "mlp-onnx"), signature=signature, input_example=example)
     out["mlp-onnx"] = (root / "mlp-onnx", pool)
-
-    layers: list[torch.nn.Module] = []
-    for i, (w, b) in enumerate(weights):
-        linear = torch.nn.Linear(w.shape[0], w.shape[1])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.T.copy()))
-            linear.bias.copy_(torch.from_numpy(b))
-        layers.append(linear)
-        if i < len(weights) - 1:
-            layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers).eval()
-    mlflow.pytorch.save_model(net, str(root / "mlp-torch"), signature=infer_signature(example, expected),
-                              input_example=example)
+    mlflow.pytorch.save_model(torch_mlp(weights), str(root / "mlp-torch"), signature=signature, input_example=example)
     out["mlp-torch"] = (root / "mlp-torch", pool)
     return out
 
@@ -178,12 +138,6 @@ def body_for(name: str, pool: np.ndarray, rows: int) -> bytes:
 
 
 # -- processes ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def tree(pid: int) -> list[int]:
     """pid and all its descendants (mlflow serves from a child uvicorn process)."""
     children: dict[int, list[int]] = {}
@@ -318,7 +272,7 @@ def main() -> None:
         sys.exit("wrk is not on PATH: apt-get install -y wrk")
     conc = [int(c) for c in args.concurrency.split(",")]
     rows_list = [int(r) for r in args.rows.split(",")]
-    print(f"machine: {platform.platform()} | cpus={os.cpu_count()} | python {platform.python_version()}")
+    print(f"machine: {machine()}")
     print(f"wrk -t1, closed loop, {args.duration:g} s per point; concurrency {conc}; rows {rows_list}")
 
     work = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
@@ -418,7 +372,7 @@ def main() -> None:
         if big and name in ceilings:
             frac = big["rps"] * 32 / ceilings[name]["rows_per_s_b256"]
             print(f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)")
-    print(f"\nshipyard idle RSS (target < 200 MB): " + ", ".join(
+    print("\nshipyard idle RSS (target < 200 MB): " + ", ".join(
         f"{n} {mb:.0f} MB" for (k, n), mb in idle.items() if k == "shipyard"))
     print("each figure is the median over rounds; servers alternate within each point, so ratios are"
           " taken under the same load (the machine is shared)")

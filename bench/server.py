@@ -11,9 +11,6 @@ ratio Shipyard / MLflow.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,20 +20,10 @@ import time
 from pathlib import Path
 
 import requests
+from benchkit import free_port, machine
 
 BIN = Path(sys.executable).parent
 API = "/api/2.0/mlflow"
-
-
-def machine() -> str:
-    return (f"{platform.platform()} | {platform.processor() or platform.machine()} | "
-            f"{os.cpu_count()} CPUs | Python {platform.python_version()}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:

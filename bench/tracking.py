@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,13 +18,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-
-def machine() -> str:
-    return (
-        f"{platform.platform()} | {platform.processor() or platform.machine()} | "
-        f"{os.cpu_count()} CPUs | Python {platform.python_version()}"
-    )
+from benchkit import machine
 
 
 def shipyard_fluent(workdir: Path, calls: int) -> tuple[float, float]:

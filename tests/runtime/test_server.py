@@ -123,7 +123,7 @@ def test_access_log_lines_are_structured(mlp: Any) -> None:
     line = next(line for line in mlp.log_text().splitlines() if rid in line)
     record = json.loads(line)
     assert record["method"] == "POST" and record["path"] == "/invocations" and record["status"] == 200
-    assert record["duration_ms"] >= 0 and record["request_id"] == rid
+    assert isinstance(record["duration_ms"], float) and record["request_id"] == rid
 
 
 def test_tritonclient_infers_against_v2(mlp: Any) -> None:

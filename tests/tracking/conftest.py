@@ -26,6 +26,8 @@ def sqlite_uri(tmp_path: Path) -> str:
 def postgres_uri() -> Iterator[str]:
     """A uniquely named database on the test server, dropped at the end of the session."""
     if not POSTGRES_URI:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but SHIPYARD_TEST_POSTGRES_URI is not set (.ci/run starts PostgreSQL and sets it)")
         pytest.skip("SHIPYARD_TEST_POSTGRES_URI is not set (CI sets it; see .ci/run)")
     name = f"shipyard_tracking_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(normalize_url(sa.make_url(POSTGRES_URI)), isolation_level="AUTOCOMMIT")

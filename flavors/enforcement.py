@@ -1,9 +1,11 @@
 """Schema enforcement plans: built once per loaded model, run once per request.
 
 A plan turns any accepted input form (DataFrame, ndarray, dict of arrays/lists, list of records,
-list of rows) into exactly what the framework call wants: an ndarray or dict of ndarrays for
-tensor models, a 2-D ndarray for column models that ignore names, a DataFrame otherwise.
-The type rules live in `conversion.py`.
+list of rows) into exactly what the framework call wants, and nothing heavier: an ndarray or dict
+of ndarrays for tensor models; for column models a 2-D ndarray (rows x columns, schema order)
+whenever every column converts to one numpy dtype, else a DataFrame. A model that needs column
+names gets that block wrapped into a DataFrame once per (batched) call by `ColumnPlan.to_frame`,
+not once per request. The type rules live in `conversion.py`.
 """
 from __future__ import annotations
 
@@ -108,6 +110,27 @@ class ColumnPlan:
         self._numeric = self.array_dtype is not None and self.array_dtype.kind in "iuf"
         self._index = pd.Index(self.names)  # NOTE: Index.equals is ~2x faster than tolist() ==
         self._name_set = set(self.names)
+        # A block (2-D ndarray) when every request is sure to convert to one dtype: floats and
+        # datetimes carry nulls as NaN/NaT; int/bool only when required (nulls are refused then;
+        # optional ones with nulls become pandas nullable arrays). Missing optional columns would
+        # change the width, so all columns must be required.
+        # NOTE: the choice is per model, never per request: the batcher concatenates prepared
+        # inputs of one type.
+        kind = self.array_dtype.kind if self.array_dtype is not None else None
+        self.block = output == "array" or (self.all_required and kind is not None and kind in "biufM")
+        self.frame_columns: pd.Index | None = self._index if self.block and output == "frame" else None
+
+    def to_frame(self, prepared: Any) -> Any:
+        """A prepared block as the DataFrame a names-needing model takes (no copy); else as is."""
+        if self.frame_columns is not None and type(prepared) is np.ndarray:
+            return pd.DataFrame(prepared, columns=self.frame_columns, copy=False)
+        return prepared
+
+    def passes_as_is(self, data: Any) -> bool:
+        """True for a DataFrame that a frame model could take untouched (its index kept)."""
+        return (self.frame_columns is not None and isinstance(data, pd.DataFrame)
+                and self._numeric and data.columns.equals(self._index)
+                and all(t == self.array_dtype for t in data.dtypes))
 
     def prepare(self, data: Any) -> np.ndarray | pd.DataFrame:
         fast = self._fast(data)
@@ -133,6 +156,8 @@ class ColumnPlan:
             ]
             return np.column_stack(arrays) if len(arrays) > 1 else np.asarray(arrays[0]).reshape(-1, 1)
         values = list(converted.values())
+        if self.block:  # every column is present and converted to array_dtype (see __init__)
+            return np.column_stack(values)
         first = values[0].dtype if values and isinstance(values[0], np.ndarray) else None
         if first is not None and first.kind in "biufM" and all(
             isinstance(v, np.ndarray) and v.dtype == first for v in values
@@ -147,7 +172,7 @@ class ColumnPlan:
         if not (self.all_required and self._numeric):
             return None
         if isinstance(data, np.ndarray):
-            if self.output == "array" and data.dtype == self.array_dtype and data.ndim == 2 \
+            if self.block and data.dtype == self.array_dtype and data.ndim == 2 \
                     and data.shape[1] == len(self.specs):
                 return data
             return None
@@ -155,7 +180,7 @@ class ColumnPlan:
             block = data.to_numpy() if data.shape[1] else None
             if block is None or block.dtype != self.array_dtype:
                 return None
-            return block if self.output == "array" else data
+            return block if self.block else data
         return None
 
     def _described(self) -> str:

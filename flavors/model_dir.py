@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.exceptions import AlreadyExists, InvalidInput, ShipyardError
-from shipyard.flavors.enforcement import make_input_plan
+from shipyard.flavors.enforcement import ColumnPlan, make_input_plan
 from shipyard.flavors.environment import python_version, write_env_files
 from shipyard.flavors.inference import infer_schema
 from shipyard.flavors.input_example import normalize_example, split_example, write_input_example
@@ -78,7 +78,10 @@ def resolve_signature(
     outputs = None
     if predict is not None:
         try:
-            prepared = make_input_plan(inputs, needs_names=needs_column_names).prepare(data)
+            plan = make_input_plan(inputs, needs_names=needs_column_names)
+            prepared = plan.prepare(data)
+            if isinstance(plan, ColumnPlan):
+                prepared = plan.to_frame(prepared)  # a block -> the DataFrame the model gets
             outputs = infer_schema(normalize_example(predict(prepared)))
         except Exception as exc:  # noqa: BLE001 - any model failure only loses the output schema
             warnings.warn(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.exceptions import InvalidInput, ModelLoadError, ShipyardError, UnsafeModelRefused
-from shipyard.flavors.enforcement import enforce_params, make_input_plan
+from shipyard.flavors.enforcement import ColumnPlan, enforce_params, make_input_plan
 from shipyard.flavors.environment import version_differences
 from shipyard.flavors.input_example import read_input_example
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
@@ -178,6 +178,9 @@ class PyFuncModel:
             inputs = getattr(backend, "input_schema", None)
         self.input_schema = inputs
         self._plan = make_input_plan(inputs, needs_names=backend.needs_column_names)
+        # Column models that need names: the prepared block becomes a DataFrame once per call.
+        self._frame_plan = self._plan if isinstance(self._plan, ColumnPlan) \
+            and self._plan.frame_columns is not None else None
         self._params = self.signature.params if self.signature is not None else None
         rows = inputs is not None and all(
             not isinstance(s, TensorSpec) or (s.shape and s.shape[0] == -1) for s in inputs.inputs
@@ -190,23 +193,37 @@ class PyFuncModel:
         return self._backend
 
     def prepare_input(self, data: Any) -> Any:
-        """Validate and convert one request's data (see docs/signatures.md)."""
+        """Validate and convert one request's data (see docs/signatures.md).
+
+        Column schemas whose columns share one dtype give a 2-D ndarray (rows x columns, schema
+        order) even when the model needs names: pandas is paid once per batch, in
+        `predict_prepared`, not once per request."""
         return self._plan.prepare(data)
 
     def enforce_params(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
         return enforce_params(self._params, params)
 
     def predict_prepared(self, prepared: Any, params: dict[str, Any] | None = None) -> Any:
-        """The framework call on already-prepared input; no validation."""
+        """The framework call on already-prepared input (one request's, or several concatenated
+        along axis 0); no validation. A block for a names-needing model is wrapped into a
+        DataFrame here (columns from the schema, no copy)."""
+        if self._frame_plan is not None:
+            prepared = self._frame_plan.to_frame(prepared)
         return self._backend.predict(prepared, params)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         if self._params is not None:
             params = enforce_params(self._params, params)
+        plan = self._frame_plan
+        if plan is not None:
+            # NOTE: an already-right DataFrame goes through untouched (its index kept), as before.
+            prepared = data if plan.passes_as_is(data) else plan.to_frame(plan.prepare(data))
+            return self._backend.predict(prepared, params)
         return self._backend.predict(self._plan.prepare(data), params)
 
     def input_example(self) -> Any | None:
-        """The saved example, ready for predict (None when the model has none)."""
+        """The saved example, already prepared (as `prepare_input` gives it, so a block for a
+        column model), ready for `predict_prepared`; None when the model has none."""
         raw = read_input_example(self.model_dir, self.metadata.saved_input_example_info)
         if raw is None:
             return None

@@ -5,6 +5,7 @@ pickle-based and so loads even when pickles are refused).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +83,41 @@ def save_model(
     )
 
 
+# sklearn's vendored array-API adapters for other array libraries; importing one imports that
+# library (torch: ~4 s and ~180 MB), and none of them holds an estimator.
+_ARRAY_API_ADAPTERS = tuple(
+    f"sklearn.externals.array_api_compat.{lib}" for lib in ("cupy", "dask", "torch")
+)
+
+
+def _skops_io() -> Any:
+    """`skops.io`, imported without dragging in torch/cupy/dask.
+
+    NOTE: importing skops.io computes its default trusted types with sklearn's `all_estimators()`,
+    whose `pkgutil.walk_packages` imports every sklearn *package* (the `externals` filter comes
+    after), including `sklearn.externals.array_api_compat.torch`, which imports torch. Marking those
+    adapters unimportable (None in sys.modules) for the duration of that one import makes the walk
+    skip them (it ignores ImportError); they are unmarked afterwards so sklearn's array-API support
+    can still import them later. The trusted list is the same (no estimator lives there). A thread
+    importing one of these adapters at that very moment would see an ImportError."""
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    blocked = [name for name in _ARRAY_API_ADAPTERS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import skops.io
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return skops.io
+
+
 def _check_skops_trust(path: Path, trusted: list[str] | None) -> None:
     """Refuse at save what skops would refuse at load: types beyond its defaults not vouched for."""
-    import skops.io
-
-    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted or []))
+    skops_io = _skops_io()
+    untrusted = sorted(set(skops_io.get_untrusted_types(file=path)) - set(trusted or []))
     if untrusted:
         path.unlink()
         raise InvalidInput(
@@ -97,9 +128,7 @@ def _check_skops_trust(path: Path, trusted: list[str] | None) -> None:
 
 def _dump(sk_model: Any, path: Path, fmt: str) -> None:
     if fmt == "skops":
-        import skops.io
-
-        skops.io.dump(sk_model, path)
+        _skops_io().dump(sk_model, path)
         return
     if fmt == "cloudpickle":
         import cloudpickle
@@ -122,11 +151,9 @@ def _read(model_dir: Path, model: Model, allow_pickle: bool) -> Any:
     fmt = conf.get("serialization_format") or "cloudpickle"
     path = model_dir / file_name
     if fmt == "skops":
-        import skops.io
-
         # NOTE: the trusted list is the one the saver recorded (MLflow's skops_trusted_types);
         # skops refuses any other non-default type.
-        return skops.io.load(path, trusted=conf.get("skops_trusted_types"))
+        return _skops_io().load(path, trusted=conf.get("skops_trusted_types"))
     if fmt not in ("cloudpickle", "pickle"):
         raise ModelLoadError(f"{model_dir}: unknown sklearn serialization_format {fmt!r}")
     return unpickle(path, fmt, allow_pickle=allow_pickle)

@@ -189,9 +189,29 @@ class TorchBackend:
         return out
 
 
+def apply_threads(options: LoadOptions) -> None:
+    """Apply `LoadOptions.intra_op_threads` / `inter_op_threads` to torch.
+
+    NOTE: both are process-wide in torch (every model and thread in the process shares them); the
+    last model loaded wins. torch's default intra-op pool is one thread per core, which on a small
+    machine competes with the HTTP event loop (and OpenMP's spin-waiting burns CPU). torch accepts
+    the inter-op count only once and only before its first parallel work, so a refused change is
+    left as is rather than failing the load."""
+    import torch
+
+    if options.intra_op_threads and torch.get_num_threads() != options.intra_op_threads:
+        torch.set_num_threads(options.intra_op_threads)
+    if options.inter_op_threads and torch.get_num_interop_threads() != options.inter_op_threads:
+        try:
+            torch.set_num_interop_threads(options.inter_op_threads)
+        except RuntimeError:  # already set, or parallel work already started
+            pass
+
+
 def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> TorchBackend:
+    apply_threads(options)
     device = _device(options)
     return TorchBackend(_place(_read(model_dir, model, options, device), device), device)
 
 
-__all__ = ["FLAVOR_NAME", "TorchBackend", "load_model", "load_pyfunc", "save_model"]
+__all__ = ["FLAVOR_NAME", "TorchBackend", "apply_threads", "load_model", "load_pyfunc", "save_model"]

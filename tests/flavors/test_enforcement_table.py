@@ -14,7 +14,7 @@ import pytest
 
 from shipyard import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 from shipyard.exceptions import SchemaEnforcementError
-from shipyard.flavors.enforcement import enforce_params, make_input_plan
+from shipyard.flavors.enforcement import ColumnPlan, enforce_params, make_input_plan
 
 TABLE = Schema([ColSpec("long", "a"), ColSpec("double", "b"), ColSpec("string", "s", required=False)])
 ONE = {t: Schema([ColSpec(t, "c")]) for t in ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")}
@@ -111,6 +111,8 @@ def test_enforcement_case(schema: Schema, data: Any, expected: str, check: Any) 
     out = plan.prepare(data)
     if expected == "accept" and isinstance(data, np.ndarray) and schema.is_tensor_spec():
         assert out is data or out["x"] is data  # no copy for already-right arrays
+    if isinstance(plan, ColumnPlan):  # what the model receives: a block becomes a DataFrame
+        out = plan.to_frame(out)
     wrapped = {"x": out} if isinstance(out, np.ndarray) and schema is TENSOR else (
         {"ids": out} if isinstance(out, np.ndarray) else out)
     assert check(wrapped), f"unexpected result: {out!r}"
@@ -143,6 +145,25 @@ def test_array_output_for_models_without_column_names() -> None:
     assert isinstance(out, np.ndarray) and out.shape == (2, 2) and out.dtype == np.float64
     exact = np.zeros((3, 2))
     assert plan.prepare(exact) is exact
+
+
+def test_one_dtype_columns_prepare_to_a_block_a_frame_once_per_call() -> None:
+    schema = Schema([ColSpec("double", "p"), ColSpec("double", "q")])
+    plan = make_input_plan(schema, needs_names=True)
+    one = plan.prepare([{"p": 1, "q": 2.5}])
+    two = plan.prepare(frame(q=[4.0, 6.0], p=[3.0, 5.0], z=["extra", "dropped"]))
+    exact = np.zeros((3, 2))
+    assert plan.prepare(exact) is exact
+    for block in (one, two):
+        assert isinstance(block, np.ndarray) and block.ndim == 2 and block.dtype == np.float64
+    batch = plan.to_frame(np.concatenate([one, two], axis=0))
+    assert list(batch.columns) == ["p", "q"] and batch.to_numpy().tolist() == [[1, 2.5], [3, 4], [5, 6]]
+    # Mixed dtypes, or an optional column, keep a DataFrame per request (and to_frame leaves it).
+    for mixed in (Schema([ColSpec("double", "p"), ColSpec("long", "n")]),
+                  Schema([ColSpec("double", "p"), ColSpec("double", "q", required=False)])):
+        mplan = make_input_plan(mixed, needs_names=True)
+        out = mplan.prepare([{"p": 1.0, "n": 2, "q": 3.0}])
+        assert isinstance(out, pd.DataFrame) and mplan.to_frame(out) is out
 
 
 PARAMS = ParamSchema([ParamSpec("k", "long", 3), ParamSpec("t", "double", 0.5), ParamSpec("tags", "string", ["a"], (-1,))])

@@ -61,6 +61,21 @@ def test_torch_round_trip(tmp_path: Path, build, scripted: bool) -> None:
     assert not module.training
 
 
+def test_torch_load_applies_the_thread_options(tmp_path: Path, build) -> None:
+    import torch
+
+    shipyard.pytorch.save_model(build.torch_mlp(SIZES), tmp_path / "m")
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    try:
+        # NOTE: process-wide in torch; the previous value is put back for the other tests.
+        model = shipyard.pyfunc.load_model(tmp_path / "m", device="cpu", intra_op_threads=want)
+        assert torch.get_num_threads() == want
+        assert model.predict(np.ones((2, 4), np.float32)).shape == (2, 3)
+    finally:
+        torch.set_num_threads(before)
+
+
 @SCRIPT_DEPRECATED
 def test_torchscript_loads_without_pickle_whole_model_does_not(tmp_path: Path, build) -> None:
     import torch

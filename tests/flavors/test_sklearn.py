@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +30,26 @@ def test_round_trip_dataframe_model(tmp_path: Path, iris, iris_lr_frame) -> None
     np.testing.assert_array_equal(shipyard.sklearn.load_model(path).coef_, iris_lr_frame.coef_)
 
 
-def test_frame_model_gets_a_dataframe_array_model_gets_an_array(
+def test_frame_model_gets_a_dataframe_per_batch_array_model_gets_an_array(
     tmp_path: Path, iris, iris_lr_frame, iris_lr_array
 ) -> None:
     X, _ = iris
     shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "f", input_example=X.head(2))
     shipyard.sklearn.save_model(iris_lr_array, tmp_path / "a", input_example=X.head(2))
-    frame = shipyard.pyfunc.load_model(tmp_path / "f").prepare_input(X.head(2).to_dict(orient="list"))
+    frame_model = shipyard.pyfunc.load_model(tmp_path / "f")
+    block = frame_model.prepare_input(X.head(2).to_dict(orient="list"))
     array = shipyard.pyfunc.load_model(tmp_path / "a").prepare_input(X.head(2).to_dict(orient="list"))
-    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(X.columns)
-    assert isinstance(array, np.ndarray) and array.shape == (2, 4) and array.dtype == np.float64
+    # Four doubles: one request prepares to a 2-D block, whether or not the model needs names.
+    for prepared in (block, array):
+        assert isinstance(prepared, np.ndarray) and prepared.shape == (2, 4) and prepared.dtype == np.float64
+    # Batched as the runtime does (axis 0); the estimator gets a DataFrame with the schema's
+    # columns (sklearn would warn, an error here, if a names-fitted model got a bare array).
+    batch = np.concatenate([block, frame_model.prepare_input([X.iloc[2].to_dict()])], axis=0)
+    np.testing.assert_array_equal(frame_model.predict_prepared(batch), iris_lr_frame.predict(X.head(3)))
+    np.testing.assert_array_equal(frame_model.predict(X.head(3)), iris_lr_frame.predict(X.head(3)))
+    example = frame_model.input_example()
+    assert isinstance(example, np.ndarray) and example.shape == (2, 4)
+    np.testing.assert_array_equal(frame_model.predict_prepared(example), iris_lr_frame.predict(X.head(2)))
 
 
 def test_array_model_round_trip_with_tensor_signature(tmp_path: Path, iris, iris_lr_array) -> None:
@@ -59,6 +71,26 @@ def test_predict_proba_and_skops(tmp_path: Path, iris, iris_lr_frame) -> None:
     # skops is not pickle-based, so it loads when pickles are refused.
     model = shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
     np.testing.assert_allclose(model.predict(X), iris_lr_frame.predict_proba(X))
+
+
+def test_loading_sklearn_models_imports_no_torch(tmp_path: Path, iris, iris_lr_frame) -> None:
+    """Idle memory: a skops or cloudpickle sklearn model must not pull in torch (~180 MB).
+    A fresh interpreter, since this test process may have imported torch already."""
+    X, _ = iris
+    for fmt in ("skops", "cloudpickle"):
+        shipyard.sklearn.save_model(iris_lr_frame, tmp_path / fmt, serialization_format=fmt)
+    script = (
+        "import sys, shipyard.flavors.pyfunc as p\n"
+        f"for d in ({str(tmp_path / 'cloudpickle')!r}, {str(tmp_path / 'skops')!r}):\n"
+        "    m = p.load_model(d)\n"
+        "    skops = 'skops.io' in sys.modules\n"
+        "    print(d.rsplit('/', 1)[1], skops, sorted(n for n in ('torch', 'cupy', 'dask') if n in sys.modules))\n"
+        "print(m.predict([[1.0, 2.0, 3.0, 4.0]]).tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    expected = iris_lr_frame.predict(pd.DataFrame([[1.0, 2.0, 3.0, 4.0]], columns=X.columns)).tolist()
+    # The cloudpickle model does not even import skops; the skops one does, without torch.
+    assert done.stdout.splitlines() == ["cloudpickle False []", "skops True []", str(expected)]
 
 
 def test_allow_pickle_false_refuses_cloudpickle(tmp_path: Path, iris, iris_lr_frame) -> None:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import abc
-import importlib
 import os
 import posixpath
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from shipyard.exceptions import ArtifactPathError, InvalidInput, ResourceNotFound
+from shipyard.lazy import load
 from shipyard.tracking.entities import FileInfo
 
 ARTIFACT_REPOSITORIES: dict[str, str] = {
@@ -191,8 +191,7 @@ def get_artifact_repository(artifact_uri: str) -> ArtifactRepository:
             f"artifact URI scheme {scheme!r} is not supported; "
             f"known schemes: {', '.join(sorted(ARTIFACT_REPOSITORIES))}"
         )
-    module_name, _, attr = ARTIFACT_REPOSITORIES[scheme].partition(":")
-    repo_class: type[ArtifactRepository] = getattr(importlib.import_module(module_name), attr)
+    repo_class: type[ArtifactRepository] = load(ARTIFACT_REPOSITORIES[scheme])
     return repo_class(artifact_uri)
 
 

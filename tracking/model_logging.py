@@ -6,7 +6,6 @@ passes `registered_model_name`), so tracking does not import the registry.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import tempfile
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.exceptions import InvalidInput, InvalidState
+from shipyard.lazy import load
 from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
@@ -47,9 +47,8 @@ class ModelInfo:
 
 
 def _register(model_uri: str, name: str, tracking_uri: str) -> Any:
-    module_name, _, attr = REGISTER_MODEL.partition(":")
     try:
-        registry_client = getattr(importlib.import_module(module_name), attr)
+        registry_client = load(REGISTER_MODEL)
     except (ImportError, AttributeError):
         raise InvalidState(
             f"registered_model_name={name!r} needs the model registry, which is not available "
@@ -72,7 +71,7 @@ def log_model(
 
     `name` (MLflow 3) and `artifact_path` (MLflow 2) are the same thing; give one.
     """
-    save_model = getattr(importlib.import_module(flavor_module), "save_model")
+    save_model = load(f"{flavor_module}:save_model")
     return log_model_dir(
         lambda path: save_model(model, path, **save_kwargs),
         name or artifact_path,

@@ -31,8 +31,47 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
-            self.add_command(load(COMMANDS[cmd_name]), cmd_name)
+            try:
+                command = load(COMMANDS[cmd_name])
+            except ModuleNotFoundError as exc:  # e.g. a serving image: no SQLAlchemy, no docker-py
+                if not exc.name or exc.name.split(".")[0] == "shipyard":
+                    raise  # our own module missing is a bug, not an environment without a package
+                command = _unavailable(cmd_name, exc.name)
+            self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """A package missing when a command runs (a store needs SQLAlchemy) is a message, too."""
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            if not exc.name or exc.name.split(".")[0] == "shipyard":
+                raise
+            raise click.ClickException(_missing(ctx.invoked_subcommand or "", exc.name)) from None
+
+
+def _reason(missing: str) -> str:
+    return f"needs the {missing!r} package, which is not installed here"
+
+
+def _missing(name: str, missing: str) -> str:
+    return (
+        f"`shipyard {name}` {_reason(missing)} (an image installs only serving's dependencies); "
+        "install Shipyard with its dependencies: pip install shipyard"
+    )
+
+
+def _unavailable(name: str, missing: str) -> click.Command:
+    """A stand-in that says why `name` cannot run here, so `--help` and the error stay clean."""
+    reason = _reason(missing)
+
+    def fail(**_: object) -> None:
+        raise click.ClickException(_missing(name, missing))
+
+    return click.Command(
+        name, callback=fail, help=f"Unavailable: {reason}.", short_help=f"(unavailable: {reason})",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 @click.group(cls=LazyGroup)

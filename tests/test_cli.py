@@ -1,0 +1,36 @@
+"""The `shipyard` group loads each command's module only when that command is asked for."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from shipyard.cli import COMMANDS, cli
+
+
+def test_every_command_of_the_table_loads_under_its_name() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    for name in COMMANDS:
+        assert name in result.output
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None and command.name == name
+
+
+def test_without_a_package_the_cli_still_lists_and_names_what_is_missing() -> None:
+    """As in a serving image: no SQLAlchemy, yet `--help` works and commands say what is missing."""
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from click.testing import CliRunner\n"
+        "from shipyard.cli import cli\n"
+        "for args in (['--help'], ['server'], ['models', 'versions', 'iris']):\n"
+        "    r = CliRunner().invoke(cli, args); print(r.exit_code, repr(r.output))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout.splitlines()
+    assert out[0].startswith("0 ") and "(unavailable: needs the 'sqlalchemy' package" in out[0]
+    for line in out[1:]:  # one fails on import, the other when it opens a store
+        assert line.startswith("1 ") and "needs the 'sqlalchemy' package" in line, line
+        assert "Traceback" not in line

@@ -128,7 +128,7 @@ class ColumnPlan:
 
     def passes_as_is(self, data: Any) -> bool:
         """True for a DataFrame that a frame model could take untouched (its index kept)."""
-        return (self.frame_columns is not None and isinstance(data, pd.DataFrame)
+        return (self.frame_columns is not None and isinstance(data, pd.DataFrame) and self.named
                 and self._numeric and data.columns.equals(self._index)
                 and all(t == self.array_dtype for t in data.dtypes))
 

@@ -34,9 +34,7 @@ class LazyGroup(click.Group):
             try:
                 command = load(COMMANDS[cmd_name])
             except ModuleNotFoundError as exc:  # e.g. a serving image: no SQLAlchemy, no docker-py
-                if not exc.name or exc.name.split(".")[0] == "shipyard":
-                    raise  # our own module missing is a bug, not an environment without a package
-                command = _unavailable(cmd_name, exc.name)
+                command = _unavailable(cmd_name, _missing_package(exc))
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -45,9 +43,15 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ModuleNotFoundError as exc:
-            if not exc.name or exc.name.split(".")[0] == "shipyard":
-                raise
-            raise click.ClickException(_missing(ctx.invoked_subcommand or "", exc.name)) from None
+            missing = _missing_package(exc)
+            raise click.ClickException(_missing(ctx.invoked_subcommand or "", missing)) from None
+
+
+def _missing_package(exc: ModuleNotFoundError) -> str:
+    """The third-party package that is not installed; our own module missing is a bug: re-raised."""
+    if not exc.name or exc.name.split(".")[0] == "shipyard":
+        raise exc
+    return exc.name
 
 
 def _reason(missing: str) -> str:

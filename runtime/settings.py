@@ -45,7 +45,8 @@ class ServeSettings(BaseSettings):
     """Threads that run predict off the event loop (the pool in runtime/workers.py)."""
 
     intra_op_threads: int = Field(default_factory=default_intra_op_threads, ge=1)
-    """onnxruntime intra-op threads (spinning off); leaves one core to HTTP on small machines."""
+    """Intra-op threads of the model runtime (onnxruntime with spinning off; torch, process-wide);
+    leaves one core to HTTP on small machines."""
 
     max_batch_size: int = Field(default=256, ge=1)
     """Most rows merged into one predict call; a request with more rows runs alone."""

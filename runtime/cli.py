@@ -18,7 +18,7 @@ from shipyard.settings import Settings
 @click.option("-p", "--port", type=int, help="Port [SHIPYARD_PORT, default 5000]")
 @click.option("-w", "--workers", type=int, help="Server processes, one model copy each [SHIPYARD_WORKERS, default 1]")
 @click.option("--threads", type=int, help="Predict threads per process [SHIPYARD_THREADS, default cores, max 4]")
-@click.option("--intra-op-threads", type=int, help="onnxruntime threads per predict [SHIPYARD_INTRA_OP_THREADS, default cores-1, min 1]")
+@click.option("--intra-op-threads", type=int, help="onnxruntime threads per predict [SHIPYARD_INTRA_OP_THREADS, default: all cores]")
 @click.option("--max-batch-size", type=int, help="Most rows per predict call [SHIPYARD_MAX_BATCH_SIZE, default 256]")
 @click.option("--max-batch-delay-ms", type=float, help="Extra wait for rows when others queue [SHIPYARD_MAX_BATCH_DELAY_MS, default 0]")
 @click.option("--max-queue", type=int, help="Requests waiting before 503 [SHIPYARD_MAX_QUEUE, default 512]")

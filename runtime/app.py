@@ -61,6 +61,11 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loading = asyncio.get_running_loop().create_task(served.load())
+        if settings.workers > 1:
+            # NOTE: N worker processes share one listening socket, so a worker still loading would
+            # take requests while another already answers /health with 200. Loading before the
+            # lifespan yields keeps each worker off the socket until its own model is ready.
+            await asyncio.shield(loading)
         try:
             yield
         finally:

@@ -166,6 +166,7 @@ def build_onnx_mlp(path: Path, inputs: int = 8, hidden: int = 16, outputs: int =
 
 
 PYTHON_MODEL_SOURCE = '''
+import os
 import time
 import numpy as np
 from shipyard.flavors.python_model import PythonModel
@@ -174,11 +175,19 @@ from shipyard.flavors.python_model import PythonModel
 class Scripted(PythonModel):
     """Doubles column x; sleeps `delay` seconds per call; raises when x holds -999."""
 
-    def __init__(self, delay: float = 0.0, load_delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, load_delay: float = 0.0, slow_marker=None) -> None:
         self.delay = delay
         self.load_delay = load_delay
+        self.slow_marker = slow_marker
 
     def load_context(self, context):
+        if self.slow_marker is None:
+            time.sleep(self.load_delay)
+            return
+        try:  # only the one process that creates the marker loads slowly
+            os.close(os.open(self.slow_marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
         time.sleep(self.load_delay)
 
     def predict(self, context, model_input, params=None):
@@ -191,8 +200,10 @@ class Scripted(PythonModel):
 '''
 
 
-def build_python_model(path: Path, code_dir: Path, *, delay: float = 0.0, load_delay: float = 0.0) -> Path:
-    """A Shipyard python_model with a controllable delay and a failure trigger."""
+def build_python_model(path: Path, code_dir: Path, *, delay: float = 0.0, load_delay: float = 0.0,
+                       slow_marker: Path | None = None) -> Path:
+    """A Shipyard python_model with a controllable delay and a failure trigger; with `slow_marker`,
+    only the first process to load it sleeps `load_delay` (one slow worker among several)."""
     import importlib.util
 
     import pandas as pd
@@ -210,7 +221,7 @@ def build_python_model(path: Path, code_dir: Path, *, delay: float = 0.0, load_d
     spec.loader.exec_module(module)
     example = pd.DataFrame({"x": [1.0, 2.0]})
     save_model(
-        path, module.Scripted(delay, load_delay), code_paths=[source],
+        path, module.Scripted(delay, load_delay, str(slow_marker) if slow_marker else None), code_paths=[source],
         signature=infer_signature(example, np.array([2.0, 4.0])), input_example=example,
     )
     return path

@@ -177,6 +177,19 @@ def test_readiness_waits_for_load_and_bad_model_fails_cleanly(
         assert answer.status_code == 503 and "python_function" in answer.json()["message"]
 
 
+def test_a_worker_still_loading_takes_no_requests(
+    tmp_path: Path, start_shipyard: Any, python_model_factory: Any
+) -> None:
+    """With --workers 2 and one worker loading slowly, /health 200 from the fast one means every
+    request is served: the slow worker stays off the shared socket until it is ready."""
+    model = python_model_factory(tmp_path / "one-slow", tmp_path / "code", load_delay=6.0,
+                                 slow_marker=tmp_path / "slow-worker")
+    with start_shipyard(model, tmp_path, "--workers", "2") as server:
+        assert (tmp_path / "slow-worker").exists()  # one worker is still asleep in load_context
+        codes = [post(server, {"dataframe_records": [{"x": 1.0}]}).status_code for _ in range(12)]
+        assert codes == [200] * 12
+
+
 def test_cli_rejects_bad_settings_without_traceback(tmp_path: Path) -> None:
     shipyard = str(Path(sys.executable).parent / "shipyard")
     bad = subprocess.run([shipyard, "serve", "-m", str(tmp_path), "--max-batch-size", "0"],

@@ -8,7 +8,6 @@ was built once from the signature. When a load fails, the error lists every reco
 """
 from __future__ import annotations
 
-import importlib
 import pickle
 import sys
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from shipyard.flavors.input_example import read_input_example
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.signature import ModelSignature, TensorSpec
 from shipyard.flavors.table import FLAVORS, LOADER_MODULES, RECORDED_VERSIONS
+from shipyard.lazy import load
 
 PICKLE_FORMATS = frozenset({"pickle", "cloudpickle", "torch", "torch_export"})
 
@@ -152,8 +152,7 @@ def load_model(path: str | Path, *, allow_pickle: bool = True, **options: Any) -
             f"{', '.join(sorted(LOADER_MODULES))}"
         )
     opts = LoadOptions(allow_pickle=allow_pickle, **options)
-    module_name, attr = FLAVORS[flavor].split(":")
-    loader = getattr(importlib.import_module(module_name), attr)
+    loader = load(FLAVORS[flavor])
     add_code_paths(model_dir, conf, model.flavors.get(flavor, {}))
     try:
         backend = loader(model_dir, model, opts)

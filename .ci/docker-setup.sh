@@ -8,6 +8,11 @@
 # NOTE: no registry is reachable from these machines, so the base image the generated Dockerfile
 # names (python:3.11-slim) is made here from Debian's packages with mmdebstrap and tagged locally.
 # It is built once per CI run (35-60 s) and reused by every test.
+#
+# NOTE: made "slim" the way Docker Hub's Debian slim images are (which python:3.11-slim builds on):
+# dpkg leaves out documentation, manual pages and message translations, and apt keeps no binary
+# package caches. Without this the stand-in is 191 MB against about 145 MB, and every image built
+# on it, ours and MLflow's alike, carries the difference.
 
 SHIPYARD_BASE_IMAGE="${SHIPYARD_BASE_IMAGE:-python:3.11-slim}"
 DOCKERD_PID=""
@@ -71,6 +76,11 @@ docker_base_image() {
   [ "${#lines[@]}" -gt 0 ] || { echo "no bookworm apt sources found on the host" >&2; return 1; }
   _docker_log "building $SHIPYARD_BASE_IMAGE with mmdebstrap from ${#lines[@]} host apt source(s)"
   mmdebstrap --quiet --variant=minbase \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    --aptopt='Dir::Cache::pkgcache ""' --aptopt='Dir::Cache::srcpkgcache ""' \
     --include=ca-certificates,python3,python3-pip,python3-venv,python-is-python3 \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --customize-hook='mkdir -p "$1"/usr/local/share/ca-certificates && if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then cp /usr/local/share/ca-certificates/*.crt "$1"/usr/local/share/ca-certificates/; fi' \

@@ -1,21 +1,28 @@
-"""Image benchmark: size, build time cold and warm, time to the first 200, idle memory.
+"""Image benchmark, Shipyard and MLflow side by side: size, build time, first 200, idle memory.
 
 What it does, in one run (needs a Docker engine and the base image; see .ci/docker-setup.sh):
 1. saves two iris logistic regressions (same requirements, different weights) and registers them
    as versions 1 and 2 in a temporary sqlite registry;
 2. builds version 1 cold (a fresh build arg forces the dependency layer to be rebuilt, installing
-   from the index inside the build), then version 2 (warm: only the model layer is new), and
-   optionally version 1 again with --wheelhouse and the build network off;
-3. prints the sizes: base image, dependency layer, model layer, the image, and the overhead over
-   base + dependencies; compares with the figures the issue measured for MLflow 3.17's image on
-   the same base (1.05 GB for iris, 97-117 s cold, 3.4-5.3 s to the first 200, 469 MiB idle);
-4. runs the image 3 times and prints the median time from `docker run` to the first 200 on
-   /v2/health/live (process up), /health (model loaded and warmed up) and /invocations, plus the
-   idle memory of the container.
+   from the index inside the build), then version 2 (only the model layer is new), and with
+   --wheelhouse version 1 again offline (build network "none");
+3. builds MLflow's image of the same model (`mlflow models build-docker --env-manager local`, the
+   same pinned requirements) on the same base image: MLflow names `python:<host Python>-slim`, so
+   the base is tagged under that name too for the run;
+4. prints the sizes: base image, dependency layer, model layer, each image, Shipyard's overhead
+   over base + dependencies, and the ratio to MLflow's image measured here (and to the 1.05 GB the
+   issue recorded);
+5. runs each image --runs times and prints the median time from `docker run` to the first 200 on
+   the readiness path (Shipyard `/health`, MLflow `/ping`: both answer 200 only once the model is
+   loaded) and to the first prediction, then the idle memory.
+
+NOTE: the first-200 poller is one keep-alive HTTP client polling every 10 ms: on a 2-core machine
+a heavier poller (a new client, TLS context included, per request) slowed the start it measured by
+about 0.7 s.
 
 Not run in CI (minutes; numbers depend on the machine). Usage, from outside the repository root:
 
-    cd /tmp && /work/main/.venv/bin/python /work/main/bench/images.py [--runs 3] [--wheelhouse]
+    cd /tmp && /work/main/.venv/bin/python /work/main/bench/images.py [--runs 5] [--wheelhouse]
 """
 from __future__ import annotations
 
@@ -24,14 +31,17 @@ import contextlib
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import machine
 
 import shipyard
 from shipyard.images.build import build_image, connect, human_size
@@ -41,22 +51,42 @@ from shipyard.images.spec import DEFAULT_BASE_IMAGE, BuildOptions
 from shipyard.registry.client import RegistryClient
 from shipyard.settings import Settings
 
-MLFLOW_IRIS_BYTES = 1.05e9  # the issue's measurement of MLflow 3.17's image on the same base
+ISSUE_MLFLOW_IRIS_BYTES = 1.05e9  # what the issue recorded for MLflow 3.17's iris image
 IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+IRIS_ROW = {"dataframe_split": {"columns": IRIS_COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2]]}}
 
 
-def save_iris(path: Path, c: float) -> Path:
+def fit_iris(c: float) -> tuple[Any, Any]:
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
     x, y = load_iris(return_X_y=True, as_frame=True)
-    shipyard.sklearn.save_model(LogisticRegression(max_iter=500, C=c).fit(x, y), path,
-                                input_example=x.head(3))
+    return LogisticRegression(max_iter=500, C=c).fit(x, y), x.head(3)
+
+
+def save_iris(path: Path, c: float) -> Path:
+    model, example = fit_iris(c)
+    shipyard.sklearn.save_model(model, path, input_example=example)
+    return path
+
+
+def save_iris_with_mlflow(path: Path, requirements: list[str]) -> Path:
+    """The same model saved by MLflow, with the requirements Shipyard's copy recorded (plus pandas,
+    which Shipyard's image gets from its serve extra): MLflow's inference would add whatever else
+    this interpreter has imported."""
+    import mlflow.sklearn
+    import pandas
+
+    model, example = fit_iris(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's schema hints: noise in a benchmark's output
+        mlflow.sklearn.save_model(model, str(path), input_example=example,
+                                  pip_requirements=[*requirements, f"pandas=={pandas.__version__}"])
     return path
 
 
 def build(client: Any, uri: str, settings: Settings, tag: str, tmp: Path,
-          options: BuildOptions, network: str | None = None) -> Any:
+          options: BuildOptions, network: str | None = None) -> tuple[Any, float]:
     ctx = tmp / f"ctx-{uuid.uuid4().hex[:6]}"
     start = time.perf_counter()
     # NOTE: one wheel for every build: the checkout may change while the benchmark runs.
@@ -68,45 +98,87 @@ def build(client: Any, uri: str, settings: Settings, tag: str, tmp: Path,
     return built, prepared + built.seconds
 
 
-def layer_sizes(client: Any, tag: str) -> list[tuple[int, str]]:
-    history = client.api.history(tag)
-    return [(int(h["Size"]), h["CreatedBy"]) for h in history]
+def build_mlflow(client: Any, model_dir: Path, tag: str) -> float:
+    """`mlflow models build-docker` on the same base; seconds (its layers may come from cache)."""
+    import docker.errors
 
-
-def first_200(client: Any, tag: str) -> dict[str, float]:
-    start = time.perf_counter()
-    container = client.containers.run(tag, detach=True, ports={"8080/tcp": ("127.0.0.1", None)})
-    times: dict[str, float] = {}
+    mlflow_base = f"python:{platform.python_version()}-slim"
+    base = client.images.get(DEFAULT_BASE_IMAGE)
     try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
-        url = f"http://127.0.0.1:{port}"
-        body = {"dataframe_split": {"columns": IRIS_COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2]]}}
-        pending = {"live": ("GET", "/v2/health/live"), "ready": ("GET", "/health"),
-                   "invocations": ("POST", "/invocations")}
-        while pending and time.perf_counter() - start < 120:
-            for key, (method, path) in list(pending.items()):
-                with contextlib.suppress(httpx.HTTPError):
-                    r = httpx.request(method, url + path, json=body if method == "POST" else None,
-                                      timeout=2)
-                    if r.status_code == 200:
-                        times[key] = time.perf_counter() - start
-                        del pending[key]
-            time.sleep(0.01)
-        time.sleep(2)
-        stats = container.stats(stream=False)
-        times["idle_mib"] = stats["memory_stats"]["usage"] / 2**20
+        existing = client.images.get(mlflow_base)
+    except docker.errors.ImageNotFound:
+        existing = None
+    if existing is not None and existing.id != base.id:
+        sys.exit(f"{mlflow_base} exists and is not {DEFAULT_BASE_IMAGE}: remove it for this run")
+    base.tag(mlflow_base)
+    start = time.perf_counter()
+    try:
+        subprocess.run([sys.executable, "-m", "mlflow", "models", "build-docker", "-m", str(model_dir),
+                        "-n", tag, "--env-manager", "local"], check=True, capture_output=True)
     finally:
-        container.remove(force=True)
+        if existing is None:
+            client.images.remove(mlflow_base)
+    return time.perf_counter() - start
+
+
+def deps_layer(client: Any, tag: str) -> tuple[int, int]:
+    """(dependency layer, model layer) sizes of a Shipyard image, from its history."""
+    history = [(int(h["Size"]), h["CreatedBy"]) for h in client.api.history(tag)]
+    deps = next(s for s, by in history if "COPY" in by and "/opt/shipyard" in by)
+    model = next(s for s, by in history if "COPY" in by and "/opt/ml/model" in by)
+    return deps, model
+
+
+def first_200(client: Any, tag: str, ready_path: str) -> dict[str, float]:
+    """Seconds from `docker run` to the first 200 on `ready_path` and to the first prediction."""
+    with httpx.Client(timeout=2) as http:
+        start = time.perf_counter()
+        container = client.containers.run(tag, detach=True,
+                                          ports={"8080/tcp": ("127.0.0.1", None)})
+        times: dict[str, float] = {}
+        try:
+            container.reload()
+            port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
+            url = f"http://127.0.0.1:{port}"
+            while "ready" not in times and time.perf_counter() - start < 120:
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(url + ready_path).status_code == 200:
+                        times["ready"] = time.perf_counter() - start
+                        break
+                time.sleep(0.01)
+            while "predict" not in times and time.perf_counter() - start < 120:
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.post(url + "/invocations", json=IRIS_ROW).status_code == 200:
+                        times["predict"] = time.perf_counter() - start
+                        break
+                time.sleep(0.01)
+            time.sleep(3)
+            stats = container.stats(stream=False)
+            times["idle_mib"] = stats["memory_stats"]["usage"] / 2**20
+        finally:
+            container.remove(force=True)
     return times
+
+
+def report_runs(name: str, runs: list[dict[str, float]]) -> None:
+    for key, what in (("ready", "first 200 (model ready)"), ("predict", "first prediction")):
+        values = [r[key] for r in runs if key in r]
+        if not values:
+            print(f"{name:9s} docker run -> {what:24s} never, in {len(runs)} runs")
+            continue
+        print(f"{name:9s} docker run -> {what:24s} median {statistics.median(values):5.2f} s"
+              f"  (runs: {', '.join(f'{v:.2f}' for v in values)})")
+    print(f"{name:9s} idle container memory: median "
+          f"{statistics.median(r['idle_mib'] for r in runs):.0f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--wheelhouse", action="store_true", help="also time an offline build")
+    parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow's image")
     args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {sys.version.split()[0]}")
+    print(f"machine: {machine()}")
     client = connect(dict(os.environ))
     base = client.images.get(DEFAULT_BASE_IMAGE)
     nonce = uuid.uuid4().hex[:8]
@@ -118,37 +190,45 @@ def main() -> None:
         registry.register_model(str(save_iris(tmp / "a", 1.0)), "iris")
         registry.register_model(str(save_iris(tmp / "b", 0.05)), "iris")
         cold_opts = BuildOptions(build_args={"SHIPYARD_BENCH_NONCE": nonce})
-        tags = [f"bench-iris:1-{nonce}", f"bench-iris:2-{nonce}", f"bench-iris:1w-{nonce}"]
+        tags = [f"bench-iris:1-{nonce}", f"bench-iris:2-{nonce}", f"bench-iris:1w-{nonce}",
+                f"bench-mlflow-iris:{nonce}"]
         try:
             v1, cold = build(client, "models:/iris/1", settings, tags[0], tmp, cold_opts)
-            v2, warm = build(client, "models:/iris/2", settings, tags[1], tmp, cold_opts)
-            print(f"build, cold (deps from the index inside the build): {cold:6.1f} s")
-            print(f"build, new version, same requirements (cache):    {warm:6.1f} s"
-                  f"   ratio warm/cold {warm / cold:.2f}")
+            _, warm = build(client, "models:/iris/2", settings, tags[1], tmp, cold_opts)
+            print(f"shipyard  build, cold (deps from the index inside the build): {cold:6.1f} s")
+            print(f"shipyard  build, new version, same requirements (cache):    {warm:6.1f} s"
+                  f"   warm/cold {warm / cold:.2f}")
             if args.wheelhouse:
                 offline = BuildOptions(wheelhouse=True,
                                        build_args={"SHIPYARD_BENCH_NONCE": nonce + "w"})
                 _, off = build(client, "models:/iris/1", settings, tags[2], tmp, offline, "none")
-                print(f"build, cold, --wheelhouse, network none:          {off:6.1f} s")
-            sizes = layer_sizes(client, tags[0])
-            deps = next(s for s, by in sizes if "COPY" in by and "/opt/shipyard" in by)
-            model = next(s for s, by in sizes if "COPY" in by and "/opt/ml/model" in by)
+                print(f"shipyard  build, cold, --wheelhouse, network none:          {off:6.1f} s")
+            deps, model = deps_layer(client, tags[0])
             base_size = int(base.attrs["Size"])
-            print(f"base image {DEFAULT_BASE_IMAGE}:  {human_size(base_size)}")
-            print(f"dependency layer:            {human_size(deps)}")
-            print(f"model layer:                 {human_size(model)}")
-            print(f"image:                       {human_size(v1.size_bytes)}")
-            print(f"overhead over base + deps:   {human_size(v1.size_bytes - base_size - deps)}"
+            print(f"base image {DEFAULT_BASE_IMAGE}:        {human_size(base_size)}")
+            print(f"shipyard  dependency layer:        {human_size(deps)}")
+            print(f"shipyard  model layer:             {human_size(model)}")
+            print(f"shipyard  image:                   {human_size(v1.size_bytes)}")
+            print(f"shipyard  overhead over base+deps: {human_size(v1.size_bytes - base_size - deps)}"
                   " (target: under 60 MB)")
-            print(f"vs MLflow's 1.05 GB:         {v1.size_bytes / MLFLOW_IRIS_BYTES:.0%}"
-                  " (target: under 40 %)")
-            runs = [first_200(client, tags[1]) for _ in range(args.runs)]
-            for key in ("live", "ready", "invocations"):
-                values = [r[key] for r in runs if key in r]
-                print(f"docker run -> first 200 on {key:12s} median {statistics.median(values):.2f} s"
-                      f"  (runs: {', '.join(f'{v:.2f}' for v in values)})")
-            idle = statistics.median(r["idle_mib"] for r in runs)
-            print(f"idle container memory:      median {idle:.0f} MiB (MLflow: 469 MiB)")
+            mlflow_size = None
+            if not args.no_mlflow:
+                requirements = (tmp / "a" / "requirements.txt").read_text().split()
+                requirements = [r for r in requirements if not r.startswith("shipyard")]
+                seconds = build_mlflow(client, save_iris_with_mlflow(tmp / "m", requirements),
+                                       tags[3])
+                mlflow_size = int(client.images.get(tags[3]).attrs["Size"])
+                print(f"mlflow    build (layers may come from cache): {seconds:6.1f} s")
+                print(f"mlflow    image:                   {mlflow_size / 1e6:.1f} MB")
+                print(f"shipyard / mlflow, same base, this run: {v1.size_bytes / mlflow_size:.1%}"
+                      " (target: under 40 %)")
+            print(f"shipyard / the issue's 1.05 GB:         "
+                  f"{v1.size_bytes / ISSUE_MLFLOW_IRIS_BYTES:.1%}")
+            report_runs("shipyard", [first_200(client, tags[1], "/health")
+                                     for _ in range(args.runs)])
+            if mlflow_size is not None:
+                report_runs("mlflow", [first_200(client, tags[3], "/ping")
+                                       for _ in range(args.runs)])
         finally:
             for tag in tags:
                 with contextlib.suppress(Exception):

@@ -26,12 +26,14 @@ import yaml
 import shipyard
 from shipyard.exceptions import InvalidInput, ResourceNotFound, ShipyardError
 from shipyard.flavors.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE
+from shipyard.images import slim
 from shipyard.images.dockerfile import render_dockerfile
 from shipyard.images.spec import (
     CONTEXT_CA_CERTS,
     CONTEXT_MODEL,
     CONTEXT_REQUIREMENTS,
     CONTEXT_SERVE_REQUIREMENTS,
+    CONTEXT_SLIM_SCRIPT,
     CONTEXT_WHEELS,
     BuildOptions,
     ImageSpec,
@@ -303,6 +305,8 @@ def write_context(
             [dest / CONTEXT_REQUIREMENTS, dest / CONTEXT_SERVE_REQUIREMENTS], dest / CONTEXT_WHEELS,
             log=log,
         )
+    # Run by the base image's Python, so the copy of the module is the script (stdlib only).
+    _write(dest / CONTEXT_SLIM_SCRIPT, Path(slim.__file__).read_bytes())
     ca_files = copy_ca_certs(options.ca_certs, dest / CONTEXT_CA_CERTS)
     shutil.copytree(model_dir, dest / CONTEXT_MODEL)
     spec = make_spec(

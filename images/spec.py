@@ -30,6 +30,7 @@ CONTEXT_DEPS = "deps"
 CONTEXT_WHEELS = "deps/wheels"
 CONTEXT_REQUIREMENTS = "deps/requirements.txt"
 CONTEXT_SERVE_REQUIREMENTS = "deps/serve-requirements.txt"
+CONTEXT_SLIM_SCRIPT = "deps/slim.py"  # images/slim.py, run in the dependency stage
 CONTEXT_CA_CERTS = "ca-certificates"
 CONTEXT_MODEL = "model"
 

@@ -118,6 +118,16 @@ def check_container_contract(container: Any, url: str) -> None:
     py = "/opt/shipyard/bin/python"
     assert container.exec_run([py, "-c", "import sqlalchemy"]).exit_code != 0
     assert container.exec_run([py, "-c", "import docker"]).exit_code != 0
+    # slim.py ran in the build: no test suites or Cython sources, extensions without `.symtab`.
+    found = container.exec_run(["find", "/opt/shipyard", "-name", "tests", "-o", "-name", "*.pyx"])
+    assert found.exit_code == 0 and found.output == b""
+    symtab = (
+        "import glob, runpy, uvloop; "
+        "slim = runpy.run_path(glob.glob('/opt/shipyard/lib/python3*/site-packages/shipyard/images/slim.py')[0]); "
+        "so = glob.glob(uvloop.__path__[0] + '/loop*.so')[0]; "
+        "print('.symtab' in slim['_parse'](open(so, 'rb').read()).names)"
+    )
+    assert container.exec_run([py, "-c", symtab]).output.strip() == b"False"
     listing = container.exec_run(["/opt/shipyard/bin/shipyard", "--help"])
     words = b" ".join(listing.output.split())  # click wraps the listing
     assert listing.exit_code == 0 and b"(unavailable: needs the 'sqlalchemy'" in words

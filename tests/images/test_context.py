@@ -21,6 +21,7 @@ from shipyard.images.context import (
     stage_source,
     write_context,
 )
+from shipyard.images import slim
 from shipyard.images.source import resolve_model
 from shipyard.images.spec import BuildOptions
 from shipyard.registry.client import RegistryClient
@@ -121,6 +122,7 @@ def test_two_versions_feed_identical_bytes_to_the_dependency_layer(
     assert deps1 == deps2
     assert "requirements.txt" in deps1 and spec1.shipyard_wheel == spec2.shipyard_wheel
     assert "serve-requirements.txt" in deps1
+    assert (tmp_path / "ctx1/deps/slim.py").read_bytes() == Path(slim.__file__).read_bytes()
     assert tree_digest(tmp_path / "ctx1/model") != tree_digest(tmp_path / "ctx2/model")
     for path in (tmp_path / "ctx1").rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path

@@ -174,6 +174,8 @@ def test_shipyard_is_installed_without_its_dependencies_plus_the_serve_list() ->
         in run
     )
     assert f"install --no-deps /tmp/shipyard-deps/wheels/{WHEEL}" in run
+    # ... then slims the environment, in the same layer (what it removes never lands in one).
+    assert run.endswith("&& python3 /tmp/shipyard-deps/slim.py /opt/shipyard")
 
 
 def test_ca_certs_reach_the_trust_store_in_both_stages() -> None:

@@ -129,6 +129,16 @@ def deps_layer(client: Any, tag: str) -> tuple[int, int]:
     return deps, model
 
 
+def seconds_until_200(request: Any, start: float, limit: float = 120) -> float | None:
+    """Poll `request()` every 10 ms until it answers 200; seconds since `start`, None past `limit`."""
+    while time.perf_counter() - start < limit:
+        with contextlib.suppress(httpx.HTTPError):
+            if request().status_code == 200:
+                return time.perf_counter() - start
+        time.sleep(0.01)
+    return None
+
+
 def first_200(client: Any, tag: str, ready_path: str) -> dict[str, float]:
     """Seconds from `docker run` to the first 200 on `ready_path` and to the first prediction."""
     with httpx.Client(timeout=2) as http:
@@ -140,18 +150,12 @@ def first_200(client: Any, tag: str, ready_path: str) -> dict[str, float]:
             container.reload()
             port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
             url = f"http://127.0.0.1:{port}"
-            while "ready" not in times and time.perf_counter() - start < 120:
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get(url + ready_path).status_code == 200:
-                        times["ready"] = time.perf_counter() - start
-                        break
-                time.sleep(0.01)
-            while "predict" not in times and time.perf_counter() - start < 120:
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.post(url + "/invocations", json=IRIS_ROW).status_code == 200:
-                        times["predict"] = time.perf_counter() - start
-                        break
-                time.sleep(0.01)
+            polls = {"ready": lambda: http.get(url + ready_path),
+                     "predict": lambda: http.post(url + "/invocations", json=IRIS_ROW)}
+            for key, request in polls.items():
+                seconds = seconds_until_200(request, start)
+                if seconds is not None:
+                    times[key] = seconds
             time.sleep(3)
             stats = container.stats(stream=False)
             times["idle_mib"] = stats["memory_stats"]["usage"] / 2**20

@@ -53,12 +53,12 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
-    from shipyard.tracking.model_logging import ModelInfo
+    from shipyard.model_logging import ModelInfo
 
 _LAZY: dict[str, str] = {
     "Client": "shipyard.client:Client",
     "ColSpec": "shipyard.flavors.signature:ColSpec",
-    "ModelInfo": "shipyard.tracking.model_logging:ModelInfo",
+    "ModelInfo": "shipyard.model_logging:ModelInfo",
     "ModelSignature": "shipyard.flavors.signature:ModelSignature",
     "ParamSchema": "shipyard.flavors.signature:ParamSchema",
     "ParamSpec": "shipyard.flavors.signature:ParamSpec",

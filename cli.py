@@ -11,9 +11,9 @@ from shipyard.version import __version__
 COMMANDS: dict[str, str] = {
     "build-docker": "shipyard.images.cli:build_docker",
     "generate-dockerfile": "shipyard.images.cli:generate_dockerfile",
-    "models": "shipyard.registry.cli:models_cli",
+    "models": "shipyard.models_cli:models_cli",
     "serve": "shipyard.runtime.cli:serve_command",
-    "server": "shipyard.tracking.server.cli:server_command",
+    "server": "shipyard.server.cli:server_command",
 }
 """Command name -> import string of its click command, imported only when that command runs."""
 

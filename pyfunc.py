@@ -18,7 +18,7 @@ from shipyard.flavors.python_model import (
 from shipyard.registry.uris import resolve_model_uri
 from shipyard.settings import Settings
 from shipyard.tracking.fluent import get_tracking_uri
-from shipyard.tracking.model_logging import log_python_model
+from shipyard.model_logging import log_python_model
 
 log_model = log_python_model
 

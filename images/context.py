@@ -23,7 +23,6 @@ from pathlib import Path
 
 import yaml
 
-import shipyard
 from shipyard.exceptions import InvalidInput, ResourceNotFound, ShipyardError
 from shipyard.flavors.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE
 from shipyard.images import slim
@@ -137,7 +136,7 @@ def _run(cmd: list[str], *, what: str, log: Log, env: dict[str, str] | None = No
 
 def shipyard_source_dir() -> Path | None:
     """The source tree of the running Shipyard (repository root = package), or None if installed."""
-    root = Path(shipyard.__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # NOTE: images/ sits at the package root
     return root if (root / "pyproject.toml").is_file() else None
 
 

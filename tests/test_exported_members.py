@@ -13,7 +13,7 @@ PACKAGES = [
     "shipyard.runtime",
     "shipyard.images",
     "shipyard.tracking",
-    "shipyard.tracking.server",
+    "shipyard.server",
 ]
 
 

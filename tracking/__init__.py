@@ -60,7 +60,6 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
-    from shipyard.tracking.model_logging import ModelInfo, log_model
     from shipyard.tracking.store import STORES, AbstractTrackingStore, get_tracking_store
 
 _LAZY: dict[str, str] = {
@@ -74,7 +73,6 @@ _LAZY: dict[str, str] = {
     "LifecycleStage": "shipyard.tracking.entities:LifecycleStage",
     "LocalArtifactRepository": "shipyard.tracking.artifacts:LocalArtifactRepository",
     "Metric": "shipyard.tracking.entities:Metric",
-    "ModelInfo": "shipyard.tracking.model_logging:ModelInfo",
     "Param": "shipyard.tracking.entities:Param",
     "Run": "shipyard.tracking.entities:Run",
     "RunData": "shipyard.tracking.entities:RunData",
@@ -102,7 +100,6 @@ _LAZY: dict[str, str] = {
     "log_image": "shipyard.tracking.fluent:log_image",
     "log_metric": "shipyard.tracking.fluent:log_metric",
     "log_metrics": "shipyard.tracking.fluent:log_metrics",
-    "log_model": "shipyard.tracking.model_logging:log_model",
     "log_param": "shipyard.tracking.fluent:log_param",
     "log_params": "shipyard.tracking.fluent:log_params",
     "log_text": "shipyard.tracking.fluent:log_text",
@@ -128,7 +125,6 @@ __all__ = [
     "LifecycleStage",
     "LocalArtifactRepository",
     "Metric",
-    "ModelInfo",
     "Param",
     "Run",
     "RunData",
@@ -156,7 +152,6 @@ __all__ = [
     "log_image",
     "log_metric",
     "log_metrics",
-    "log_model",
     "log_param",
     "log_params",
     "log_text",

@@ -9,8 +9,8 @@ from typing import Any
 
 from shipyard.registry.entities import ModelVersion, RegisteredModel
 from shipyard.tracking.entities import Experiment, Metric, Run
-from shipyard.tracking.server.artifact_uris import ArtifactUris
-from shipyard.tracking.server.protocol import json_float
+from shipyard.server.artifact_uris import ArtifactUris
+from shipyard.server.protocol import json_float
 
 
 def key_values(mapping: dict[str, Any]) -> list[dict[str, str]]:

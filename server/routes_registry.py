@@ -16,10 +16,10 @@ from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.uris import find_version, local_copy, parse_models_uri
 from shipyard.settings import Settings
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
-from shipyard.tracking.server.context import ServerContext, context_of, user_of
-from shipyard.tracking.server.logged_models import check_model_id
-from shipyard.tracking.server.protocol import Fields, Page
-from shipyard.tracking.server.serialize import model_version_json, registered_model_json
+from shipyard.server.context import ServerContext, context_of, user_of
+from shipyard.server.logged_models import check_model_id
+from shipyard.server.protocol import Fields, Page
+from shipyard.server.serialize import model_version_json, registered_model_json
 
 
 def _name(fields: Fields) -> str:

@@ -7,8 +7,8 @@ import click
 from pydantic import ValidationError
 
 from shipyard.exceptions import ShipyardError
-from shipyard.tracking.server.run import serve
-from shipyard.tracking.server.settings import ServerSettings
+from shipyard.server.run import serve
+from shipyard.server.settings import ServerSettings
 
 
 @click.command("server")

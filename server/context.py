@@ -11,9 +11,9 @@ from starlette.requests import Request
 
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.tracking.artifacts import path_to_file_uri
-from shipyard.tracking.server.artifact_uris import ArtifactUris
-from shipyard.tracking.server.logged_models import LoggedModelStore
-from shipyard.tracking.server.settings import ServerSettings
+from shipyard.server.artifact_uris import ArtifactUris
+from shipyard.server.logged_models import LoggedModelStore
+from shipyard.server.settings import ServerSettings
 from shipyard.tracking.store import AbstractTrackingStore, get_tracking_store
 
 INTERNAL_DIR = ".shipyard"

@@ -25,8 +25,8 @@ from shipyard.exceptions import (
 )
 from shipyard.registry.registration import STORAGE_DIR
 from shipyard.tracking.artifacts import confined, safe_relative_path
-from shipyard.tracking.server.context import INTERNAL_DIR, context_of
-from shipyard.tracking.server.protocol import error_response, internal_error_response, json_response
+from shipyard.server.context import INTERNAL_DIR, context_of
+from shipyard.server.protocol import error_response, internal_error_response, json_response
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 

@@ -7,8 +7,8 @@ import sys
 
 import uvicorn
 
-from shipyard.tracking.server.app import SETTINGS_ENV, create_app
-from shipyard.tracking.server.settings import ServerSettings
+from shipyard.server.app import SETTINGS_ENV, create_app
+from shipyard.server.settings import ServerSettings
 
 logger = logging.getLogger("shipyard.server")
 
@@ -51,7 +51,7 @@ def serve(settings: ServerSettings) -> None:
         return
     create_app(settings)  # NOTE: migrate once in the parent, not in N racing workers
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run("shipyard.tracking.server.app:app_from_env", factory=True, workers=settings.workers, **options)
+    uvicorn.run("shipyard.server.app:app_from_env", factory=True, workers=settings.workers, **options)
 
 
 __all__ = ["announce", "serve"]

@@ -1,8 +1,10 @@
 """`<flavor>.log_model`: save a model directory with the flavor's `save_model`, then log it as
-artifacts of the active run (or `run_id`) under `name`, and return where it went.
+artifacts of the active run (or `run_id`) under `name`, register it when asked, and return where
+it went.
 
-The registry plugs in through `REGISTER_MODEL` (one import string, called only when a caller
-passes `registered_model_name`), so tracking does not import the registry.
+This is where the root facades (`shipyard.sklearn`, `shipyard.pyfunc`, ...) compose the three
+parts below them: flavors save, tracking logs, the registry registers. None of those parts knows
+of the others; the design's import graph allows only this direction.
 """
 from __future__ import annotations
 
@@ -14,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.exceptions import InvalidInput, InvalidState
+from shipyard.flavors import python_model as python_model_flavor
+from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
 from shipyard.lazy import load
+from shipyard.registry.client import RegistryClient
 from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
-
-REGISTER_MODEL = "shipyard.registry.client:RegistryClient"
-"""`module:attr` of a class built as `cls(tracking_uri=...)` whose `register_model(model_uri, name)`
-returns a model version (with a `version` attribute); the registry provides it."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,6 @@ class ModelInfo:
     @property
     def name(self) -> str:
         return self.artifact_path
-
-
-def _register(model_uri: str, name: str, tracking_uri: str) -> Any:
-    try:
-        registry_client = load(REGISTER_MODEL)
-    except (ImportError, AttributeError):
-        raise InvalidState(
-            f"registered_model_name={name!r} needs the model registry, which is not available "
-            f"({REGISTER_MODEL} cannot be imported)"
-        ) from None
-    return registry_client(tracking_uri=tracking_uri).register_model(model_uri, name)
 
 
 def log_model(
@@ -118,12 +108,10 @@ def log_python_model(
     **save_kwargs: Any,
 ) -> ModelInfo:
     """`shipyard.pyfunc.log_model`: log a custom `PythonModel` (MLflow's argument order)."""
-    from shipyard.flavors import python_model as flavor
-
     if python_model is None:
         raise InvalidInput("python_model is required (an object with a predict method)")
     return log_model_dir(
-        lambda path: flavor.save_model(path, python_model, **save_kwargs),
+        lambda path: python_model_flavor.save_model(path, python_model, **save_kwargs),
         name or artifact_path,
         artifact_path=artifact_path if name else None,
         registered_model_name=registered_model_name,
@@ -141,8 +129,6 @@ def log_model_dir(
 ) -> ModelInfo:
     """Run `save(path)` into a temporary folder, record the run in its MLmodel, log the folder
     under `name`, and register it when asked."""
-    from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
-
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidInput(f"give name or artifact_path, not both (got {name!r} and {artifact_path!r})")
     relative = safe_relative_path(name or "model", what="name")
@@ -184,9 +170,8 @@ def log_model_dir(
     )
     if registered_model_name is not None:
         tracking_uri = getattr(store, "uri", None) or fluent.get_tracking_uri()
-        version = _register(info.model_uri, registered_model_name, tracking_uri)
-        number = getattr(version, "version", version)
-        info = ModelInfo(**{**info.__dict__, "registered_model_version": int(number)})
+        version = RegistryClient(tracking_uri=tracking_uri).register_model(info.model_uri, registered_model_name)
+        info = ModelInfo(**{**info.__dict__, "registered_model_version": int(version.version)})
     return info
 
 
@@ -208,7 +193,6 @@ def _append_model_history(store: Any, run_id: str, entry: dict[str, Any]) -> Non
 
 
 __all__ = [
-    "REGISTER_MODEL",
     "ModelInfo",
     "flavor_log_model",
     "log_model",

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from shipyard.tracking.server.run import announce
-from shipyard.tracking.server.settings import ServerSettings
+from shipyard.server.run import announce
+from shipyard.server.settings import ServerSettings
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 import shipyard
-from shipyard.tracking.server.context import INTERNAL_DIR
+from shipyard.server.context import INTERNAL_DIR
 
 
 def test_mlflow_client_trains_logs_registers_and_loads(mlflow_run: dict[str, Any]) -> None:

@@ -13,11 +13,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from shipyard.tracking.server import artifact_proxy, routes_logged_models, routes_registry, routes_tracking, ui
-from shipyard.tracking.server.auth import AuthMiddleware, read_tokens, read_users
-from shipyard.tracking.server.context import ServerContext
-from shipyard.tracking.server.protocol import api_endpoint, json_response
-from shipyard.tracking.server.settings import ServerSettings
+from shipyard.server import artifact_proxy, routes_logged_models, routes_registry, routes_tracking, ui
+from shipyard.server.auth import AuthMiddleware, read_tokens, read_users
+from shipyard.server.context import ServerContext
+from shipyard.server.protocol import api_endpoint, json_response
+from shipyard.server.settings import ServerSettings
 
 SETTINGS_ENV = "SHIPYARD_SERVER_SETTINGS_JSON"
 STATIC_DIR = Path(__file__).parent / "static"

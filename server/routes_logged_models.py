@@ -6,10 +6,10 @@ from typing import Any
 from starlette.requests import Request
 
 from shipyard.tracking import validation
-from shipyard.tracking.server.context import ServerContext, context_of
-from shipyard.tracking.server.logged_models import STATUSES
-from shipyard.tracking.server.protocol import Fields
-from shipyard.tracking.server.serialize import key_values
+from shipyard.server.context import ServerContext, context_of
+from shipyard.server.logged_models import STATUSES
+from shipyard.server.protocol import Fields
+from shipyard.server.serialize import key_values
 
 
 def logged_model_json(ctx: ServerContext, model: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from shipyard.tracking.entities import Metric
-from shipyard.tracking.server.charts import MAX_POINTS, Series, render_chart, thin
+from shipyard.server.charts import MAX_POINTS, Series, render_chart, thin
 
 
 def test_chart_overlays_runs_and_escapes_labels() -> None:

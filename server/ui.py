@@ -24,9 +24,9 @@ from shipyard.registry.entities import STAGES
 from shipyard.registry.search import quote_value
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 from shipyard.tracking.entities import ViewType
-from shipyard.tracking.server.auth import TOKEN_COOKIE
-from shipyard.tracking.server.charts import Series, render_chart
-from shipyard.tracking.server.context import context_of, user_of
+from shipyard.server.auth import TOKEN_COOKIE
+from shipyard.server.charts import Series, render_chart
+from shipyard.server.context import context_of, user_of
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -10,10 +10,10 @@ from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.tracking import validation
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.entities import ExperimentTag, Metric, Param, Run, RunStatus, RunTag, ViewType
-from shipyard.tracking.server.context import context_of
-from shipyard.tracking.server.latest_metrics import latest_steps
-from shipyard.tracking.server.protocol import SEARCH_MAX, Fields, Page, to_float
-from shipyard.tracking.server.serialize import experiment_json, metric_json, run_json
+from shipyard.server.context import context_of
+from shipyard.server.latest_metrics import latest_steps
+from shipyard.server.protocol import SEARCH_MAX, Fields, Page, to_float
+from shipyard.server.serialize import experiment_json, metric_json, run_json
 
 MAX_METRICS_PER_BATCH = 10_000
 MAX_PARAMS_PER_BATCH = 1_000

@@ -6,6 +6,7 @@ allowed in this file. Every `import shipyard.<anything>` runs this file first; i
 (SQLAlchemy, alembic, pandas), the registry and pydantic-settings here cost about 0.6 s on every
 start of `shipyard serve`, which needs none of them to serve a local model directory.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         Schema,
         TensorSpec,
     )
+    from shipyard.model_logging import ModelInfo
     from shipyard.registry.fluent import register_model
     from shipyard.tracking.fluent import (
         active_run,
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
-    from shipyard.model_logging import ModelInfo
 
 _LAZY: dict[str, str] = {
     "Client": "shipyard.client:Client",

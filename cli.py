@@ -1,6 +1,7 @@
 """The `shipyard` command line: one click group; each area contributes its commands.
 
 An area adds a line to `COMMANDS` (name -> "module:attr" of its click command)."""
+
 from __future__ import annotations
 
 import click
@@ -73,7 +74,10 @@ def _unavailable(name: str, missing: str) -> click.Command:
         raise click.ClickException(_missing(name, missing))
 
     return click.Command(
-        name, callback=fail, help=f"Unavailable: {reason}.", short_help=f"(unavailable: {reason})",
+        name,
+        callback=fail,
+        help=f"Unavailable: {reason}.",
+        short_help=f"(unavailable: {reason})",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
 

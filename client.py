@@ -3,6 +3,7 @@
 Tracking calls come from `TrackingClient`; the registry adds its calls as a mixin class listed
 in the bases below (its methods use `self.tracking_uri` and `self.registry_uri`).
 """
+
 from __future__ import annotations
 
 from shipyard.registry.client import RegistryClient

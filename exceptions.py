@@ -22,6 +22,7 @@
 Nothing here imports a web framework: servers look statuses up in `ERROR_CODE_TO_HTTP_STATUS`.
 Callers branch on the class or on `error_code`, never on message text.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

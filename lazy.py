@@ -4,6 +4,7 @@ A package whose public names pull in heavy libraries (SQLAlchemy, alembic, panda
 pydantic-settings) lists them in a table of import strings instead of importing them, so that
 importing the package, or any module under it, costs next to nothing until a name is used.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,9 +19,7 @@ def load(import_string: str) -> Any:
     return getattr(module, attr) if attr else module
 
 
-def lazy_exports(
-    package: str, table: Mapping[str, str]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(package: str, table: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """A PEP 562 `__getattr__` and `__dir__` for `package`, resolving `table`'s names on first use.
 
     NOTE: each resolved value is stored in the package's namespace, so the next access is a plain

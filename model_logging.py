@@ -6,6 +6,7 @@ This is where the root facades (`shipyard.sklearn`, `shipyard.pyfunc`, ...) comp
 parts below them: flavors save, tracking logs, the registry registers. None of those parts knows
 of the others; the design's import graph allows only this direction.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.exceptions import InvalidInput, InvalidState
+from shipyard.exceptions import InvalidInput
 from shipyard.flavors import python_model as python_model_flavor
 from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
 from shipyard.lazy import load
@@ -84,8 +85,13 @@ def flavor_log_model(flavor_module: str) -> Callable[..., ModelInfo]:
         **save_kwargs: Any,
     ) -> ModelInfo:
         return log_model(
-            flavor_module, model, name, artifact_path=artifact_path,
-            registered_model_name=registered_model_name, run_id=run_id, **save_kwargs,
+            flavor_module,
+            model,
+            name,
+            artifact_path=artifact_path,
+            registered_model_name=registered_model_name,
+            run_id=run_id,
+            **save_kwargs,
         )
 
     log_flavor_model.__name__ = log_flavor_model.__qualname__ = "log_model"

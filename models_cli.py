@@ -3,6 +3,7 @@
 Errors print one line (`Error: <CODE>: <message>`) and exit 1; there is never a traceback for a
 caller's mistake.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,9 @@ from shipyard.registry.search import quote_value
 from shipyard.settings import Settings
 
 _tracking_uri = click.option(
-    "--tracking-uri", envvar="SHIPYARD_TRACKING_URI", default=None,
+    "--tracking-uri",
+    envvar="SHIPYARD_TRACKING_URI",
+    default=None,
     help="Tracking/registry store URI [SHIPYARD_TRACKING_URI, default sqlite in the cwd]",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -59,7 +62,7 @@ def _jsonable(result: Any) -> Any:
 
 
 def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _version_line(mv: ModelVersion) -> str:

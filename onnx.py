@@ -1,4 +1,5 @@
 """`shipyard.onnx`: save and load ONNX models (mirrors `mlflow.onnx`)."""
+
 from shipyard.flavors.onnx import load_model, save_model
 from shipyard.model_logging import flavor_log_model
 

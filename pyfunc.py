@@ -2,6 +2,7 @@
 
 Mirrors `mlflow.pyfunc`: `load_model(uri).predict(data, params=None)` enforces the signature.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,10 +16,10 @@ from shipyard.flavors.python_model import (
     load_python_model,
     save_model,
 )
+from shipyard.model_logging import log_python_model
 from shipyard.registry.uris import resolve_model_uri
 from shipyard.settings import Settings
 from shipyard.tracking.fluent import get_tracking_uri
-from shipyard.model_logging import log_python_model
 
 log_model = log_python_model
 

@@ -1,4 +1,5 @@
 """`shipyard.pytorch`: save and load PyTorch modules, whole or TorchScript (mirrors `mlflow.pytorch`)."""
+
 from shipyard.flavors.torch import load_model, save_model
 from shipyard.model_logging import flavor_log_model
 

@@ -4,6 +4,7 @@ NOTE: build a `Settings` at the edge (CLI command, public API call, server start
 down; library code never reads `os.environ` itself. Areas with many knobs (serving) keep their
 own settings class beside their code, with the same `SHIPYARD_` prefix.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

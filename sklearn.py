@@ -1,4 +1,5 @@
 """`shipyard.sklearn`: save and load scikit-learn estimators (mirrors `mlflow.sklearn`)."""
+
 from shipyard.flavors.sklearn import load_model, save_model
 from shipyard.model_logging import flavor_log_model
 

@@ -1,4 +1,5 @@
 """The one place Shipyard's version is read, so MLmodel files and /version agree."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

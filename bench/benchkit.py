@@ -4,6 +4,7 @@ The scripts run as `python bench/<name>.py`, so this folder is on `sys.path` and
 module as `benchkit`. The MLP (64 -> 1024 -> 1024 -> 10, ReLU) comes from one set of numpy weights,
 built as ONNX (onnx.helper) or torch, so both flavors compute the same function.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,16 +57,21 @@ def onnx_mlp(weights: list[tuple[np.ndarray, np.ndarray]]) -> Any:
     nodes, inits, current = [], [], "x"
     for i, (w, b) in enumerate(weights):
         inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
-        nodes += [helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"]),
-                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        nodes += [
+            helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"]),
+            helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"]),
+        ]
         current = f"a{i}"
         if i < len(weights) - 1:
             nodes.append(helper.make_node("Relu", [current], [f"r{i}"]))
             current = f"r{i}"
     nodes.append(helper.make_node("Identity", [current], ["y"]))
     graph = helper.make_graph(
-        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP_SIZES[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP_SIZES[-1]])], inits,
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, MLP_SIZES[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, MLP_SIZES[-1]])],
+        inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8

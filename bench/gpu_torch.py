@@ -10,6 +10,7 @@ saves it with `shipyard.pytorch.save_model`, then
 
 Run: `python bench/gpu_torch.py [--seconds 10] [--concurrency 32]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,10 +65,7 @@ def in_process(model_dir: Path) -> np.ndarray:
     print(f"{'batch':>6} {'default ms':>11} {'cpu ms':>8}")
     for batch in (1, 256):
         x = rows[:batch]
-        print(
-            f"{batch:>6} {median_ms(lambda: default.predict(x)):>11.3f} "
-            f"{median_ms(lambda: cpu.predict(x)):>8.3f}"
-        )
+        print(f"{batch:>6} {median_ms(lambda: default.predict(x)):>11.3f} {median_ms(lambda: cpu.predict(x)):>8.3f}")
     if not same:
         raise SystemExit("GPU and CPU predictions differ")
     return want
@@ -100,7 +98,16 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], deadline_s: float = 120
 
 def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) -> None:
     port = free_port()
-    cmd = [sys.executable, "-c", "from shipyard.cli import main; main()", "serve", "-m", str(model_dir), "-p", str(port)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from shipyard.cli import main; main()",
+        "serve",
+        "-m",
+        str(model_dir),
+        "-p",
+        str(port),
+    ]
     # NOTE: the access log goes to a file; an unread pipe fills up and stalls the server.
     log = open(model_dir.parent / "serve.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -109,7 +116,9 @@ def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) 
         rows = np.random.default_rng(1).standard_normal((256, MLP[0])).astype(np.float32)
         status, data = post(port, json.dumps({"inputs": rows[:32].tolist()}).encode())
         got = np.asarray(json.loads(data)["predictions"], dtype=np.float32)
-        print(f"served predictions match the CPU's: {status == 200 and np.allclose(got, want[:32], rtol=1e-3, atol=1e-4)}")
+        print(
+            f"served predictions match the CPU's: {status == 200 and np.allclose(got, want[:32], rtol=1e-3, atol=1e-4)}"
+        )
         body = json.dumps({"inputs": rows[:1].tolist()}).encode()
         stop = time.monotonic() + seconds
         latencies: list[float] = []

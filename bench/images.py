@@ -24,6 +24,7 @@ Not run in CI (minutes; numbers depend on the machine). Usage, from outside the 
 
     cd /tmp && /work/main/.venv/bin/python /work/main/bench/images.py [--runs 5] [--wheelhouse]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,21 +81,24 @@ def save_iris_with_mlflow(path: Path, requirements: list[str]) -> Path:
     model, example = fit_iris(1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's schema hints: noise in a benchmark's output
-        mlflow.sklearn.save_model(model, str(path), input_example=example,
-                                  pip_requirements=[*requirements, f"pandas=={pandas.__version__}"])
+        mlflow.sklearn.save_model(
+            model, str(path), input_example=example, pip_requirements=[*requirements, f"pandas=={pandas.__version__}"]
+        )
     return path
 
 
-def build(client: Any, uri: str, settings: Settings, tag: str, tmp: Path,
-          options: BuildOptions, network: str | None = None) -> tuple[Any, float]:
+def build(
+    client: Any, uri: str, settings: Settings, tag: str, tmp: Path, options: BuildOptions, network: str | None = None
+) -> tuple[Any, float]:
     ctx = tmp / f"ctx-{uuid.uuid4().hex[:6]}"
     start = time.perf_counter()
     # NOTE: one wheel for every build: the checkout may change while the benchmark runs.
     wheel = next((tmp / "wheel").glob("shipyard-*.whl"), None) or build_shipyard_wheel(tmp / "wheel")
     spec = write_context(resolve_model(uri, settings=settings), options, ctx, shipyard_wheel=wheel)
     prepared = time.perf_counter() - start
-    built = build_image(client, ctx, tag, base_image=spec.base_image,
-                        build_args=options.build_args, network_mode=network)
+    built = build_image(
+        client, ctx, tag, base_image=spec.base_image, build_args=options.build_args, network_mode=network
+    )
     return built, prepared + built.seconds
 
 
@@ -113,8 +117,23 @@ def build_mlflow(client: Any, model_dir: Path, tag: str) -> float:
     base.tag(mlflow_base)
     start = time.perf_counter()
     try:
-        subprocess.run([sys.executable, "-m", "mlflow", "models", "build-docker", "-m", str(model_dir),
-                        "-n", tag, "--env-manager", "local"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "build-docker",
+                "-m",
+                str(model_dir),
+                "-n",
+                tag,
+                "--env-manager",
+                "local",
+            ],
+            check=True,
+            capture_output=True,
+        )
     finally:
         if existing is None:
             client.images.remove(mlflow_base)
@@ -143,15 +162,16 @@ def first_200(client: Any, tag: str, ready_path: str) -> dict[str, float]:
     """Seconds from `docker run` to the first 200 on `ready_path` and to the first prediction."""
     with httpx.Client(timeout=2) as http:
         start = time.perf_counter()
-        container = client.containers.run(tag, detach=True,
-                                          ports={"8080/tcp": ("127.0.0.1", None)})
+        container = client.containers.run(tag, detach=True, ports={"8080/tcp": ("127.0.0.1", None)})
         times: dict[str, float] = {}
         try:
             container.reload()
             port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
             url = f"http://127.0.0.1:{port}"
-            polls = {"ready": lambda: http.get(url + ready_path),
-                     "predict": lambda: http.post(url + "/invocations", json=IRIS_ROW)}
+            polls = {
+                "ready": lambda: http.get(url + ready_path),
+                "predict": lambda: http.post(url + "/invocations", json=IRIS_ROW),
+            }
             for key, request in polls.items():
                 seconds = seconds_until_200(request, start)
                 if seconds is not None:
@@ -170,10 +190,11 @@ def report_runs(name: str, runs: list[dict[str, float]]) -> None:
         if not values:
             print(f"{name:9s} docker run -> {what:24s} never, in {len(runs)} runs")
             continue
-        print(f"{name:9s} docker run -> {what:24s} median {statistics.median(values):5.2f} s"
-              f"  (runs: {', '.join(f'{v:.2f}' for v in values)})")
-    print(f"{name:9s} idle container memory: median "
-          f"{statistics.median(r['idle_mib'] for r in runs):.0f} MiB")
+        print(
+            f"{name:9s} docker run -> {what:24s} median {statistics.median(values):5.2f} s"
+            f"  (runs: {', '.join(f'{v:.2f}' for v in values)})"
+        )
+    print(f"{name:9s} idle container memory: median {statistics.median(r['idle_mib'] for r in runs):.0f} MiB")
 
 
 def main() -> None:
@@ -194,17 +215,22 @@ def main() -> None:
         registry.register_model(str(save_iris(tmp / "a", 1.0)), "iris")
         registry.register_model(str(save_iris(tmp / "b", 0.05)), "iris")
         cold_opts = BuildOptions(build_args={"SHIPYARD_BENCH_NONCE": nonce})
-        tags = [f"bench-iris:1-{nonce}", f"bench-iris:2-{nonce}", f"bench-iris:1w-{nonce}",
-                f"bench-mlflow-iris:{nonce}"]
+        tags = [
+            f"bench-iris:1-{nonce}",
+            f"bench-iris:2-{nonce}",
+            f"bench-iris:1w-{nonce}",
+            f"bench-mlflow-iris:{nonce}",
+        ]
         try:
             v1, cold = build(client, "models:/iris/1", settings, tags[0], tmp, cold_opts)
             _, warm = build(client, "models:/iris/2", settings, tags[1], tmp, cold_opts)
             print(f"shipyard  build, cold (deps from the index inside the build): {cold:6.1f} s")
-            print(f"shipyard  build, new version, same requirements (cache):    {warm:6.1f} s"
-                  f"   warm/cold {warm / cold:.2f}")
+            print(
+                f"shipyard  build, new version, same requirements (cache):    {warm:6.1f} s"
+                f"   warm/cold {warm / cold:.2f}"
+            )
             if args.wheelhouse:
-                offline = BuildOptions(wheelhouse=True,
-                                       build_args={"SHIPYARD_BENCH_NONCE": nonce + "w"})
+                offline = BuildOptions(wheelhouse=True, build_args={"SHIPYARD_BENCH_NONCE": nonce + "w"})
                 _, off = build(client, "models:/iris/1", settings, tags[2], tmp, offline, "none")
                 print(f"shipyard  build, cold, --wheelhouse, network none:          {off:6.1f} s")
             deps, model = deps_layer(client, tags[0])
@@ -213,26 +239,23 @@ def main() -> None:
             print(f"shipyard  dependency layer:        {human_size(deps)}")
             print(f"shipyard  model layer:             {human_size(model)}")
             print(f"shipyard  image:                   {human_size(v1.size_bytes)}")
-            print(f"shipyard  overhead over base+deps: {human_size(v1.size_bytes - base_size - deps)}"
-                  " (target: under 60 MB)")
+            print(
+                f"shipyard  overhead over base+deps: {human_size(v1.size_bytes - base_size - deps)}"
+                " (target: under 60 MB)"
+            )
             mlflow_size = None
             if not args.no_mlflow:
                 requirements = (tmp / "a" / "requirements.txt").read_text().split()
                 requirements = [r for r in requirements if not r.startswith("shipyard")]
-                seconds = build_mlflow(client, save_iris_with_mlflow(tmp / "m", requirements),
-                                       tags[3])
+                seconds = build_mlflow(client, save_iris_with_mlflow(tmp / "m", requirements), tags[3])
                 mlflow_size = int(client.images.get(tags[3]).attrs["Size"])
                 print(f"mlflow    build (layers may come from cache): {seconds:6.1f} s")
                 print(f"mlflow    image:                   {mlflow_size / 1e6:.1f} MB")
-                print(f"shipyard / mlflow, same base, this run: {v1.size_bytes / mlflow_size:.1%}"
-                      " (target: under 40 %)")
-            print(f"shipyard / the issue's 1.05 GB:         "
-                  f"{v1.size_bytes / ISSUE_MLFLOW_IRIS_BYTES:.1%}")
-            report_runs("shipyard", [first_200(client, tags[1], "/health")
-                                     for _ in range(args.runs)])
+                print(f"shipyard / mlflow, same base, this run: {v1.size_bytes / mlflow_size:.1%} (target: under 40 %)")
+            print(f"shipyard / the issue's 1.05 GB:         {v1.size_bytes / ISSUE_MLFLOW_IRIS_BYTES:.1%}")
+            report_runs("shipyard", [first_200(client, tags[1], "/health") for _ in range(args.runs)])
             if mlflow_size is not None:
-                report_runs("mlflow", [first_200(client, tags[3], "/ping")
-                                       for _ in range(args.runs)])
+                report_runs("mlflow", [first_200(client, tags[3], "/ping") for _ in range(args.runs)])
         finally:
             for tag in tags:
                 with contextlib.suppress(Exception):

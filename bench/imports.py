@@ -8,6 +8,7 @@ Usage, from outside the repository root (the root's sklearn.py would shadow scik
 
     cd /tmp && /work/main/.venv/bin/python /work/main/bench/imports.py [--rounds 7]
 """
+
 from __future__ import annotations
 
 import argparse

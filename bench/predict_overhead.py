@@ -7,6 +7,7 @@ model saved by each, in the same run. Target: Shipyard's added time at batch 1 <
 
 Run: `python bench/predict_overhead.py [--calls 300]` (from anywhere; needs mlflow installed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,21 +65,34 @@ def build(root: Path) -> list[dict[str, Any]]:
     onnx_model = onnx_mlp(mlp_weights())
     x_mlp = rng.normal(size=(256, MLP[0])).astype(np.float32)
     shipyard.onnx.save_model(onnx_model, root / "sy_onnx")
-    mlflow.onnx.save_model(onnx_model, root / "mf_onnx", pip_requirements=reqs,
-                           signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))
+    mlflow.onnx.save_model(
+        onnx_model,
+        root / "mf_onnx",
+        pip_requirements=reqs,
+        signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)),
+    )
 
     net = torch_mlp(mlp_weights())
     shipyard.pytorch.save_model(net, root / "sy_torch", input_example=x_mlp[:2])
-    mlflow.pytorch.save_model(net, root / "mf_torch", serialization_format="pickle", pip_requirements=reqs,
-                              signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)))
+    mlflow.pytorch.save_model(
+        net,
+        root / "mf_torch",
+        serialization_format="pickle",
+        pip_requirements=reqs,
+        signature=mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32)),
+    )
 
-    frames = {1: X.iloc[[7]].reset_index(drop=True), 256: X.sample(256, replace=True, random_state=0).reset_index(drop=True)}
+    frames = {
+        1: X.iloc[[7]].reset_index(drop=True),
+        256: X.sample(256, replace=True, random_state=0).reset_index(drop=True),
+    }
     arrays = {1: x_mlp[:1].copy(), 256: x_mlp}
 
     def torch_bare(module: Any) -> Callable[[np.ndarray], Any]:
         def call(a: np.ndarray) -> Any:
             with torch.inference_mode():
                 return module(torch.from_numpy(a)).numpy()
+
         return call
 
     out = []
@@ -95,8 +109,16 @@ def build(root: Path) -> list[dict[str, Any]]:
         else:
             bare_ours = torch_bare(ours.backend.model)
             bare_theirs = torch_bare(theirs.get_raw_model())
-        out.append({"flavor": flavor, "inputs": inputs, "ours": ours, "theirs": theirs,
-                    "bare_ours": bare_ours, "bare_theirs": bare_theirs})
+        out.append(
+            {
+                "flavor": flavor,
+                "inputs": inputs,
+                "ours": ours,
+                "theirs": theirs,
+                "bare_ours": bare_ours,
+                "bare_theirs": bare_theirs,
+            }
+        )
     return out
 
 
@@ -108,8 +130,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         cases = build(Path(tmp))
-        header = (f"{'flavor':8} {'batch':>5} | {'bare':>8} {'shipyard':>9} {'added':>8} | "
-                  f"{'bare':>8} {'mlflow':>9} {'added':>8} | {'ours/mlflow added':>17}")
+        header = (
+            f"{'flavor':8} {'batch':>5} | {'bare':>8} {'shipyard':>9} {'added':>8} | "
+            f"{'bare':>8} {'mlflow':>9} {'added':>8} | {'ours/mlflow added':>17}"
+        )
         print("median microseconds per call; 'added' = pyfunc predict - bare framework call")
         print(f"{'':14} | {'--- Shipyard ---':^27} | {'--- MLflow ---':^27} |")
         print(header)
@@ -118,15 +142,22 @@ def main() -> None:
         for case in cases:
             for batch, data in case["inputs"].items():
                 calls = args.calls if batch == 1 else max(30, args.calls // 6)
-                b_ours, ours, b_theirs, theirs = medians_us([
-                    lambda: case["bare_ours"](data), lambda: case["ours"].predict(data),
-                    lambda: case["bare_theirs"](data), lambda: case["theirs"].predict(data),
-                ], calls)
+                b_ours, ours, b_theirs, theirs = medians_us(
+                    [
+                        lambda: case["bare_ours"](data),
+                        lambda: case["ours"].predict(data),
+                        lambda: case["bare_theirs"](data),
+                        lambda: case["theirs"].predict(data),
+                    ],
+                    calls,
+                )
                 # NOTE: at batch 256 the model dominates and noise can make "added" negative.
                 add_ours, add_theirs = ours - b_ours, theirs - b_theirs
                 ratio = add_ours / add_theirs if add_theirs > 0 else float("nan")
-                print(f"{case['flavor']:8} {batch:>5} | {b_ours:8.1f} {ours:9.1f} {add_ours:8.1f} | "
-                      f"{b_theirs:8.1f} {theirs:9.1f} {add_theirs:8.1f} | {ratio:17.3f}")
+                print(
+                    f"{case['flavor']:8} {batch:>5} | {b_ours:8.1f} {ours:9.1f} {add_ours:8.1f} | "
+                    f"{b_theirs:8.1f} {theirs:9.1f} {add_theirs:8.1f} | {ratio:17.3f}"
+                )
                 if batch == 1:
                     verdicts.append((case["flavor"], ratio))
         print()

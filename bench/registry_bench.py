@@ -3,6 +3,7 @@ a plain `shutil.copytree`, and resolving `models:/` (digest verified on every lo
 opening a plain directory. Run: `python bench/registry_bench.py` (from any directory but the
 repository root). Prints the machine, the medians and the ratios side by side.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,10 @@ def main() -> None:
         root = Path(tmp)
         client = RegistryClient(f"sqlite:///{root / 'shipyard.db'}")
         copies = iter(range(10_000))
-        print(f"{'size':>6} | {'copytree':>9} | {'register':>9} | {'ratio':>5} || "
-              f"{'open dir':>9} | {'models:/ resolve':>16} | {'digest MB/s':>11}")
+        print(
+            f"{'size':>6} | {'copytree':>9} | {'register':>9} | {'ratio':>5} || "
+            f"{'open dir':>9} | {'models:/ resolve':>16} | {'digest MB/s':>11}"
+        )
         for size in SIZES_MB:
             sources = [_model_dir(root / "src", size, i) for i in range(REPEATS)]
             it = iter(sources)
@@ -57,8 +60,10 @@ def main() -> None:
             plain_ms = _median_ms(lambda: client.resolve(str(sources[0])))
             resolve_ms = _median_ms(lambda: client.resolve(uri))
             digest_ms = _median_ms(lambda: compute_digest(sources[0]))
-            print(f"{size:>4}MB | {copy_ms:>7.1f}ms | {register_ms:>7.1f}ms | {register_ms / copy_ms:>4.1f}x || "
-                  f"{plain_ms:>7.2f}ms | {resolve_ms:>14.1f}ms | {size / (digest_ms / 1000):>11.0f}")
+            print(
+                f"{size:>4}MB | {copy_ms:>7.1f}ms | {register_ms:>7.1f}ms | {register_ms / copy_ms:>4.1f}x || "
+                f"{plain_ms:>7.2f}ms | {resolve_ms:>14.1f}ms | {size / (digest_ms / 1000):>11.0f}"
+            )
         print("register = reserve number + copy while hashing + re-hash copy + fsync + rename + mark READY")
         print("models:/ resolve = registry lookup + full digest verification of the stored copy")
 

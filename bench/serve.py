@@ -22,6 +22,7 @@ NOTE: run it from outside the repository root (e.g. `cd /tmp && python /path/to/
 or with the venv's python and a path: the root's onnx.py/sklearn.py would shadow the libraries
 if the root were the cwd of `python -c`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +86,9 @@ def build_models(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
     out: dict[str, tuple[Path, np.ndarray]] = {}
     x, y = load_iris(return_X_y=True, as_frame=True)
     lr = LogisticRegression(max_iter=500).fit(x, y)
-    mlflow.sklearn.save_model(lr, str(root / "iris"), signature=infer_signature(x, lr.predict(x)),
-                              input_example=x.head(2))
+    mlflow.sklearn.save_model(
+        lr, str(root / "iris"), signature=infer_signature(x, lr.predict(x)), input_example=x.head(2)
+    )
     out["iris"] = (root / "iris", x.to_numpy())
 
     weights = mlp_weights()
@@ -109,8 +111,7 @@ def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> 
     result = {}
     for batch in (256, 1):
         rows = np.resize(pool, (batch, pool.shape[1]))
-        prepared = model.prepare_input(rows if model.signature.inputs.is_tensor_spec() else
-                                       _iris_frame(rows))
+        prepared = model.prepare_input(rows if model.signature.inputs.is_tensor_spec() else _iris_frame(rows))
         model.predict_prepared(prepared)
         rates = []
         for _ in range(5):  # median of short runs: the machine is shared
@@ -126,7 +127,9 @@ def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> 
 def _iris_frame(rows: np.ndarray) -> object:
     import pandas as pd
 
-    return pd.DataFrame(rows, columns=["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+    return pd.DataFrame(
+        rows, columns=["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    )
 
 
 def body_for(name: str, pool: np.ndarray, rows: int) -> bytes:
@@ -181,25 +184,45 @@ def server(kind: str, model_dir: Path | None, workdir: Path, *extra: str) -> Ite
         cmd = [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), "--no-access-log", *extra]
         ready = "/health"
     elif kind == "mlflow":
-        cmd = [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "-p", str(port),
-               "-h", "127.0.0.1", "--env-manager", "local"]
+        cmd = [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(model_dir),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "--env-manager",
+            "local",
+        ]
         ready = "/ping"
     else:
         (workdir / "bare_app.py").write_text(textwrap.dedent(BARE_APP))
-        cmd = [str(BIN / "uvicorn"), "bare_app:app", "--port", str(port), "--loop", "uvloop",
-               "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+        cmd = [
+            str(BIN / "uvicorn"),
+            "bare_app:app",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         ready = "/ping"
     log = open(workdir / f"{kind}-{port}.log", "wb")
-    process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url + ready, timeout=2) as answer:
-                    if answer.status == 200:
-                        break
+            with contextlib.suppress(OSError), urllib.request.urlopen(url + ready, timeout=2) as answer:
+                if answer.status == 200:
+                    break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} did not start: {(workdir / log.name).read_text()[-2000:]}")
             time.sleep(0.2)
@@ -217,8 +240,21 @@ def server(kind: str, model_dir: Path | None, workdir: Path, *extra: str) -> Ite
 
 def run_wrk(url: str, body_file: Path, script: Path, connections: int, seconds: float) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url + "/invocations"],
-        capture_output=True, text=True, env={**os.environ, "BENCH_BODY": str(body_file)}, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url + "/invocations",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_BODY": str(body_file)},
+        check=True,
     )
     line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
     stats = json.loads(line)
@@ -237,22 +273,39 @@ def overload(name: str, model: tuple[Path, np.ndarray], work: Path, script: Path
         rss_before = rss_mb(pid)
         samples: list[float] = []
         wrk = subprocess.Popen(
-            ["wrk", "-t1", "-c640", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
-             url + "/invocations"],
-            stdout=subprocess.PIPE, text=True, env={**os.environ, "BENCH_BODY": str(body)},
+            [
+                "wrk",
+                "-t1",
+                "-c640",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url + "/invocations",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "BENCH_BODY": str(body)},
         )
         while wrk.poll() is None:
             samples.append(rss_mb(pid))
             time.sleep(1.0)
         stats = json.loads(next(line for line in wrk.stdout.read().splitlines() if line.startswith("{")))  # type: ignore[union-attr]
         after = run_wrk(url, body, script, 64, 5)
-        print(f"before: {normal['requests'] / (normal['duration_us'] / 1e6):,.0f} req/s at c=64, "
-              f"p99 {normal['p99_us'] / 1000:.1f} ms, RSS {rss_before:.0f} MB")
-        print(f"during: {stats['requests']:,} answered, {stats['non2xx']:,} of them 503, "
-              f"{stats['errors']} socket errors; RSS min/median/max "
-              f"{min(samples):.0f}/{statistics.median(samples):.0f}/{max(samples):.0f} MB")
-        print(f"after:  {after['requests'] / (after['duration_us'] / 1e6):,.0f} req/s at c=64, "
-              f"p99 {after['p99_us'] / 1000:.1f} ms, non-2xx {after['non2xx']}, RSS {rss_mb(pid):.0f} MB")
+        print(
+            f"before: {normal['requests'] / (normal['duration_us'] / 1e6):,.0f} req/s at c=64, "
+            f"p99 {normal['p99_us'] / 1000:.1f} ms, RSS {rss_before:.0f} MB"
+        )
+        print(
+            f"during: {stats['requests']:,} answered, {stats['non2xx']:,} of them 503, "
+            f"{stats['errors']} socket errors; RSS min/median/max "
+            f"{min(samples):.0f}/{statistics.median(samples):.0f}/{max(samples):.0f} MB"
+        )
+        print(
+            f"after:  {after['requests'] / (after['duration_us'] / 1e6):,.0f} req/s at c=64, "
+            f"p99 {after['p99_us'] / 1000:.1f} ms, non-2xx {after['non2xx']}, RSS {rss_mb(pid):.0f} MB"
+        )
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -265,8 +318,12 @@ def main() -> None:
     parser.add_argument("--rows", default="1,32")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare Starlette ceiling")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions per point (median)")
-    parser.add_argument("--overload", type=float, default=30.0,
-                        help="seconds of 10x overload on shipyard (first selected model); 0 skips")
+    parser.add_argument(
+        "--overload",
+        type=float,
+        default=30.0,
+        help="seconds of 10x overload on shipyard (first selected model); 0 skips",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not on PATH: apt-get install -y wrk")
@@ -287,12 +344,16 @@ def main() -> None:
     ceilings = {}
     for name in selected:
         ceilings[name] = compute_ceiling(*models[name])
-        print(f"{name:10s} batch 256: {ceilings[name]['rows_per_s_b256']:>10,.0f} rows/s   "
-              f"batch 1: {ceilings[name]['rows_per_s_b1']:>9,.0f} rows/s")
+        print(
+            f"{name:10s} batch 256: {ceilings[name]['rows_per_s_b256']:>10,.0f} rows/s   "
+            f"batch 1: {ceilings[name]['rows_per_s_b1']:>9,.0f} rows/s"
+        )
 
     results: dict[tuple[str, str, int, int], dict[str, float]] = {}
-    header = (f"{'server':9s} {'model':10s} {'c':>3s} {'rows':>4s} {'req/s':>9s} {'rows/s':>10s} {'p50 ms':>8s} "
-              f"{'p99 ms':>8s} {'RSS MB':>7s} {'CPU ms/req':>10s} {'non2xx':>6s} {'err':>4s}")
+    header = (
+        f"{'server':9s} {'model':10s} {'c':>3s} {'rows':>4s} {'req/s':>9s} {'rows/s':>10s} {'p50 ms':>8s} "
+        f"{'p99 ms':>8s} {'RSS MB':>7s} {'CPU ms/req':>10s} {'non2xx':>6s} {'err':>4s}"
+    )
     print(f"\n== HTTP, wrk -t1; medians of {args.rounds} rounds, servers interleaved per point ==\n" + header)
 
     def one_point(kind: str, url: str, pid: int, body: Path, c: int) -> dict[str, float]:
@@ -304,14 +365,20 @@ def main() -> None:
 
     def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
         out = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_us", "p99_us", "cpu_ms")}
-        out.update(rss=max(run["rss"] for run in runs), non2xx=sum(run["non2xx"] for run in runs),
-                   errors=sum(run["errors"] for run in runs))
+        out.update(
+            rss=max(run["rss"] for run in runs),
+            non2xx=sum(run["non2xx"] for run in runs),
+            errors=sum(run["errors"] for run in runs),
+        )
         return out
 
     def show(kind: str, name: str, c: int, rows: int, st: dict[str, float]) -> None:
-        print(f"{kind:9s} {name:10s} {c:3d} {rows:4d} {st['rps']:9,.0f} {st['rps'] * rows:10,.0f} "
-              f"{st['p50_us'] / 1000:8.2f} {st['p99_us'] / 1000:8.2f} {st['rss']:7.0f} "
-              f"{st['cpu_ms']:10.3f} {st['non2xx']:6.0f} {st['errors']:4.0f}", flush=True)
+        print(
+            f"{kind:9s} {name:10s} {c:3d} {rows:4d} {st['rps']:9,.0f} {st['rps'] * rows:10,.0f} "
+            f"{st['p50_us'] / 1000:8.2f} {st['p99_us'] / 1000:8.2f} {st['rss']:7.0f} "
+            f"{st['cpu_ms']:10.3f} {st['non2xx']:6.0f} {st['errors']:4.0f}",
+            flush=True,
+        )
 
     idle: dict[tuple[str, str], float] = {}
     kinds = args.servers.split(",")
@@ -360,8 +427,10 @@ def main() -> None:
         line = f"{name:10s} shipyard {ours['rps']:,.0f} req/s p99 {ours['p99_us'] / 1000:.2f} ms, CPU {ours['cpu_ms']:.3f} ms/req"
         if theirs:
             need = 15 if name == "iris" else 8
-            line += (f" | vs mlflow {ours['rps'] / theirs['rps']:.1f}x req/s (target >= {need}x), "
-                     f"p99 {ours['p99_us'] / max(theirs['p99_us'], 1):.2f} of mlflow's (target <= 0.25)")
+            line += (
+                f" | vs mlflow {ours['rps'] / theirs['rps']:.1f}x req/s (target >= {need}x), "
+                f"p99 {ours['p99_us'] / max(theirs['p99_us'], 1):.2f} of mlflow's (target <= 0.25)"
+            )
         if bare:
             line += f" | {ours['rps'] / bare['rps']:.2f} of bare HTTP (target >= 0.5)"
         print(line)
@@ -371,11 +440,17 @@ def main() -> None:
         big = results.get(("shipyard", name, 64, 32))
         if big and name in ceilings:
             frac = big["rps"] * 32 / ceilings[name]["rows_per_s_b256"]
-            print(f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)")
-    print("\nshipyard idle RSS (target < 200 MB): " + ", ".join(
-        f"{n} {mb:.0f} MB" for (k, n), mb in idle.items() if k == "shipyard"))
-    print("each figure is the median over rounds; servers alternate within each point, so ratios are"
-          " taken under the same load (the machine is shared)")
+            print(
+                f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)"
+            )
+    print(
+        "\nshipyard idle RSS (target < 200 MB): "
+        + ", ".join(f"{n} {mb:.0f} MB" for (k, n), mb in idle.items() if k == "shipyard")
+    )
+    print(
+        "each figure is the median over rounds; servers alternate within each point, so ratios are"
+        " taken under the same load (the machine is shared)"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ ratio Shipyard / MLflow.
 
     .venv/bin/python bench/server.py [--requests 300] [--batch 100] [--threads 4] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,11 +32,35 @@ def start(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     db = f"sqlite:///{workdir / (kind + '.db')}"
     artifacts = str(workdir / f"{kind}-artifacts")
     if kind == "shipyard":
-        command = [str(BIN / "shipyard"), "server", "--backend-store-uri", db, "--default-artifact-root", artifacts,
-                   "--port", str(port), "--workers", "1", "--log-level", "warning"]
+        command = [
+            str(BIN / "shipyard"),
+            "server",
+            "--backend-store-uri",
+            db,
+            "--default-artifact-root",
+            artifacts,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ]
     else:
-        command = [str(BIN / "mlflow"), "server", "--backend-store-uri", db, "--default-artifact-root", artifacts,
-                   "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        command = [
+            str(BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            db,
+            "--default-artifact-root",
+            artifacts,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
     log = open(workdir / f"{kind}.log", "wb")
     process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -53,7 +78,9 @@ def start(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def new_run(url: str, name: str) -> str:
-    experiment = requests.post(url + API + "/experiments/create", json={"name": name}, timeout=30).json()["experiment_id"]
+    experiment = requests.post(url + API + "/experiments/create", json={"name": name}, timeout=30).json()[
+        "experiment_id"
+    ]
     run = requests.post(url + API + "/runs/create", json={"experiment_id": experiment}, timeout=30).json()
     return str(run["run"]["info"]["run_id"])
 
@@ -69,9 +96,18 @@ def round_trip(url: str, run_id: str, total: int, batch: int, threads: int) -> t
         mine = []
         for index in counter:
             base = index * batch
-            body = {"run_id": run_id, "metrics": [
-                {"key": "loss", "value": 1.0 / (base + i + 1), "timestamp": 1_700_000_000_000 + base + i, "step": base + i}
-                for i in range(batch)]}
+            body = {
+                "run_id": run_id,
+                "metrics": [
+                    {
+                        "key": "loss",
+                        "value": 1.0 / (base + i + 1),
+                        "timestamp": 1_700_000_000_000 + base + i,
+                        "step": base + i,
+                    }
+                    for i in range(batch)
+                ],
+            }
             began = time.perf_counter()
             answer = session.post(url + API + "/runs/log-batch", json=body, timeout=120)
             mine.append(time.perf_counter() - began)
@@ -101,8 +137,12 @@ def measure(kind: str, workdir: Path, args: argparse.Namespace) -> dict[str, flo
         for repeat in range(args.repeats):
             run_id = new_run(url, f"bench-{repeat}")
             round_trip(url, run_id, max(10, args.requests // 10), args.batch, args.threads)  # warm-up
-            wall, latencies = round_trip(url, new_run(url, f"bench-{repeat}-timed"), args.requests, args.batch, args.threads)
-            rounds.append({"rps": args.requests / wall, "p50_ms": p(latencies, 0.5) * 1000, "p99_ms": p(latencies, 0.99) * 1000})
+            wall, latencies = round_trip(
+                url, new_run(url, f"bench-{repeat}-timed"), args.requests, args.batch, args.threads
+            )
+            rounds.append(
+                {"rps": args.requests / wall, "p50_ms": p(latencies, 0.5) * 1000, "p99_ms": p(latencies, 0.99) * 1000}
+            )
         return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     finally:
         process.terminate()
@@ -120,8 +160,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print(f"workload: {args.requests} log-batch requests x {args.batch} metrics, {args.threads} client threads, "
-          f"1 server worker, sqlite; medians of {args.repeats} rounds")
+    print(
+        f"workload: {args.requests} log-batch requests x {args.batch} metrics, {args.threads} client threads, "
+        f"1 server worker, sqlite; medians of {args.repeats} rounds"
+    )
     results = {}
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-server-") as tmp:
         for kind in ("shipyard", "mlflow"):
@@ -130,7 +172,9 @@ def main() -> None:
     for kind, r in results.items():
         print(f"{kind:<10} {r['rps']:>12.1f} {r['rps'] * args.batch:>12.0f} {r['p50_ms']:>10.1f} {r['p99_ms']:>10.1f}")
     s, m = results["shipyard"], results["mlflow"]
-    print(f"ratio shipyard/mlflow: throughput {s['rps'] / m['rps']:.1f}x, p99 latency {m['p99_ms'] / s['p99_ms']:.1f}x lower")
+    print(
+        f"ratio shipyard/mlflow: throughput {s['rps'] / m['rps']:.1f}x, p99 latency {m['p99_ms'] / s['p99_ms']:.1f}x lower"
+    )
 
 
 if __name__ == "__main__":

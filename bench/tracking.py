@@ -7,6 +7,7 @@ synchronous `log_metric`, `log_metric(..., synchronous=False)` + `flush_async_lo
 
     .venv/bin/python bench/tracking.py [--repeats 3] [--calls 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
 from benchkit import machine
 
 
@@ -85,7 +87,9 @@ def mlflow_log_batch(workdir: Path, calls: int) -> tuple[float, float]:
     return calls / elapsed, calls / elapsed
 
 
-def measure(name: str, fn: Callable[[Path, int], tuple[float, float]], calls: int, repeats: int) -> tuple[str, int, float, float]:
+def measure(
+    name: str, fn: Callable[[Path, int], tuple[float, float]], calls: int, repeats: int
+) -> tuple[str, int, float, float]:
     returned, durable = [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:

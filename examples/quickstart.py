@@ -7,6 +7,7 @@ Everything lands in the embedded default store of the current directory (`shipya
 
 Each run adds a new version of "iris" and moves it to Production, archiving the one before.
 """
+
 from __future__ import annotations
 
 from sklearn.datasets import load_iris
@@ -29,9 +30,7 @@ def main() -> None:
         )
 
     version = info.registered_model_version
-    shipyard.Client().transition_model_version_stage(
-        MODEL_NAME, version, "Production", archive_existing_versions=True
-    )
+    shipyard.Client().transition_model_version_stage(MODEL_NAME, version, "Production", archive_existing_versions=True)
     loaded = shipyard.pyfunc.load_model(f"models:/{MODEL_NAME}/Production")
     print(f"registered {MODEL_NAME} version {version} and moved it to Production")
     print("predictions for 3 rows:", loaded.predict(x.head(3)).tolist())

@@ -3,6 +3,7 @@
 Runs against the embedded default (./shipyard.db and ./shipyard-artifacts in the working
 directory) or the store `SHIPYARD_TRACKING_URI` names. Prints the run id and the model URI.
 """
+
 from __future__ import annotations
 
 import numpy as np

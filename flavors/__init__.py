@@ -3,6 +3,7 @@
 Framework modules (sklearn, onnx, torch, python_model) are not imported here: `FLAVORS` names
 them as import strings, loaded only when a model of that flavor is saved or loaded.
 """
+
 from shipyard.flavors.inference import infer_signature
 from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
 from shipyard.flavors.pyfunc import LoadOptions, PyFuncModel, load_model

@@ -9,6 +9,7 @@ Two origins of values, one rule set (docs/signatures.md has the table):
 Nulls (None, NaN, pd.NA, NaT): a float/double column carries them as NaN, required or not (as
 MLflow does: NaN is a float value); a column of any other type accepts them only when optional.
 """
+
 from __future__ import annotations
 
 import base64
@@ -117,9 +118,7 @@ def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
     return out
 
 
-def _from_objects(
-    data: np.ndarray, spec: ColSpec, what: str, loose: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _from_objects(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Object values -> a typed numpy array (+ null mask) when every non-null value fits."""
     mask = np.fromiter((_is_null(v) for v in data), dtype=bool, count=len(data))
     has_null = bool(mask.any())
@@ -163,8 +162,10 @@ def _to_number(data: np.ndarray, target: np.dtype, type_name: str, what: str, lo
             why = "a float cannot become an integer without loss"
             finite = data[~np.isnan(data)]
             if len(finite) < len(data) and np.array_equal(finite, np.floor(finite)):
-                why += ("; these are whole numbers with nulls, which pandas stores as floats: "
-                        "send the nullable 'Int64' dtype and mark the column optional")
+                why += (
+                    "; these are whole numbers with nulls, which pandas stores as floats: "
+                    "send the nullable 'Int64' dtype and mark the column optional"
+                )
         raise _fail(what, type_name, str(src), why)
     if target.kind == "f":
         return data.astype(target)
@@ -236,9 +237,7 @@ def convert_tensor(values: Any, dtype: np.dtype, shape: tuple[int, ...], what: s
         data, loose = to_source(values)
     if data.dtype != dtype:
         data = _tensor_dtype(data, dtype, what, loose)
-    if data.ndim != len(shape) or any(
-        want != -1 and got != want for want, got in zip(shape, data.shape)
-    ):
+    if data.ndim != len(shape) or any(want != -1 and got != want for want, got in zip(shape, data.shape)):
         raise _fail(what, f"shape {tuple(shape)}", f"shape {data.shape}", "-1 matches any size")
     return data
 

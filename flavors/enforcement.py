@@ -7,6 +7,7 @@ whenever every column converts to one numpy dtype, else a DataFrame. A model tha
 names gets that block wrapped into a DataFrame once per (batched) call by `ColumnPlan.to_frame`,
 not once per request. The type rules live in `conversion.py`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,7 @@ class TensorPlan:
 
     def prepare(self, data: Any) -> np.ndarray | dict[str, np.ndarray]:
         only = self._only
-        if only is not None and type(data) is np.ndarray and data.dtype == only.dtype \
-                and data.ndim == self._ndim:
+        if only is not None and type(data) is np.ndarray and data.dtype == only.dtype and data.ndim == self._ndim:
             shape = data.shape
             if all(shape[i] == d for i, d in self._fixed):
                 return data if self._key is None else {self._key: data}
@@ -68,8 +68,7 @@ class TensorPlan:
             return out if self.single else {str(spec.name): out}
         if not isinstance(data, (dict, pd.DataFrame)):
             raise SchemaEnforcementError(
-                f"expected named tensors {[s.name for s in self.specs]} as a dict, got "
-                f"{type(data).__name__}"
+                f"expected named tensors {[s.name for s in self.specs]} as a dict, got {type(data).__name__}"
             )
         result = {}
         for spec in self.specs:
@@ -128,9 +127,14 @@ class ColumnPlan:
 
     def passes_as_is(self, data: Any) -> bool:
         """True for a DataFrame that a frame model could take untouched (its index kept)."""
-        return (self.frame_columns is not None and isinstance(data, pd.DataFrame) and self.named
-                and self._numeric and data.columns.equals(self._index)
-                and all(t == self.array_dtype for t in data.dtypes))
+        return (
+            self.frame_columns is not None
+            and isinstance(data, pd.DataFrame)
+            and self.named
+            and self._numeric
+            and data.columns.equals(self._index)
+            and all(t == self.array_dtype for t in data.dtypes)
+        )
 
     def prepare(self, data: Any) -> np.ndarray | pd.DataFrame:
         fast = self._fast(data)
@@ -159,8 +163,10 @@ class ColumnPlan:
         if self.block:  # every column is present and converted to array_dtype (see __init__)
             return np.column_stack(values)
         first = values[0].dtype if values and isinstance(values[0], np.ndarray) else None
-        if first is not None and first.kind in "biufM" and all(
-            isinstance(v, np.ndarray) and v.dtype == first for v in values
+        if (
+            first is not None
+            and first.kind in "biufM"
+            and all(isinstance(v, np.ndarray) and v.dtype == first for v in values)
         ):
             # NOTE: one 2-D block builds a DataFrame ~6x faster than a dict of columns.
             index = self._index if len(values) == len(self.names) else pd.Index(list(converted))
@@ -172,8 +178,7 @@ class ColumnPlan:
         if not (self.all_required and self._numeric):
             return None
         if isinstance(data, np.ndarray):
-            if self.block and data.dtype == self.array_dtype and data.ndim == 2 \
-                    and data.shape[1] == len(self.specs):
+            if self.block and data.dtype == self.array_dtype and data.ndim == 2 and data.shape[1] == len(self.specs):
                 return data
             return None
         if isinstance(data, pd.DataFrame) and self.named and data.columns.equals(self._index):
@@ -208,8 +213,7 @@ class ColumnPlan:
         if isinstance(data, dict):
             if not self.named:
                 return self._positional(list(data.values()))
-            return {k: (v if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v])
-                    for k, v in data.items()}
+            return {k: (v if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v]) for k, v in data.items()}
         if isinstance(data, (list, tuple)):
             if data and all(isinstance(r, dict) for r in data):
                 keys = self.names if self.named else list(data[0])
@@ -246,8 +250,13 @@ def make_input_plan(schema: Schema | None, *, needs_names: bool = True) -> PassT
 
 
 _PARAM_PY = {
-    "boolean": (bool,), "integer": (int,), "long": (int,), "float": (int, float),
-    "double": (int, float), "string": (str,), "datetime": (str, dt.date),
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "string": (str,),
+    "datetime": (str, dt.date),
 }
 
 
@@ -259,9 +268,7 @@ def enforce_params(schema: ParamSchema | None, params: dict[str, Any] | None) ->
     known = {p.name: p for p in schema.params}
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise SchemaEnforcementError(
-            f"unknown param(s) {unknown}; the model accepts {sorted(known) or 'no params'}"
-        )
+        raise SchemaEnforcementError(f"unknown param(s) {unknown}; the model accepts {sorted(known) or 'no params'}")
     out = {}
     for name, spec in known.items():
         out[name] = _param_value(spec, given[name]) if name in given else spec.default
@@ -295,9 +302,7 @@ def _param_scalar(spec: ParamSpec, value: Any) -> Any:
         try:
             dt.datetime.fromisoformat(value)
         except ValueError as exc:
-            raise SchemaEnforcementError(
-                f"param {spec.name!r}: expected an ISO datetime, got {value!r:.40}"
-            ) from exc
+            raise SchemaEnforcementError(f"param {spec.name!r}: expected an ISO datetime, got {value!r:.40}") from exc
     return value
 
 

@@ -3,6 +3,7 @@
 `requirements.txt`, `python_env.yaml` and `conda.yaml` follow MLflow's layout, pinned to the
 versions installed when the model is saved, so `serve`/`build-docker` can recreate them.
 """
+
 from __future__ import annotations
 
 import platform

@@ -3,6 +3,7 @@
 DataFrames, dicts of lists and lists of dicts give column schemas (a column with nulls is marked
 optional); numpy arrays and dicts of arrays give tensor schemas with a variable first dimension.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,8 +59,7 @@ def infer_schema(data: Any) -> Schema:
     if isinstance(data, (str, bytes, bool, int, float)):
         return Schema([_colspec(pd.Series([data]), None)])
     raise InvalidInput(
-        f"cannot infer a schema from {type(data).__name__}; use a DataFrame, numpy array, "
-        "dict of arrays/lists, or list"
+        f"cannot infer a schema from {type(data).__name__}; use a DataFrame, numpy array, dict of arrays/lists, or list"
     )
 
 
@@ -92,7 +92,11 @@ def column_type_of(series: pd.Series, name: str | None) -> str:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
     if pd.api.types.is_integer_dtype(dtype):
-        return "integer" if np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype).itemsize <= 4 else "long"
+        return (
+            "integer"
+            if np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype).itemsize <= 4
+            else "long"
+        )
     if pd.api.types.is_float_dtype(dtype):
         np_dtype = np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
         return "float" if np_dtype.itemsize <= 4 else "double"

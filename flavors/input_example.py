@@ -3,6 +3,7 @@
 The serving example is a body ready to POST to `/invocations`: `dataframe_split` for tables,
 `inputs` for tensors, plus `params` when the example carries them.
 """
+
 from __future__ import annotations
 
 import base64

@@ -3,6 +3,7 @@
 Shipyard writes MLflow's fields with `shipyard_version` in place of `mlflow_version`, and reads
 files written by MLflow (their extra fields are kept in `extra` and written back unchanged).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,16 @@ from shipyard.version import __version__
 MLMODEL_FILE_NAME = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
 _KNOWN = {
-    "artifact_path", "flavors", "run_id", "model_uuid", "utc_time_created", "shipyard_version",
-    "signature", "saved_input_example_info", "metadata", "model_size_bytes",
+    "artifact_path",
+    "flavors",
+    "run_id",
+    "model_uuid",
+    "utc_time_created",
+    "shipyard_version",
+    "signature",
+    "saved_input_example_info",
+    "metadata",
+    "model_size_bytes",
 }
 
 
@@ -33,9 +42,7 @@ class Model:
     flavors: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_id: str | None = None
     model_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
-    utc_time_created: str = field(
-        default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-    )
+    utc_time_created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
     shipyard_version: str | None = __version__
     signature: ModelSignature | None = None
     saved_input_example_info: dict[str, Any] | None = None

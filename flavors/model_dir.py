@@ -4,6 +4,7 @@ Each flavor writes its own model file(s) into the directory made by `create_mode
 `finish_model_dir` with its flavor configuration; this writes the code paths, env files, input
 example, signature and `MLmodel`.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -72,7 +73,9 @@ def resolve_signature(
     except ShipyardError as exc:
         warnings.warn(
             f"no signature saved: the input schema could not be inferred from input_example "
-            f"({exc}); pass signature= to save_model", SignatureWarning, stacklevel=3,
+            f"({exc}); pass signature= to save_model",
+            SignatureWarning,
+            stacklevel=3,
         )
         return None
     outputs = None
@@ -87,7 +90,8 @@ def resolve_signature(
             warnings.warn(
                 f"the output schema could not be inferred (predict on input_example failed: "
                 f"{type(exc).__name__}: {exc}); only the input schema is saved",
-                SignatureWarning, stacklevel=3,
+                SignatureWarning,
+                stacklevel=3,
             )
     return ModelSignature(inputs=inputs, outputs=outputs)
 
@@ -115,14 +119,14 @@ def finish_model_dir(
     if input_example is not None:
         model.saved_input_example_info = write_input_example(model_dir, input_example)
     env = write_env_files(
-        model_dir, distributions,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+        model_dir,
+        distributions,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
     )
     if flavor_name != PYFUNC_FLAVOR:
         model.add_flavor(flavor_name, code=code, **flavor_conf)
-    model.add_flavor(
-        PYFUNC_FLAVOR, code=code, env=env, python_version=python_version(), **pyfunc_conf
-    )
+    model.add_flavor(PYFUNC_FLAVOR, code=code, env=env, python_version=python_version(), **pyfunc_conf)
     model.model_size_bytes = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     model.save(model_dir / MLMODEL_FILE_NAME)
     return model

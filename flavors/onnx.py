@@ -5,6 +5,7 @@ this onnxruntime has, an intra-op pool of one thread per usable CPU, one inter-o
 spinning off, so idle worker threads do not burn the CPU the server's other threads need.
 The input schema comes from the graph itself when the MLmodel has no signature.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,19 @@ DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 
 # ONNX TensorProto element types -> numpy dtypes (the ones a signature can describe).
 _ELEM_DTYPES = {
-    1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
-    8: np.object_, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64,
+    1: np.float32,
+    2: np.uint8,
+    3: np.int8,
+    4: np.uint16,
+    5: np.int16,
+    6: np.int32,
+    7: np.int64,
+    8: np.object_,
+    9: np.bool_,
+    10: np.float16,
+    11: np.float64,
+    12: np.uint32,
+    13: np.uint64,
 }
 
 
@@ -161,9 +173,15 @@ class OnnxBackend:
 
 def _session_schema(session: Any) -> Schema | None:
     names = {
-        "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
-        "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(string)": np.object_,
-        "tensor(float16)": np.float16, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+        "tensor(float)": np.float32,
+        "tensor(double)": np.float64,
+        "tensor(int64)": np.int64,
+        "tensor(int32)": np.int32,
+        "tensor(bool)": np.bool_,
+        "tensor(string)": np.object_,
+        "tensor(float16)": np.float16,
+        "tensor(uint8)": np.uint8,
+        "tensor(int8)": np.int8,
     }
     specs = []
     for i in session.get_inputs():

@@ -6,6 +6,7 @@ to a flavor through `FLAVORS`, and wraps the flavor's backend in a `PyFuncModel`
 was built once from the signature. When a load fails, the error lists every recorded version
 (Python, Shipyard, the framework) that differs from the running one.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -129,9 +130,7 @@ def _load_failure(model_dir: Path, flavor: str, model: Model, exc: Exception) ->
     else:
         shown = ", ".join(f"{k} {v}" for k, v in recorded.items() if v)
         versions = f"all recorded versions match this environment ({shown})"
-    return ModelLoadError(
-        f"could not load the {flavor} model at {model_dir}: {type(exc).__name__}: {exc}. {versions}"
-    )
+    return ModelLoadError(f"could not load the {flavor} model at {model_dir}: {type(exc).__name__}: {exc}. {versions}")
 
 
 def load_model(path: str | Path, *, allow_pickle: bool = True, **options: Any) -> PyFuncModel:
@@ -178,8 +177,9 @@ class PyFuncModel:
         self.input_schema = inputs
         self._plan = make_input_plan(inputs, needs_names=backend.needs_column_names)
         # Column models that need names: the prepared block becomes a DataFrame once per call.
-        self._frame_plan = self._plan if isinstance(self._plan, ColumnPlan) \
-            and self._plan.frame_columns is not None else None
+        self._frame_plan = (
+            self._plan if isinstance(self._plan, ColumnPlan) and self._plan.frame_columns is not None else None
+        )
         self._params = self.signature.params if self.signature is not None else None
         rows = inputs is not None and all(
             not isinstance(s, TensorSpec) or (s.shape and s.shape[0] == -1) for s in inputs.inputs

@@ -5,6 +5,7 @@ Also loads MLflow's `mlflow.pyfunc.model` directories. NOTE: MLflow pickles the 
 whose class subclasses `mlflow.pyfunc.PythonModel`; unpickling it needs `mlflow` importable, so
 those directories load only where mlflow is installed (sklearn, onnx and pytorch ones do not).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -94,9 +95,7 @@ def save_model(
         conf["model_config"] = model_config
     if batchable is not None:
         conf["batchable"] = bool(batchable)
-    context = PythonModelContext(
-        {k: str(model_dir / v["path"]) for k, v in recorded.items()}, model_config
-    )
+    context = PythonModelContext({k: str(model_dir / v["path"]) for k, v in recorded.items()}, model_config)
     predictor = _Predictor(python_model, context, loaded=False)
     return finish_model_dir(
         model_dir,

@@ -5,6 +5,7 @@ list of `TensorSpec` (numpy dtype + shape, -1 for a variable dimension); never a
 In the `MLmodel` file `inputs`, `outputs` and `params` are JSON strings inside the YAML, so MLflow
 and Shipyard read each other's signatures.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,7 @@ class ColSpec:
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
             raise InvalidInput(
-                f"column {self.name!r}: type {self.type!r} is not supported; "
-                f"allowed: {', '.join(COLUMN_TYPES)}"
+                f"column {self.name!r}: type {self.type!r} is not supported; allowed: {', '.join(COLUMN_TYPES)}"
             )
 
     @property
@@ -166,8 +166,7 @@ class ParamSpec:
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
             raise InvalidInput(
-                f"param {self.name!r}: type {self.type!r} is not supported; allowed: "
-                f"{', '.join(PARAM_TYPES)}"
+                f"param {self.name!r}: type {self.type!r} is not supported; allowed: {', '.join(PARAM_TYPES)}"
             )
         if self.shape is not None:
             object.__setattr__(self, "shape", tuple(self.shape))
@@ -207,7 +206,9 @@ class ParamSchema:
         return cls(
             [
                 ParamSpec(
-                    i["name"], i["type"], i.get("default"),
+                    i["name"],
+                    i["type"],
+                    i.get("default"),
                     tuple(i["shape"]) if i.get("shape") is not None else None,
                 )
                 for i in items

@@ -3,6 +3,7 @@
 Reads MLflow's `sklearn` flavor as is (its default format since 3.x is skops, which is not
 pickle-based and so loads even when pickles are refused).
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,15 @@ FLAVOR_NAME = "sklearn"
 LOADER_MODULE = "shipyard.flavors.sklearn"
 SERIALIZATION_FORMATS = ("cloudpickle", "pickle", "skops")
 _FILE_NAMES = {"cloudpickle": "model.pkl", "pickle": "model.pkl", "skops": "model.skops"}
-PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba",
-               "decision_function", "score_samples", "transform")
+PREDICT_FNS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "predict_joint_log_proba",
+    "decision_function",
+    "score_samples",
+    "transform",
+)
 
 
 def save_model(
@@ -85,9 +93,7 @@ def save_model(
 
 # sklearn's vendored array-API adapters for other array libraries; importing one imports that
 # library (torch: ~4 s and ~180 MB), and none of them holds an estimator.
-_ARRAY_API_ADAPTERS = tuple(
-    f"sklearn.externals.array_api_compat.{lib}" for lib in ("cupy", "dask", "torch")
-)
+_ARRAY_API_ADAPTERS = tuple(f"sklearn.externals.array_api_compat.{lib}" for lib in ("cupy", "dask", "torch"))
 
 
 def _skops_io() -> Any:

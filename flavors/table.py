@@ -4,6 +4,7 @@
 `LOADER_MODULES` maps a `python_function.loader_module` (Shipyard's or MLflow's) to that name;
 `RECORDED_VERSIONS` says which flavor fields record which distribution's version.
 """
+
 from __future__ import annotations
 
 FLAVORS: dict[str, str] = {

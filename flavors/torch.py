@@ -5,6 +5,7 @@ default cuda when available). Reads MLflow's `pytorch` directories: `data/model.
 `data/model.pt2` (`torch.export`, which also unpickles its weights, so both are refused when
 pickles are). TorchScript (`data/model.pt`) loads without pickle.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,8 +53,10 @@ def save_model(
     if fmt not in ("pickle", "torchscript"):
         raise InvalidInput(f"serialization_format {fmt!r} is not supported; allowed: pickle, torchscript")
     if fmt == "torchscript" and not is_script:
-        raise InvalidInput("serialization_format 'torchscript' needs a torch.jit.ScriptModule "
-                           "(use torch.jit.script or torch.jit.trace first)")
+        raise InvalidInput(
+            "serialization_format 'torchscript' needs a torch.jit.ScriptModule "
+            "(use torch.jit.script or torch.jit.trace first)"
+        )
     model_dir = create_model_dir(path)
     (model_dir / DATA_DIR).mkdir()
     target = model_dir / DATA_DIR / FILES[fmt]
@@ -89,9 +92,7 @@ def _torchscript_quiet() -> Iterator[None]:
     """NOTE: torch >= 2.13 deprecates torch.jit save/load; TorchScript files are still what many
     users bring, and the user chose the format, so the nag is silenced for these calls only."""
     with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning
-        )
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
         yield
 
 

@@ -1,4 +1,5 @@
 """Docker images for models: a spec, a pure Dockerfile renderer, the build context, the build."""
+
 from shipyard.images.build import BuiltImage, build_image, connect
 from shipyard.images.context import write_context
 from shipyard.images.dockerfile import render_dockerfile

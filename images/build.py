@@ -4,6 +4,7 @@ NOTE: docker-py talks to the classic builder (no BuildKit), which pulls a missin
 its own. So the base image is looked up first and a missing one is an error unless `pull=True`:
 a build never reaches a registry unless asked.
 """
+
 from __future__ import annotations
 
 import time

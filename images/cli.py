@@ -1,4 +1,5 @@
 """`shipyard build-docker` and `shipyard generate-dockerfile`: the edge where flags become a spec."""
+
 from __future__ import annotations
 
 import os
@@ -74,9 +75,7 @@ def build_docker(
             model = resolve_model(model_uri, settings=settings)
             with tempfile.TemporaryDirectory(prefix="shipyard-context-") as tmp:
                 context = Path(tmp) / "context"
-                spec = write_context(
-                    model, options, context, wheel_cache=_wheel_cache(settings), log=_echo
-                )
+                spec = write_context(model, options, context, wheel_cache=_wheel_cache(settings), log=_echo)
                 built = build_image(
                     client, context, name, base_image=spec.base_image,
                     build_args=options.build_args, pull=pull, network_mode=network, log=_echo,
@@ -86,14 +85,20 @@ def build_docker(
     except ShipyardError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(
-        f"built {built.tag} ({built.id[:19]}) in {built.seconds:.1f} s; "
-        f"image size {human_size(built.size_bytes)}"
+        f"built {built.tag} ({built.id[:19]}) in {built.seconds:.1f} s; image size {human_size(built.size_bytes)}"
     )
 
 
 @click.command("generate-dockerfile")
 @_with_common
-@click.option("-d", "--output-directory", "output", required=True, type=click.Path(file_okay=False), help="New or empty directory for the build context.")
+@click.option(
+    "-d",
+    "--output-directory",
+    "output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="New or empty directory for the build context.",
+)
 def generate_dockerfile(
     model_uri: str, output: str, base_image: str | None, wheelhouse: bool, ca_cert: tuple[str, ...],
     build_arg: tuple[str, ...], label: tuple[str, ...], gpu: bool,

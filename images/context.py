@@ -5,6 +5,7 @@ byte-identical between builds (the classic builder keys `COPY` on file contents 
 mtimes). So the requirements file is written in one canonical form, every file gets a fixed mode,
 and Shipyard's wheel is built with a fixed SOURCE_DATE_EPOCH (reproducible zip timestamps).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -129,9 +130,7 @@ def _run(cmd: list[str], *, what: str, log: Log, env: dict[str, str] | None = No
                 tail = (tail + [line])[-20:]
                 log(line)
         if proc.returncode != 0:
-            raise ShipyardError(
-                f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n" + "\n".join(tail)
-            )
+            raise ShipyardError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n" + "\n".join(tail))
 
 
 def shipyard_source_dir() -> Path | None:
@@ -301,7 +300,8 @@ def write_context(
     if options.wheelhouse:
         log("downloading every dependency as a wheel (--wheelhouse)")
         download_wheelhouse(
-            [dest / CONTEXT_REQUIREMENTS, dest / CONTEXT_SERVE_REQUIREMENTS], dest / CONTEXT_WHEELS,
+            [dest / CONTEXT_REQUIREMENTS, dest / CONTEXT_SERVE_REQUIREMENTS],
+            dest / CONTEXT_WHEELS,
             log=log,
         )
     # Run by the base image's Python, so the copy of the module is the script (stdlib only).

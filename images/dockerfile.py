@@ -9,6 +9,7 @@ Quoting, because model names, versions, URIs and user labels end up in the file:
 - `ENTRYPOINT`, `HEALTHCHECK CMD` and `COPY` use the exec/JSON form, written with `json.dumps`.
 - Values are single lines (checked by the spec): a newline cannot be quoted in a Dockerfile.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,7 @@ HEALTH_URL = f"http://127.0.0.1:{PORT}/health"
 
 # Readiness probe with the standard library only: the slim base images have no curl or wget.
 _HEALTH_PY = (
-    "import sys, urllib.request; "
-    f"sys.exit(0 if urllib.request.urlopen('{HEALTH_URL}', timeout=3).status == 200 else 1)"
+    f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('{HEALTH_URL}', timeout=3).status == 200 else 1)"
 )
 
 
@@ -59,9 +59,7 @@ def _key_values(instruction: str, items: Mapping[str, str], *, quote_keys: bool)
     """One instruction (one history entry) with a `KEY="value"` per continued line, sorted."""
     if not items:
         return []
-    parts = [
-        f"{quote_value(k) if quote_keys else k}={quote_value(v)}" for k, v in sorted(items.items())
-    ]
+    parts = [f"{quote_value(k) if quote_keys else k}={quote_value(v)}" for k, v in sorted(items.items())]
     lines = [f"{instruction} {parts[0]}"]
     lines += [f"    {p}" for p in parts[1:]]
     return [" \\\n".join(lines)]

@@ -15,6 +15,7 @@ it was: only the section header table, and unloaded sections lying after the las
 move. The result is re-read and compared before it atomically replaces the original; a file this
 code does not understand is left exactly as it was.
 """
+
 from __future__ import annotations
 
 import os
@@ -103,9 +104,15 @@ def _parse(data: bytes) -> _Elf | None:
     header = _EHDR.unpack_from(data)
     e_type, phoff, shoff = header[1], header[5], header[6]
     phentsize, phnum, shentsize, shnum, shstrndx = header[9:14]
-    if (e_type != _ET_DYN or phentsize != _PHDR.size or shentsize != _SHDR.size
-            or shnum == 0 or not 0 < shstrndx < shnum
-            or phoff + phnum * _PHDR.size > len(data) or shoff + shnum * _SHDR.size > len(data)):
+    if (
+        e_type != _ET_DYN
+        or phentsize != _PHDR.size
+        or shentsize != _SHDR.size
+        or shnum == 0
+        or not 0 < shstrndx < shnum
+        or phoff + phnum * _PHDR.size > len(data)
+        or shoff + shnum * _SHDR.size > len(data)
+    ):
         return None
     segments = []
     for i in range(phnum):
@@ -115,11 +122,11 @@ def _parse(data: bytes) -> _Elf | None:
     if any(s.in_file and s.end > len(data) for s in sections):
         return None
     strtab = sections[shstrndx]
-    table = data[strtab.offset:strtab.end]
+    table = data[strtab.offset : strtab.end]
     names = []
     for s in sections:
         end = table.find(b"\0", s.name_offset)
-        names.append(table[s.name_offset:end].decode("latin-1") if end >= 0 else "")
+        names.append(table[s.name_offset : end].decode("latin-1") if end >= 0 else "")
     return _Elf(header, segments, sections, names)
 
 
@@ -144,15 +151,18 @@ def strip_shared_object(data: bytes) -> bytes | None:
         s = elf.sections[i]
         if s.link in dropped or s.link >= count or (s.info_is_index and s.info in dropped):
             return None  # something kept points at what would go: not ours to fix
-    known_end = max([elf.ehsize, elf.shoff + count * _SHDR.size]
-                    + [o + n for o, n in elf.segments] + [s.end for s in elf.sections])
+    known_end = max(
+        [elf.ehsize, elf.shoff + count * _SHDR.size] + [o + n for o, n in elf.segments] + [s.end for s in elf.sections]
+    )
     if known_end != len(data):
         return None  # bytes no header accounts for (an appended payload): leave the file alone
 
     # Everything mapped, both header tables' prefix and every kept loaded section stay in place.
-    cut = max([elf.ehsize, elf.phoff + elf.phnum * _PHDR.size]
-              + [o + n for o, n in elf.segments]
-              + [elf.sections[i].end for i in kept if elf.sections[i].flags & _SHF_ALLOC])
+    cut = max(
+        [elf.ehsize, elf.phoff + elf.phnum * _PHDR.size]
+        + [o + n for o, n in elf.segments]
+        + [elf.sections[i].end for i in kept if elf.sections[i].flags & _SHF_ALLOC]
+    )
     moved: list[int] = []
     for i in sorted(kept, key=lambda k: elf.sections[k].offset):
         s = elf.sections[i]
@@ -169,17 +179,23 @@ def strip_shared_object(data: bytes) -> bytes | None:
         s = elf.sections[i]
         out += b"\0" * (-len(out) % max(s.addralign, 1))
         new_offset[i] = len(out)
-        out += data[s.offset:s.end]
+        out += data[s.offset : s.end]
     out += b"\0" * (-len(out) % 8)
     new_shoff = len(out)
     renumber = {old: new for new, old in enumerate(kept)}
     for i in kept:
         s = elf.sections[i]
         out += _SHDR.pack(
-            s.name_offset, s.type, s.flags, s.addr, new_offset.get(i, s.offset), s.size,
+            s.name_offset,
+            s.type,
+            s.flags,
+            s.addr,
+            new_offset.get(i, s.offset),
+            s.size,
             renumber[s.link] if s.link else 0,
             renumber[s.info] if s.info_is_index else s.info,
-            s.addralign, s.entsize,
+            s.addralign,
+            s.entsize,
         )
     fields = list(elf.header)
     fields[6], fields[12], fields[13] = new_shoff, len(kept), renumber[elf.shstrndx]
@@ -193,13 +209,13 @@ def _same_content(old: bytes, new: bytes, elf: _Elf, kept: list[int], cut: int) 
     parsed = _parse(new)
     if parsed is None or len(parsed.sections) != len(kept) or parsed.segments != elf.segments:
         return False
-    if new[_EHDR.size:cut] != old[_EHDR.size:cut]:
+    if new[_EHDR.size : cut] != old[_EHDR.size : cut]:
         return False
     for new_index, old_index in enumerate(kept):
         a, b = elf.sections[old_index], parsed.sections[new_index]
         if parsed.names[new_index] != elf.names[old_index] or a.size != b.size:
             return False
-        if a.in_file and old[a.offset:a.end] != new[b.offset:b.end]:
+        if a.in_file and old[a.offset : a.end] != new[b.offset : b.end]:
             return False
     return True
 
@@ -232,9 +248,11 @@ class SlimReport:
 
     def summary(self) -> str:
         mb = 1e6
-        return (f"slim: removed {self.test_dirs} test folders ({self.test_bytes / mb:.1f} MB) and "
-                f"{self.build_files} build-only files ({self.build_bytes / mb:.1f} MB); stripped "
-                f"{self.stripped} shared objects ({self.stripped_bytes / mb:.1f} MB)")
+        return (
+            f"slim: removed {self.test_dirs} test folders ({self.test_bytes / mb:.1f} MB) and "
+            f"{self.build_files} build-only files ({self.build_bytes / mb:.1f} MB); stripped "
+            f"{self.stripped} shared objects ({self.stripped_bytes / mb:.1f} MB)"
+        )
 
 
 def _tree_size(root: Path) -> int:

@@ -1,4 +1,5 @@
 """The one place `build-docker` turns a model URI into files plus the identity its labels record."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -6,6 +6,7 @@ extra, installed into a virtual environment in a build stage and copied over); t
 (labels) comes last, so a new version of a model with the same requirements rebuilds only its
 model-file layer.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,10 @@ SERVE_ENV_KNOBS = ("log_level", "max_batch_delay_ms", "max_batch_size", "max_que
 def serve_env_defaults() -> dict[str, str]:
     """`SHIPYARD_<KNOB>` -> `serve`'s default, read from its settings class (one source of truth)."""
     fields = ServeSettings.model_fields
-    return {f"SHIPYARD_{knob.upper()}": str(fields[knob].get_default(call_default_factory=True))
-            for knob in SERVE_ENV_KNOBS}
+    return {
+        f"SHIPYARD_{knob.upper()}": str(fields[knob].get_default(call_default_factory=True)) for knob in SERVE_ENV_KNOBS
+    }
+
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -118,9 +121,7 @@ class ImageSpec:
 
 def check_env_name(what: str, name: str) -> None:
     if not _ENV_NAME.match(name):
-        raise InvalidInput(
-            f"{what} name {name!r} is not valid: use letters, digits and '_', not starting with a digit"
-        )
+        raise InvalidInput(f"{what} name {name!r} is not valid: use letters, digits and '_', not starting with a digit")
 
 
 def check_label_key(key: str) -> None:

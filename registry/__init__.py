@@ -4,6 +4,7 @@ NOTE: names resolve lazily through `_LAZY` (import strings, PEP 562 `__getattr__
 imports `shipyard.registry.uris`, which runs this file first, and must not pull in the SQL
 stores (SQLAlchemy, alembic) to resolve a local model directory.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

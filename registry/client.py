@@ -5,6 +5,7 @@ only needs `tracking_uri`, `registry_uri` and `_settings` attributes, which both
 Deployment actions (stage transitions, alias moves, rollbacks) are recorded with `user`, or the
 OS user when no user was given.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -114,13 +115,23 @@ class RegistryClient:
             )
         resolved = self.resolve(source)
         return register_version(
-            self.registry_store, name, resolved.local_path, source=str(source),
-            run_id=run_id or resolved.run_id, tags=_str_tags(tags), description=description,
-            user_id=self._user(), progress=progress,
+            self.registry_store,
+            name,
+            resolved.local_path,
+            source=str(source),
+            run_id=run_id or resolved.run_id,
+            tags=_str_tags(tags),
+            description=description,
+            user_id=self._user(),
+            progress=progress,
         )
 
     def register_model(
-        self, model_uri: str, name: str, tags: dict[str, Any] | None = None, *,
+        self,
+        model_uri: str,
+        name: str,
+        tags: dict[str, Any] | None = None,
+        *,
         progress: ProgressCallback | None = None,
     ) -> ModelVersion:
         """Create the registered model if needed, then register `model_uri` as a new version."""

@@ -4,6 +4,7 @@ NOTE: every change here needs a migration under `tracking/migrations/versions/` 
 revisions follow tracking's in one chain; `0002_registry` created these tables).
 Child tables reference the model name with ON UPDATE CASCADE so a rename is one UPDATE.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -61,9 +62,7 @@ class SqlModelVersion(Base):
 class SqlModelVersionTag(Base):
     __tablename__ = "model_version_tags"
     __table_args__ = (
-        sa.ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE
-        ),
+        sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE),
     )
 
     name: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
@@ -75,9 +74,7 @@ class SqlModelVersionTag(Base):
 class SqlRegisteredModelAlias(Base):
     __tablename__ = "registered_model_aliases"
     __table_args__ = (
-        sa.ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE
-        ),
+        sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE),
     )
 
     name: Mapped[str] = mapped_column(sa.String(256), primary_key=True)

@@ -5,6 +5,7 @@ contributes `F <path> <size>\\n` followed by the file's bytes (or `D <path>\\n` 
 directory). Paths are length-safe because the size precedes the bytes and paths hold no newline.
 Nothing is excluded: an added, removed, renamed, truncated or edited file changes the digest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,7 +80,7 @@ def digest_hex(digest: str) -> str:
     """The hex part of a `sha256:<hex>` digest, checked, for use as a directory name."""
     if not digest.startswith(DIGEST_PREFIX):
         raise InvalidInput(f"digest {digest!r} must start with {DIGEST_PREFIX!r}")
-    hexpart = digest[len(DIGEST_PREFIX):]
+    hexpart = digest[len(DIGEST_PREFIX) :]
     if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
         raise InvalidInput(f"digest {digest!r} is not a sha256 digest (64 lowercase hex digits)")
     return hexpart

@@ -3,6 +3,7 @@
 Names and fields follow MLflow's `RegisteredModel` / `ModelVersion` so code written against
 `mlflow.MlflowClient` reads the same; Shipyard adds `digest` and `storage_location`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """`shipyard.register_model`: the fluent entry point (MLflow's `mlflow.register_model`)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ them each time: a transition into the stage (or an alias set) pushes its version
 pushes None; a rollback truncates the stack back to the version it restored. Rolling back twice
 therefore walks two deployments back instead of toggling between the last two.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ def _restore(stack: list[int | None], restored: int | None) -> None:
     """A rollback to `restored`: drop everything above its last occurrence (or push it)."""
     for i in range(len(stack) - 1, -1, -1):
         if stack[i] == restored:
-            del stack[i + 1:]
+            del stack[i + 1 :]
             return
     stack.append(restored)
 

@@ -6,6 +6,7 @@ was verified and fsynced, and READY is written last. A process killed at any poi
 PENDING row and perhaps a temp dir (swept by the next registration on this host); the next
 registration simply takes the next number.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,14 +54,18 @@ def register_version(
     """Copy `local_dir` into version storage as the next version of `name` (which must exist)."""
     local_dir = Path(local_dir)
     if not (local_dir / MLMODEL_FILE_NAME).is_file():
-        raise InvalidInput(
-            f"{source!r} is not a model directory: {str(local_dir)!r} has no {MLMODEL_FILE_NAME} file"
-        )
+        raise InvalidInput(f"{source!r} is not a model directory: {str(local_dir)!r} has no {MLMODEL_FILE_NAME} file")
     storage = version_storage(store)
     storage.sweep_stale_tmp()
     reap_abandoned(store, name)
     mv = store.create_model_version(
-        name, source, run_id, tags, None, description, user_id=user_id,
+        name,
+        source,
+        run_id,
+        tags,
+        None,
+        description,
+        user_id=user_id,
         status_message=f"{_OWNER_PREFIX} {socket.gethostname()} pid {os.getpid()}",
     )
     with storage.lock(exclusive=False):
@@ -84,7 +89,8 @@ def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
         owner = _OWNER.match(mv.status_message or "")
         if owner and owner["host"] == host and not pid_alive(int(owner["pid"])):
             store.fail_model_version(
-                name, mv.version,
+                name,
+                mv.version,
                 f"the registering process (pid {owner['pid']} on {host}) ended before the copy completed",
             )
             reaped.append(mv.version)

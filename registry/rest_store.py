@@ -6,6 +6,7 @@ digest-verified storage, answering with a READY version. `storage_location` come
 URL, so `models:/` resolution fetches the files through the server into the digest-keyed cache
 and verifies them there.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,21 +45,32 @@ class RestRegistryStore(AbstractRegistryStore):
     # --- entities -----------------------------------------------------------------------------
     def _mv(self, data: dict[str, Any]) -> ModelVersion:
         return ModelVersion(
-            name=data["name"], version=int(data["version"]),
+            name=data["name"],
+            version=int(data["version"]),
             creation_timestamp=int(data.get("creation_timestamp", 0)),
             last_updated_timestamp=int(data.get("last_updated_timestamp", 0)),
-            current_stage=data.get("current_stage", "None"), description=data.get("description"),
-            user_id=data.get("user_id"), source=data.get("source"), run_id=data.get("run_id"),
-            run_link=data.get("run_link"), status=data.get("status", "READY"), status_message=data.get("status_message"),
-            tags=_kv(data.get("tags")), aliases=list(data.get("aliases", [])), digest=data.get("digest"),
+            current_stage=data.get("current_stage", "None"),
+            description=data.get("description"),
+            user_id=data.get("user_id"),
+            source=data.get("source"),
+            run_id=data.get("run_id"),
+            run_link=data.get("run_link"),
+            status=data.get("status", "READY"),
+            status_message=data.get("status_message"),
+            tags=_kv(data.get("tags")),
+            aliases=list(data.get("aliases", [])),
+            digest=data.get("digest"),
             storage_location=self._uris.local_artifact_uri(data.get("storage_location")) or None,
         )
 
     def _model(self, data: dict[str, Any]) -> RegisteredModel:
         return RegisteredModel(
-            name=data["name"], creation_timestamp=int(data.get("creation_timestamp", 0)),
-            last_updated_timestamp=int(data.get("last_updated_timestamp", 0)), description=data.get("description"),
-            tags=_kv(data.get("tags")), aliases={a["alias"]: int(a["version"]) for a in data.get("aliases", [])},
+            name=data["name"],
+            creation_timestamp=int(data.get("creation_timestamp", 0)),
+            last_updated_timestamp=int(data.get("last_updated_timestamp", 0)),
+            description=data.get("description"),
+            tags=_kv(data.get("tags")),
+            aliases={a["alias"]: int(a["version"]) for a in data.get("aliases", [])},
             latest_versions=[self._mv(mv) for mv in data.get("latest_versions", [])],
         )
 
@@ -66,28 +78,47 @@ class RestRegistryStore(AbstractRegistryStore):
         return self.client.call(method, endpoint, {k: v for k, v in body.items() if v is not None})
 
     # --- registered models --------------------------------------------------------------------
-    def create_registered_model(self, name: str, tags: dict[str, str] | None = None, description: str | None = None) -> RegisteredModel:
-        body = {"name": name, "description": description, "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+    def create_registered_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        body = {
+            "name": name,
+            "description": description,
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+        }
         return self._model(self._call("POST", "/registered-models/create", body)["registered_model"])
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         return self._model(self._call("GET", "/registered-models/get", {"name": name})["registered_model"])
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        return self._model(self._call("PATCH", "/registered-models/update", {"name": name, "description": description})["registered_model"])
+        return self._model(
+            self._call("PATCH", "/registered-models/update", {"name": name, "description": description})[
+                "registered_model"
+            ]
+        )
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        return self._model(self._call("POST", "/registered-models/rename", {"name": name, "new_name": new_name})["registered_model"])
+        return self._model(
+            self._call("POST", "/registered-models/rename", {"name": name, "new_name": new_name})["registered_model"]
+        )
 
     def delete_registered_model(self, name: str) -> list[str]:
         """The server frees the stored copies itself, so there is nothing left to release here."""
         self._call("DELETE", "/registered-models/delete", {"name": name})
         return []
 
-    def search_registered_models(self, filter_string: str | None = None, max_results: int = SEARCH_REGISTERED_MODELS_MAX,
-                                 order_by: Sequence[str] | None = None) -> list[RegisteredModel]:
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_REGISTERED_MODELS_MAX,
+        order_by: Sequence[str] | None = None,
+    ) -> list[RegisteredModel]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [self._model(m) for m in self.client.pages("GET", "/registered-models/search", body, "registered_models", max_results)]
+        return [
+            self._model(m)
+            for m in self.client.pages("GET", "/registered-models/search", body, "registered_models", max_results)
+        ]
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         self._call("POST", "/registered-models/set-tag", {"name": name, "key": key, "value": value})
@@ -96,17 +127,33 @@ class RestRegistryStore(AbstractRegistryStore):
         self._call("DELETE", "/registered-models/delete-tag", {"name": name, "key": key})
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
-        answer = self._call("POST", "/registered-models/get-latest-versions", {"name": name, "stages": list(stages or [])})
+        answer = self._call(
+            "POST", "/registered-models/get-latest-versions", {"name": name, "stages": list(stages or [])}
+        )
         return [self._mv(mv) for mv in answer.get("model_versions", [])]
 
     # --- model versions -----------------------------------------------------------------------
-    def create_model_version(self, name: str, source: str, run_id: str | None = None, tags: dict[str, str] | None = None,
-                             run_link: str | None = None, description: str | None = None, *,
-                             user_id: str | None = None) -> ModelVersion:
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> ModelVersion:
         """Register `source` on the server (copied and verified there); returns the READY version."""
-        body = {"name": name, "source": self._uris.server_artifact_uri(source), "run_id": run_id, "run_link": run_link,
-                "description": description, "user_id": user_id,
-                "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        body = {
+            "name": name,
+            "source": self._uris.server_artifact_uri(source),
+            "run_id": run_id,
+            "run_link": run_link,
+            "description": description,
+            "user_id": user_id,
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+        }
         return self._mv(self._call("POST", "/model-versions/create", body)["model_version"])
 
     def finish_model_version(self, name: str, version: int, *, digest: str, storage_location: str) -> ModelVersion:
@@ -116,7 +163,9 @@ class RestRegistryStore(AbstractRegistryStore):
         raise InvalidState("a remote registry finishes registrations itself; use create_model_version")
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
-        return self._mv(self._call("GET", "/model-versions/get", {"name": name, "version": str(version)})["model_version"])
+        return self._mv(
+            self._call("GET", "/model-versions/get", {"name": name, "version": str(version)})["model_version"]
+        )
 
     def update_model_version(self, name: str, version: int | str, description: str | None) -> ModelVersion:
         body = {"name": name, "version": str(version), "description": description}
@@ -126,29 +175,58 @@ class RestRegistryStore(AbstractRegistryStore):
         self._call("DELETE", "/model-versions/delete", {"name": name, "version": str(version)})
         return None
 
-    def search_model_versions(self, filter_string: str | None = None, max_results: int = SEARCH_MODEL_VERSIONS_MAX,
-                              order_by: Sequence[str] | None = None) -> list[ModelVersion]:
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODEL_VERSIONS_MAX,
+        order_by: Sequence[str] | None = None,
+    ) -> list[ModelVersion]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [self._mv(mv) for mv in self.client.pages("GET", "/model-versions/search", body, "model_versions", max_results)]
+        return [
+            self._mv(mv)
+            for mv in self.client.pages("GET", "/model-versions/search", body, "model_versions", max_results)
+        ]
 
     def digest_in_use(self, digest: str) -> bool:
-        return bool(self.client.call("GET", "/model-versions/digest-in-use", {"digest": digest}, prefix=SHIPYARD_API)["in_use"])
+        return bool(
+            self.client.call("GET", "/model-versions/digest-in-use", {"digest": digest}, prefix=SHIPYARD_API)["in_use"]
+        )
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
-        self._call("POST", "/model-versions/set-tag", {"name": name, "version": str(version), "key": key, "value": value})
+        self._call(
+            "POST", "/model-versions/set-tag", {"name": name, "version": str(version), "key": key, "value": value}
+        )
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
         self._call("DELETE", "/model-versions/delete-tag", {"name": name, "version": str(version), "key": key})
 
     # --- deployment ---------------------------------------------------------------------------
-    def transition_model_version_stage(self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False,
-                                       *, user_id: str | None = None) -> ModelVersion:
-        body = {"name": name, "version": str(version), "stage": stage,
-                "archive_existing_versions": archive_existing_versions, "user_id": user_id}
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        archive_existing_versions: bool = False,
+        *,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        body = {
+            "name": name,
+            "version": str(version),
+            "stage": stage,
+            "archive_existing_versions": archive_existing_versions,
+            "user_id": user_id,
+        }
         return self._mv(self._call("POST", "/model-versions/transition-stage", body)["model_version"])
 
-    def set_registered_model_alias(self, name: str, alias: str, version: int | str, *, user_id: str | None = None) -> None:
-        self._call("POST", "/registered-models/alias", {"name": name, "alias": alias, "version": str(version), "user_id": user_id})
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int | str, *, user_id: str | None = None
+    ) -> None:
+        self._call(
+            "POST",
+            "/registered-models/alias",
+            {"name": name, "alias": alias, "version": str(version), "user_id": user_id},
+        )
 
     def delete_registered_model_alias(self, name: str, alias: str, *, user_id: str | None = None) -> None:
         self._call("DELETE", "/registered-models/alias", {"name": name, "alias": alias, "user_id": user_id})
@@ -158,13 +236,26 @@ class RestRegistryStore(AbstractRegistryStore):
 
     def get_history(self, name: str) -> list[HistoryEntry]:
         answer = self.client.call("GET", "/registered-models/history", {"name": name}, prefix=SHIPYARD_API)
-        return [HistoryEntry(id=e["id"], name=e["name"], action=e["action"], version=e.get("version"), alias=e.get("alias"),
-                             from_value=e.get("from"), to_value=e.get("to"), user_id=e.get("user_id"), timestamp=e["timestamp"])
-                for e in answer.get("history", [])]
+        return [
+            HistoryEntry(
+                id=e["id"],
+                name=e["name"],
+                action=e["action"],
+                version=e.get("version"),
+                alias=e.get("alias"),
+                from_value=e.get("from"),
+                to_value=e.get("to"),
+                user_id=e.get("user_id"),
+                timestamp=e["timestamp"],
+            )
+            for e in answer.get("history", [])
+        ]
 
     def rollback(self, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
         body = {"name": name, "stage_or_alias": stage_or_alias, "user_id": user_id}
-        answer = self.client.call("POST", "/registered-models/rollback", {k: v for k, v in body.items() if v is not None}, prefix=SHIPYARD_API)
+        answer = self.client.call(
+            "POST", "/registered-models/rollback", {k: v for k, v in body.items() if v is not None}, prefix=SHIPYARD_API
+        )
         return self._mv(answer["model_version"])
 
 

@@ -6,6 +6,7 @@
 
 Clauses are joined by AND; strings are single- or double-quoted. Errors name the clause.
 """
+
 from __future__ import annotations
 
 import re
@@ -70,14 +71,17 @@ def _compare(column: Any, op: str, raw: str, clause: str, numeric: bool) -> Any:
         "not ilike": lambda: ~column.ilike(value),
     }
     if numeric:
-        ops.update({
-            "<": lambda: column < value, "<=": lambda: column <= value,
-            ">": lambda: column > value, ">=": lambda: column >= value,
-        })
+        ops.update(
+            {
+                "<": lambda: column < value,
+                "<=": lambda: column <= value,
+                ">": lambda: column > value,
+                ">=": lambda: column >= value,
+            }
+        )
     if op not in ops:
         raise InvalidInput(
-            f"filter clause {clause!r}: operator {op!r} is not allowed here; "
-            f"allowed: {', '.join(sorted(ops))}, in"
+            f"filter clause {clause!r}: operator {op!r} is not allowed here; allowed: {', '.join(sorted(ops))}, in"
         )
     return ops[op]()
 
@@ -105,7 +109,7 @@ def filter_conditions(
             )
         ident, op, raw = m.group("ident"), m.group("op"), m.group("value")
         if ident.lower().startswith(("tag.", "tags.")):
-            key = ident.split(".", 1)[1].strip("`\"")
+            key = ident.split(".", 1)[1].strip('`"')
             conditions.append(
                 tag_condition(key, lambda col, op=op, raw=raw, c=clause: _compare(col, op, raw, c, False))
             )
@@ -129,8 +133,7 @@ def order_clauses(order_by: list[str] | None, columns: dict[str, Any], default: 
         parts = item.split()
         if not parts or len(parts) > 2 or parts[0].lower() not in columns:
             raise InvalidInput(
-                f"order_by {item!r} must be `<attribute> [ASC|DESC]` with attribute one of "
-                f"{', '.join(sorted(columns))}"
+                f"order_by {item!r} must be `<attribute> [ASC|DESC]` with attribute one of {', '.join(sorted(columns))}"
             )
         direction = parts[1].upper() if len(parts) == 2 else "ASC"
         if direction not in ("ASC", "DESC"):

@@ -4,6 +4,7 @@ Each operation runs in one transaction that first locks the registered model's r
 pipelines moving versions of one model at once are applied one after the other, and each
 history row records what the state really was before that operation.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,13 +42,9 @@ _RESERVED_ALIAS = re.compile(r"^(latest|v\d+|version\d+|\d+)$", re.IGNORECASE)
 def validate_alias(alias: str) -> str:
     """Aliases appear in `models:/<name>@<alias>`; `latest` and version-like names are reserved."""
     if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise InvalidInput(
-            f"alias {alias!r} is not allowed: use 1-255 letters, digits, '_' or '-'"
-        )
+        raise InvalidInput(f"alias {alias!r} is not allowed: use 1-255 letters, digits, '_' or '-'")
     if _RESERVED_ALIAS.match(alias):
-        raise InvalidInput(
-            f"alias {alias!r} is reserved (it reads like 'latest' or a version number); choose another"
-        )
+        raise InvalidInput(f"alias {alias!r} is reserved (it reads like 'latest' or a version number); choose another")
     return alias
 
 
@@ -55,17 +52,40 @@ class SqlDeployMixin:
     """Mixed into `SqlRegistryStore`; relies on its `_session`, `_lock_model`, `_version_row`."""
 
     def _history_row(
-        self: Any, s: Session, name: str, action: str, *, version: int | None, alias: str | None = None,
-        from_value: str | None, to_value: str | None, user_id: str | None, timestamp: int,
+        self: Any,
+        s: Session,
+        name: str,
+        action: str,
+        *,
+        version: int | None,
+        alias: str | None = None,
+        from_value: str | None,
+        to_value: str | None,
+        user_id: str | None,
+        timestamp: int,
     ) -> None:
-        s.add(m.SqlRegistryHistory(
-            name=name, action=action, version=version, alias=alias, from_value=from_value,
-            to_value=to_value, user_id=user_id, timestamp=timestamp,
-        ))
+        s.add(
+            m.SqlRegistryHistory(
+                name=name,
+                action=action,
+                version=version,
+                alias=alias,
+                from_value=from_value,
+                to_value=to_value,
+                user_id=user_id,
+                timestamp=timestamp,
+            )
+        )
 
     def _move_to_stage(
-        self: Any, s: Session, name: str, row: m.SqlModelVersion, stage: str, archive: bool,
-        action: str, user_id: str | None,
+        self: Any,
+        s: Session,
+        name: str,
+        row: m.SqlModelVersion,
+        stage: str,
+        archive: bool,
+        action: str,
+        user_id: str | None,
     ) -> None:
         if row.status != STATUS_READY:
             raise InvalidState(
@@ -74,18 +94,36 @@ class SqlDeployMixin:
         t = now_ms()
         if archive:
             others = s.scalars(
-                sa.select(m.SqlModelVersion).where(
+                sa.select(m.SqlModelVersion)
+                .where(
                     m.SqlModelVersion.name == name,
                     m.SqlModelVersion.current_stage == stage,
                     m.SqlModelVersion.version != row.version,
-                ).order_by(m.SqlModelVersion.version)
+                )
+                .order_by(m.SqlModelVersion.version)
             ).all()
             for other in others:
                 other.current_stage, other.last_updated_time = STAGE_ARCHIVED, t
-                self._history_row(s, name, action, version=other.version, from_value=stage,
-                                  to_value=STAGE_ARCHIVED, user_id=user_id, timestamp=t)
-        self._history_row(s, name, action, version=row.version, from_value=row.current_stage,
-                          to_value=stage, user_id=user_id, timestamp=t)
+                self._history_row(
+                    s,
+                    name,
+                    action,
+                    version=other.version,
+                    from_value=stage,
+                    to_value=STAGE_ARCHIVED,
+                    user_id=user_id,
+                    timestamp=t,
+                )
+        self._history_row(
+            s,
+            name,
+            action,
+            version=row.version,
+            from_value=row.current_stage,
+            to_value=stage,
+            user_id=user_id,
+            timestamp=t,
+        )
         row.current_stage, row.last_updated_time = stage, t
         s.flush()
 
@@ -100,9 +138,7 @@ class SqlDeployMixin:
     ) -> ModelVersion:
         target = canonical_stage(stage)
         if archive_existing_versions and target not in (STAGE_STAGING, STAGE_PRODUCTION):
-            raise InvalidInput(
-                f"archive_existing_versions applies to stages Staging and Production, not {target!r}"
-            )
+            raise InvalidInput(f"archive_existing_versions applies to stages Staging and Production, not {target!r}")
         with self._session() as s:
             self._lock_model(s, name)
             row = self._version_row(s, name, version)
@@ -126,8 +162,17 @@ class SqlDeployMixin:
                 s.add(m.SqlRegisteredModelAlias(name=name, alias=alias, version=row.version))
             else:
                 current.version = row.version
-            self._history_row(s, name, HISTORY_SET_ALIAS, version=row.version, alias=alias,
-                              from_value=before, to_value=str(row.version), user_id=user_id, timestamp=now_ms())
+            self._history_row(
+                s,
+                name,
+                HISTORY_SET_ALIAS,
+                version=row.version,
+                alias=alias,
+                from_value=before,
+                to_value=str(row.version),
+                user_id=user_id,
+                timestamp=now_ms(),
+            )
 
     def delete_registered_model_alias(
         self: SqlRegistryStore, name: str, alias: str, *, user_id: str | None = None
@@ -139,8 +184,17 @@ class SqlDeployMixin:
                 raise self._alias_not_found(s, name, alias)
             before = current.version
             s.delete(current)
-            self._history_row(s, name, HISTORY_DELETE_ALIAS, version=None, alias=alias,
-                              from_value=str(before), to_value=None, user_id=user_id, timestamp=now_ms())
+            self._history_row(
+                s,
+                name,
+                HISTORY_DELETE_ALIAS,
+                version=None,
+                alias=alias,
+                from_value=str(before),
+                to_value=None,
+                user_id=user_id,
+                timestamp=now_ms(),
+            )
 
     def _alias_not_found(self: SqlRegistryStore, s: Session, name: str, alias: str) -> ResourceNotFound:
         aliases = s.execute(
@@ -167,8 +221,15 @@ class SqlDeployMixin:
         h = m.SqlRegistryHistory
         return [
             HistoryEntry(
-                id=r.id, name=r.name, action=r.action, version=r.version, alias=r.alias,
-                from_value=r.from_value, to_value=r.to_value, user_id=r.user_id, timestamp=r.timestamp,
+                id=r.id,
+                name=r.name,
+                action=r.action,
+                version=r.version,
+                alias=r.alias,
+                from_value=r.from_value,
+                to_value=r.to_value,
+                user_id=r.user_id,
+                timestamp=r.timestamp,
             )
             for r in s.scalars(sa.select(h).where(h.name == name).order_by(h.id))
         ]
@@ -197,15 +258,25 @@ class SqlDeployMixin:
                 if current is None and not any(e.alias == alias for e in history):
                     raise self._alias_not_found(s, name, alias)
                 live = {current.version} if current is not None else set()
-                version = previous_version(alias_stack(history, alias), live, usable,
-                                           what=f"alias {alias!r} of model {name!r}")
+                version = previous_version(
+                    alias_stack(history, alias), live, usable, what=f"alias {alias!r} of model {name!r}"
+                )
                 before = str(current.version) if current is not None else None
                 if current is None:
                     s.add(m.SqlRegisteredModelAlias(name=name, alias=alias, version=version))
                 else:
                     current.version = version
-                self._history_row(s, name, HISTORY_ROLLBACK, version=version, alias=alias,
-                                  from_value=before, to_value=str(version), user_id=user_id, timestamp=now_ms())
+                self._history_row(
+                    s,
+                    name,
+                    HISTORY_ROLLBACK,
+                    version=version,
+                    alias=alias,
+                    from_value=before,
+                    to_value=str(version),
+                    user_id=user_id,
+                    timestamp=now_ms(),
+                )
                 s.flush()
                 return self._version(s, self._version_row(s, name, version))
             stage = canonical_stage(target)
@@ -216,8 +287,9 @@ class SqlDeployMixin:
                     m.SqlModelVersion.name == name, m.SqlModelVersion.current_stage == stage
                 )
             ).all()
-            version = previous_version(stage_stack(history, stage), set(live_rows), usable,
-                                       what=f"stage {stage} of model {name!r}")
+            version = previous_version(
+                stage_stack(history, stage), set(live_rows), usable, what=f"stage {stage} of model {name!r}"
+            )
             row = self._version_row(s, name, version)
             self._move_to_stage(s, name, row, stage, True, HISTORY_ROLLBACK, user_id)
             return self._version(s, row)

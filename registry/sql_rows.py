@@ -1,4 +1,5 @@
 """ORM rows -> the entities registry callers see (batched: one query per table, not per row)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ def versions_from_rows(s: Session, rows: Sequence[m.SqlModelVersion]) -> list[Mo
         for r in rows
     ]
 
+
 def model_from_row(s: Session, row: m.SqlRegisteredModel) -> RegisteredModel:
     tags = {
         t.key: t.value or ""
@@ -52,9 +54,7 @@ def model_from_row(s: Session, row: m.SqlRegisteredModel) -> RegisteredModel:
     }
     aliases = {
         a.alias: a.version
-        for a in s.scalars(
-            sa.select(m.SqlRegisteredModelAlias).where(m.SqlRegisteredModelAlias.name == row.name)
-        )
+        for a in s.scalars(sa.select(m.SqlRegisteredModelAlias).where(m.SqlRegisteredModelAlias.name == row.name))
     }
     return RegisteredModel(
         name=row.name,
@@ -65,6 +65,7 @@ def model_from_row(s: Session, row: m.SqlRegisteredModel) -> RegisteredModel:
         aliases=aliases,
         latest_versions=latest_versions(s, row.name, STAGES),
     )
+
 
 def latest_versions(s: Session, name: str, stages: Sequence[str]) -> list[ModelVersion]:
     rows = []

@@ -6,6 +6,7 @@ Concurrency: every write that depends on what it read locks the registered model
 `last_version` counter bumped under that lock, so concurrent registrations get distinct,
 consecutive numbers. Duplicate keys that slip past a check become `AlreadyExists`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.exceptions import AlreadyExists, InvalidState, ResourceNotFound
 from shipyard.registry import dbmodels as m
 from shipyard.registry.entities import (
     STAGE_NONE,
@@ -121,9 +122,11 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
                 if s.get(m.SqlRegisteredModel, name) is not None:
                     raise AlreadyExists(f"registered model {name!r} already exists")
                 t = now_ms()
-                s.add(m.SqlRegisteredModel(
-                    name=name, creation_time=t, last_updated_time=t, description=description, last_version=0
-                ))
+                s.add(
+                    m.SqlRegisteredModel(
+                        name=name, creation_time=t, last_updated_time=t, description=description, last_version=0
+                    )
+                )
                 s.flush()
                 for key, value in (tags or {}).items():
                     s.add(m.SqlRegisteredModelTag(name=name, key=key, value=value))
@@ -196,9 +199,12 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             return sa.exists().where(t.name == rm.name, t.key == key, pred(t.value))
 
         conditions = filter_conditions(filter_string, columns, {"creation_timestamp", "last_updated_timestamp"}, tag)
-        query = sa.select(rm).where(*conditions).order_by(
-            *order_clauses(list(order_by or []), columns, [rm.name.asc()])
-        ).limit(max_results)
+        query = (
+            sa.select(rm)
+            .where(*conditions)
+            .order_by(*order_clauses(list(order_by or []), columns, [rm.name.asc()]))
+            .limit(max_results)
+        )
         with self._session() as s:
             return [self._model(s, row) for row in s.scalars(query).all()]
 
@@ -242,9 +248,17 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             t = now_ms()
             model.last_updated_time = t
             row = m.SqlModelVersion(
-                name=name, version=model.last_version, creation_time=t, last_updated_time=t,
-                description=description, user_id=user_id, current_stage=STAGE_NONE, source=source,
-                run_id=run_id, status=STATUS_PENDING, status_message=status_message,
+                name=name,
+                version=model.last_version,
+                creation_time=t,
+                last_updated_time=t,
+                description=description,
+                user_id=user_id,
+                current_stage=STAGE_NONE,
+                source=source,
+                run_id=run_id,
+                status=STATUS_PENDING,
+                status_message=status_message,
             )
             s.add(row)
             s.flush()
@@ -301,9 +315,16 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
     ) -> list[ModelVersion]:
         mv = m.SqlModelVersion
         columns = {
-            "name": mv.name, "version_number": mv.version, "version": mv.version, "run_id": mv.run_id,
-            "source_path": mv.source, "source": mv.source, "current_stage": mv.current_stage,
-            "status": mv.status, "digest": mv.digest, "creation_timestamp": mv.creation_time,
+            "name": mv.name,
+            "version_number": mv.version,
+            "version": mv.version,
+            "run_id": mv.run_id,
+            "source_path": mv.source,
+            "source": mv.source,
+            "current_stage": mv.current_stage,
+            "status": mv.status,
+            "digest": mv.digest,
+            "creation_timestamp": mv.creation_time,
             "last_updated_timestamp": mv.last_updated_time,
         }
 
@@ -313,15 +334,23 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
 
         numeric = {"version_number", "version", "creation_timestamp", "last_updated_timestamp"}
         conditions = filter_conditions(filter_string, columns, numeric, tag)
-        query = sa.select(mv).where(*conditions).order_by(
-            *order_clauses(list(order_by or []), columns, [mv.name.asc(), mv.version.desc()])
-        ).limit(max_results)
+        query = (
+            sa.select(mv)
+            .where(*conditions)
+            .order_by(*order_clauses(list(order_by or []), columns, [mv.name.asc(), mv.version.desc()]))
+            .limit(max_results)
+        )
         with self._session() as s:
             return self._versions(s, s.scalars(query).all())
 
     def digest_in_use(self, digest: str) -> bool:
         with self._session() as s:
-            return s.scalar(sa.select(sa.func.count()).select_from(m.SqlModelVersion).where(m.SqlModelVersion.digest == digest)) != 0
+            return (
+                s.scalar(
+                    sa.select(sa.func.count()).select_from(m.SqlModelVersion).where(m.SqlModelVersion.digest == digest)
+                )
+                != 0
+            )
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
         with self._session() as s:

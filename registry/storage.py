@@ -11,6 +11,7 @@ to `sha256/<hex>` (atomic on one filesystem). The caller marks the version READY
 only after `put` returns, so a crash at any point leaves either a temp dir nobody reads or a
 complete copy that no READY row points at yet; never a half-written version anyone can load.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -167,9 +168,7 @@ class VersionStorage:
             fill(tmp)
             found = compute_digest(tmp)
             if found != digest:
-                raise IntegrityError(
-                    f"fetched copy of {digest} has digest {found}; the stored version is damaged"
-                )
+                raise IntegrityError(f"fetched copy of {digest} has digest {found}; the stored version is damaged")
             for dirpath, _dirs, files in os.walk(tmp):
                 for f in files:
                     p = Path(dirpath) / f
@@ -223,7 +222,7 @@ class VersionStorage:
         _rmtree(self.path_for(digest))
 
 
-def _copy_hashing(src: Path, dst: Path, rel: str, h: "hashlib._Hash") -> int:
+def _copy_hashing(src: Path, dst: Path, rel: str, h: hashlib._Hash) -> int:
     """Copy one file, feeding header and bytes to `h`; fsync it and make it read-only."""
     copied = 0
     with open(src, "rb") as fin, open(dst, "wb") as fout:
@@ -242,9 +241,7 @@ def _copy_hashing(src: Path, dst: Path, rel: str, h: "hashlib._Hash") -> int:
 def verify_copy(path: Path, digest: str, *, what: str) -> None:
     """Refuse a stored or cached copy whose contents no longer match the registered digest."""
     if not path.is_dir():
-        raise IntegrityError(
-            f"{what}: stored copy {str(path)!r} is missing; it was deleted after registration"
-        )
+        raise IntegrityError(f"{what}: stored copy {str(path)!r} is missing; it was deleted after registration")
     found = compute_digest(path)
     if found != digest:
         raise IntegrityError(

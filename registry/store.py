@@ -4,6 +4,7 @@ Versions are ints; times are epoch milliseconds. `create_model_version` only res
 (status PENDING_REGISTRATION); the client copies the files and then calls
 `finish_model_version`, so the store never touches model files.
 """
+
 from __future__ import annotations
 
 import abc
@@ -30,14 +31,13 @@ SEARCH_REGISTERED_MODELS_MAX = 100
 SEARCH_MODEL_VERSIONS_MAX = 10_000
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_registry_store(uri: str, artifact_root: str | None = None) -> AbstractRegistryStore:
     """The process-wide registry store for a URI; its database is migrated on first use."""
     scheme = uri_scheme(uri)
     if scheme not in REGISTRY_STORES:
         raise InvalidInput(
-            f"registry URI scheme {scheme!r} is not supported; "
-            f"known schemes: {', '.join(sorted(REGISTRY_STORES))}"
+            f"registry URI scheme {scheme!r} is not supported; known schemes: {', '.join(sorted(REGISTRY_STORES))}"
         )
     # NOTE: the store class picks the default artifact root, so this module (imported when serving
     # a local directory) never imports SQLAlchemy.
@@ -106,9 +106,7 @@ class AbstractRegistryStore(abc.ABC):
         """Reserve the next version number (atomically) with status PENDING_REGISTRATION."""
 
     @abc.abstractmethod
-    def finish_model_version(
-        self, name: str, version: int, *, digest: str, storage_location: str
-    ) -> ModelVersion:
+    def finish_model_version(self, name: str, version: int, *, digest: str, storage_location: str) -> ModelVersion:
         """Mark a pending version READY once its files are stored and verified."""
 
     @abc.abstractmethod

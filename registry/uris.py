@@ -8,6 +8,7 @@ that is not on this machine is fetched once into `Settings.cache_dir`, keyed by 
 Callers that need to say what they serve (`serve`'s /version, image labels) get the details in
 `ResolvedModel`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from urllib.parse import unquote, urlparse
 from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
 from shipyard.registry.entities import STAGES, STATUS_READY, ModelVersion, canonical_stage
 from shipyard.registry.search import quote_value
-from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.registry.storage import VersionStorage, verify_copy
+from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.settings import Settings
 from shipyard.tracking.artifacts import (
     LocalArtifactRepository,
@@ -134,7 +135,8 @@ def find_version(store: AbstractRegistryStore, parsed: ModelsUri, uri: str) -> M
     if parsed.latest:
         ready = store.search_model_versions(
             f"name = '{quote_value(parsed.name)}' AND status = '{STATUS_READY}'",
-            max_results=1, order_by=["version_number DESC"],
+            max_results=1,
+            order_by=["version_number DESC"],
         )
         if not ready:
             raise ResourceNotFound(f"{uri}: registered model {parsed.name!r} has no READY version yet")
@@ -180,9 +182,7 @@ def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedMo
         path = confined(repo.root, relative)
         if not path.is_dir():
             listed = ", ".join(f.path for f in repo.list_artifacts(None)) or "no artifacts"
-            raise ResourceNotFound(
-                f"{uri}: run {run_id} has no model directory {relative!r}; its artifacts: {listed}"
-            )
+            raise ResourceNotFound(f"{uri}: run {run_id} has no model directory {relative!r}; its artifacts: {listed}")
     else:
         # NOTE: fetched into the digest-keyed cache, so loading the same run again reuses space.
         def fetch(tmp: Path) -> Path:
@@ -217,8 +217,14 @@ def resolve_model_uri(
         store = get_registry_store(registry_uri_for(settings, registry_uri or tracking_uri))
         mv = find_version(store, parsed, text)
         return ResolvedModel(
-            uri=text, local_path=local_copy(mv, settings=settings), name=mv.name, version=mv.version,
-            stage=mv.current_stage, aliases=tuple(mv.aliases), digest=mv.digest, run_id=mv.run_id,
+            uri=text,
+            local_path=local_copy(mv, settings=settings),
+            name=mv.name,
+            version=mv.version,
+            stage=mv.current_stage,
+            aliases=tuple(mv.aliases),
+            digest=mv.digest,
+            run_id=mv.run_id,
             source_uri=mv.source,
         )
     if scheme == RUNS_SCHEME:

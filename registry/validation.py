@@ -1,4 +1,5 @@
 """Checks and small values shared by the registry stores: names, version numbers, timestamps."""
+
 from __future__ import annotations
 
 import time

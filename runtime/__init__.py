@@ -1,4 +1,5 @@
 """The inference server behind `shipyard serve`: protocols, batcher, workers, health, metrics."""
+
 from shipyard.runtime.app import create_app
 from shipyard.runtime.batcher import Batcher
 from shipyard.runtime.model import ModelIdentity, ServedModel, resolve_model

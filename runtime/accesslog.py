@@ -7,6 +7,7 @@ Lines are JSON objects written to the stream (stderr) in one write per 50 ms rat
 request: at thousands of requests per second a write syscall and a logging record per line cost
 more CPU than the request itself. `flush()` runs at shutdown, so no line is lost.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,10 +24,19 @@ from shipyard.runtime.metrics import ServeMetrics
 ASGIApp = Any
 FLUSH_SECONDS = 0.05
 
-ROUTES = frozenset({
-    "/invocations", "/ping", "/health", "/version", "/metrics", "/openapi.json", "/v2",
-    "/v2/health/live", "/v2/health/ready",
-})
+ROUTES = frozenset(
+    {
+        "/invocations",
+        "/ping",
+        "/health",
+        "/version",
+        "/metrics",
+        "/openapi.json",
+        "/v2",
+        "/v2/health/live",
+        "/v2/health/ready",
+    }
+)
 
 
 def route_of(path: str) -> str:
@@ -43,8 +53,13 @@ class AccessLog:
     """Wraps the app: times each request, tags it with a request id, logs and counts it."""
 
     def __init__(
-        self, app: ASGIApp, metrics: ServeMetrics, *, enabled: bool = True,
-        stream: TextIO | None = None, direct: dict[tuple[str, str], ASGIApp] | None = None,
+        self,
+        app: ASGIApp,
+        metrics: ServeMetrics,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        direct: dict[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
         self.app = app
         self.direct = direct or {}
@@ -100,13 +115,18 @@ class AccessLog:
             path = scope["path"]
             self.metrics.observe_request(scope["method"], route_of(path), status, duration)
             if self.enabled:
-                self._log(orjson.dumps({
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(duration * 1000.0, 3),
-                    "request_id": request_id.decode("latin-1"),
-                }, option=orjson.OPT_APPEND_NEWLINE))
+                self._log(
+                    orjson.dumps(
+                        {
+                            "method": scope["method"],
+                            "path": path,
+                            "status": status,
+                            "duration_ms": round(duration * 1000.0, 3),
+                            "request_id": request_id.decode("latin-1"),
+                        },
+                        option=orjson.OPT_APPEND_NEWLINE,
+                    )
+                )
 
 
 __all__ = ["AccessLog", "route_of"]

@@ -3,6 +3,7 @@
 The port opens at once so `/v2/health/live` answers during a long model load; the readiness
 endpoints answer 503 with the reason until the model is loaded and warmed up.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,15 +81,11 @@ def create_app(settings: ServeSettings, identity: ModelIdentity) -> AccessLog:
     invocations = Invocations(served)
     routes = [Route("/invocations", invocations, methods=["POST"])]
     routes += [Route(path, guarded(endpoint), methods=methods) for path, endpoint, methods in ROUTES]
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={404: _http_error, 405: _http_error}
-    )
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _http_error, 405: _http_error})
     app.state.served = served
     app.state.metrics = metrics
     # NOTE: the hot path is dispatched before Starlette; the route above serves OpenAPI and 405s.
-    front["log"] = AccessLog(
-        app, metrics, enabled=settings.access_log, direct={("POST", "/invocations"): invocations}
-    )
+    front["log"] = AccessLog(app, metrics, enabled=settings.access_log, direct={("POST", "/invocations"): invocations})
     return front["log"]
 
 

@@ -11,6 +11,7 @@ Bounds: at most `max_queue` requests wait (beyond it `submit` raises Temporarily
 request that waits past its timeout gets DeadlineExceeded and is dropped from the queue.
 Time comes from a monotonic clock. A batch that fails delivers the failure to every request in it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -98,9 +99,7 @@ class Batcher:
     def queue_depth(self) -> int:
         return len(self._queue)
 
-    async def submit(
-        self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float
-    ) -> Any:
+    async def submit(self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float) -> Any:
         """Queue one request's prepared rows; returns its slice of the model output."""
         if self._closing:
             raise TemporarilyUnavailable("the server is shutting down; retry on another replica")
@@ -179,14 +178,19 @@ class Batcher:
             error_id = uuid.uuid4().hex[:16]
             logger.error(
                 "predict failed for a batch of %d requests (%d rows), error id %s\n%s",
-                len(live), sum(i.rows for i in live), error_id,
+                len(live),
+                sum(i.rows for i in live),
+                error_id,
                 "".join(traceback.format_exception(exc)),
             )
-            _deliver_error(live, PredictionFailed(
-                f"the model raised {type(exc).__name__} while predicting; the server log has "
-                f"the traceback under error id {error_id}",
-                error_id=error_id,
-            ))
+            _deliver_error(
+                live,
+                PredictionFailed(
+                    f"the model raised {type(exc).__name__} while predicting; the server log has "
+                    f"the traceback under error id {error_id}",
+                    error_id=error_id,
+                ),
+            )
         else:
             for item, piece in zip(live, pieces):
                 if not item.future.done():
@@ -229,9 +233,7 @@ class Batcher:
         return taken
 
 
-def _predict_batch(
-    predict: PredictFn, parts: list[Any], counts: list[int], params: Any, batchable: bool
-) -> list[Any]:
+def _predict_batch(predict: PredictFn, parts: list[Any], counts: list[int], params: Any, batchable: bool) -> list[Any]:
     """Runs in a worker thread: concatenate, predict, split (keeps the loop free)."""
     data = concat_rows(parts)
     output = predict(data, params)
@@ -248,9 +250,7 @@ def _deliver_error(items: list[_Item], exc: BaseException) -> None:
 
 def _expire(future: asyncio.Future[Any], timeout: float) -> None:
     if not future.done():
-        future.set_exception(
-            DeadlineExceeded(f"no prediction within the request timeout of {timeout:g} s")
-        )
+        future.set_exception(DeadlineExceeded(f"no prediction within the request timeout of {timeout:g} s"))
 
 
 def _params_key(params: dict[str, Any]) -> Any:

@@ -4,6 +4,7 @@
 503 with the reason before that (or when loading failed); `/v2/health/live` answers 200 as soon
 as the process serves HTTP.
 """
+
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -31,8 +32,7 @@ async def ping(request: Request) -> Response:
 
 async def version(request: Request) -> Response:
     served = served_model(request)
-    body = {"shipyard_version": __version__, "model": served.identity.to_dict(),
-            "state": served.state}
+    body = {"shipyard_version": __version__, "model": served.identity.to_dict(), "state": served.state}
     return json_response(dumps(body))
 
 

@@ -4,6 +4,7 @@ exception wrappers (about a quarter of the per-request CPU at thousands of reque
 It keeps the contract of every other endpoint: JSON errors from `ERROR_CODE_TO_HTTP_STATUS`,
 413 before the body is read past the limit, 500 with an error id and no traceback.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ Every endpoint is wrapped by `guarded`: a ShipyardError becomes `{"error_code", 
 the status from `ERROR_CODE_TO_HTTP_STATUS`; anything else becomes a 500 with an error id and no
 traceback (the traceback goes to the log under the same id). The server never dies of a request.
 """
+
 from __future__ import annotations
 
 import functools

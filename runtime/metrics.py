@@ -3,6 +3,7 @@
 Every series carries the served model's labels (name, version, stage/alias, digest). With
 `--workers N` each process exposes its own counts; scrape each, or run one process per container.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +12,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 MODEL_LABELS = ("model_name", "model_version", "model_stage", "model_digest")
@@ -27,23 +42,36 @@ class ServeMetrics:
         labels = [model_labels.get(name, "") for name in MODEL_LABELS]
         self._labels = labels
         self.requests = Counter(
-            "shipyard_requests", "HTTP requests answered, by route and status.",
-            (*MODEL_LABELS, "method", "route", "status"), registry=self.registry,
+            "shipyard_requests",
+            "HTTP requests answered, by route and status.",
+            (*MODEL_LABELS, "method", "route", "status"),
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "shipyard_request_duration_seconds", "Time from request start to response end.",
-            (*MODEL_LABELS, "route"), buckets=LATENCY_BUCKETS, registry=self.registry,
+            "shipyard_request_duration_seconds",
+            "Time from request start to response end.",
+            (*MODEL_LABELS, "route"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.batch_rows = Histogram(
-            "shipyard_batch_rows", "Rows per predict call.", MODEL_LABELS,
-            buckets=BATCH_BUCKETS, registry=self.registry,
+            "shipyard_batch_rows",
+            "Rows per predict call.",
+            MODEL_LABELS,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
         ).labels(*labels)
         self.batch_requests = Histogram(
-            "shipyard_batch_requests", "Requests merged into one predict call.", MODEL_LABELS,
-            buckets=BATCH_BUCKETS, registry=self.registry,
+            "shipyard_batch_requests",
+            "Requests merged into one predict call.",
+            MODEL_LABELS,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
         ).labels(*labels)
         gauge = Gauge(
-            "shipyard_queue_depth", "Requests waiting for predict.", MODEL_LABELS,
+            "shipyard_queue_depth",
+            "Requests waiting for predict.",
+            MODEL_LABELS,
             registry=self.registry,
         )
         gauge.labels(*labels).set_function(queue_depth)

@@ -4,6 +4,7 @@ Readiness is a small state machine: `loading` until the model is loaded *and* a 
 its saved input example passed, then `ready`; `failed` (with the reason) if either step raised.
 Health endpoints answer from it, so a load balancer never routes to a cold or broken replica.
 """
+
 from __future__ import annotations
 
 import gc
@@ -81,7 +82,11 @@ class ServedModel:
     """Loads the model in a worker thread, warms it up, then predicts through the batcher."""
 
     def __init__(
-        self, identity: ModelIdentity, settings: ServeSettings, workers: Workers, *,
+        self,
+        identity: ModelIdentity,
+        settings: ServeSettings,
+        workers: Workers,
+        *,
         on_batch: Any = None,
     ) -> None:
         self.identity = identity
@@ -115,7 +120,9 @@ class ServedModel:
 
         try:
             self.pyfunc = await self.workers.run(
-                load_model, self.identity.local_path, allow_pickle=self.settings.allow_pickle,
+                load_model,
+                self.identity.local_path,
+                allow_pickle=self.settings.allow_pickle,
                 intra_op_threads=self.settings.intra_op_threads,
             )
             s = self.settings
@@ -137,7 +144,9 @@ class ServedModel:
                     # NOTE: input_example() is already prepared; it goes straight to the batcher.
                     self.reason = f"model {self.identity.name!r} is warming up"
                     await self.batcher.submit(
-                        example, count_rows(example), self.pyfunc.enforce_params(None),
+                        example,
+                        count_rows(example),
+                        self.pyfunc.enforce_params(None),
                         timeout=s.timeout,
                     )
         except Exception as exc:

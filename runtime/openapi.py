@@ -1,4 +1,5 @@
 """`GET /openapi.json`: the server's routes as an OpenAPI 3.1 document, with the model's schema."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,8 +38,10 @@ def build_openapi(model_name: str, signature: Any) -> dict[str, Any]:
         "type": "object",
         "description": "exactly one of dataframe_split, dataframe_records, instances, inputs",
         "properties": {
-            "dataframe_split": {"type": "object", "properties": {
-                "columns": {"type": "array"}, "data": {"type": "array"}, "index": {"type": "array"}}},
+            "dataframe_split": {
+                "type": "object",
+                "properties": {"columns": {"type": "array"}, "data": {"type": "array"}, "index": {"type": "array"}},
+            },
             "dataframe_records": {"type": "array", "items": {"type": "object"}},
             "instances": {"type": "array"},
             "inputs": {"type": ["array", "object"]},
@@ -51,14 +54,22 @@ def build_openapi(model_name: str, signature: Any) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": f"shipyard serve: {model_name}", "version": __version__},
         "paths": {
-            "/invocations": {"post": {
-                "summary": "Score rows (MLflow scoring protocol)",
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": scoring},
-                    "text/csv": {"schema": {"type": "string"}}}},
-                "responses": {"200": _answer("predictions", {
-                    "type": "object", "properties": {"predictions": {}}}), **errors},
-            }},
+            "/invocations": {
+                "post": {
+                    "summary": "Score rows (MLflow scoring protocol)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": scoring},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": _answer("predictions", {"type": "object", "properties": {"predictions": {}}}),
+                        **errors,
+                    },
+                }
+            },
             "/ping": get_ok("200 once the model is loaded and warmed up, else 503"),
             "/health": get_ok("same as /ping"),
             "/version": get_ok("Shipyard's version and the served model's identity"),
@@ -68,14 +79,26 @@ def build_openapi(model_name: str, signature: Any) -> dict[str, Any]:
             "/v2/health/ready": get_ok("200 once the model is ready"),
             "/v2/models/{name}": get_ok("KServe V2 model metadata"),
             "/v2/models/{name}/ready": get_ok("200 once the model is ready"),
-            "/v2/models/{name}/infer": {"post": {
-                "summary": "KServe V2 inference (JSON tensors or binary tensor extension)",
-                "responses": {"200": _answer("output tensors"), **errors},
-            }},
+            "/v2/models/{name}/infer": {
+                "post": {
+                    "summary": "KServe V2 inference (JSON tensors or binary tensor extension)",
+                    "responses": {"200": _answer("output tensors"), **errors},
+                }
+            },
         },
-        "components": {"schemas": {"Error": {"type": "object", "required": ["error_code", "message"],
-            "properties": {"error_code": {"type": "string"}, "message": {"type": "string"},
-                           "error_id": {"type": "string"}}}}},
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error_code", "message"],
+                    "properties": {
+                        "error_code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "error_id": {"type": "string"},
+                    },
+                }
+            }
+        },
     }
 
 

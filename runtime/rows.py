@@ -5,6 +5,7 @@ back by each request's row count. Supported containers are the ones the pyfunc c
 and returns: numpy arrays, pandas DataFrames/Series, dicts of arrays (named tensors or columns)
 and lists.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

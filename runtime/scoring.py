@@ -13,6 +13,7 @@ for JSON.
 Responses are shaped like MLflow's scoring server: arrays become nested lists, a DataFrame
 becomes a list of records, a Series a list of one-key records, dicts and lists pass through.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,9 +43,7 @@ class ScoringRequest:
 def media_type(content_type: str | None) -> str:
     """The bare media type; only utf-8 is accepted as a charset (415 otherwise)."""
     if not content_type:
-        raise UnsupportedMediaType(
-            "the request has no Content-Type; send application/json or text/csv"
-        )
+        raise UnsupportedMediaType("the request has no Content-Type; send application/json or text/csv")
     mime, _, rest = content_type.partition(";")
     mime = mime.strip().lower()
     for part in rest.split(";"):
@@ -56,9 +55,7 @@ def media_type(content_type: str | None) -> str:
         if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
             raise UnsupportedMediaType(f"charset {value!r} is not supported; send utf-8")
     if mime not in JSON_TYPES and mime not in CSV_TYPES:
-        raise UnsupportedMediaType(
-            f"Content-Type {mime!r} is not supported; send application/json or text/csv"
-        )
+        raise UnsupportedMediaType(f"Content-Type {mime!r} is not supported; send application/json or text/csv")
     return mime
 
 
@@ -77,19 +74,14 @@ def parse_invocation(body: bytes, content_type: str | None) -> ScoringRequest:
 def parse_json_payload(payload: Any) -> ScoringRequest:
     if not isinstance(payload, dict):
         raise SchemaEnforcementError(
-            f"the body must be a JSON object with one of the keys {list(FORMAT_KEYS)}, "
-            f"got a JSON {_json_kind(payload)}"
+            f"the body must be a JSON object with one of the keys {list(FORMAT_KEYS)}, got a JSON {_json_kind(payload)}"
         )
     formats = [key for key in payload if key in FORMAT_KEYS]
     unknown = [key for key in payload if key not in FORMAT_KEYS and key != PARAMS_KEY]
     if unknown:
-        raise SchemaEnforcementError(
-            f"unknown key(s) {unknown} in the body; allowed: {list(FORMAT_KEYS)} and 'params'"
-        )
+        raise SchemaEnforcementError(f"unknown key(s) {unknown} in the body; allowed: {list(FORMAT_KEYS)} and 'params'")
     if len(formats) != 1:
-        raise SchemaEnforcementError(
-            f"the body must have exactly one of the keys {list(FORMAT_KEYS)}, got {formats}"
-        )
+        raise SchemaEnforcementError(f"the body must have exactly one of the keys {list(FORMAT_KEYS)}, got {formats}")
     fmt = formats[0]
     params = payload.get(PARAMS_KEY)
     if params is not None and not isinstance(params, dict):
@@ -101,21 +93,16 @@ def parse_json_payload(payload: Any) -> ScoringRequest:
         data = _split_to_columns(value)
     elif fmt == "dataframe_records":
         if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
-            raise SchemaEnforcementError(
-                "'dataframe_records' must be a list of records (JSON objects column -> value)"
-            )
+            raise SchemaEnforcementError("'dataframe_records' must be a list of records (JSON objects column -> value)")
         data = value
     elif fmt == "instances":
         if not isinstance(value, list):
-            raise SchemaEnforcementError(
-                f"'instances' must be a list of rows, got a JSON {_json_kind(value)}"
-            )
+            raise SchemaEnforcementError(f"'instances' must be a list of rows, got a JSON {_json_kind(value)}")
         data = _records_to_columns(value) if value and isinstance(value[0], dict) else value
     else:
         if not isinstance(value, (list, dict)):
             raise SchemaEnforcementError(
-                f"'inputs' must be a list of rows or an object name -> values, "
-                f"got a JSON {_json_kind(value)}"
+                f"'inputs' must be a list of rows or an object name -> values, got a JSON {_json_kind(value)}"
             )
         data = value
     return ScoringRequest(data, params or None, fmt)
@@ -125,14 +112,12 @@ def _split_to_columns(value: Any) -> Any:
     """`dataframe_split` -> {column: values} (or the rows, when no columns are named)."""
     if not isinstance(value, dict):
         raise SchemaEnforcementError(
-            f"'dataframe_split' must be an object with 'columns' and 'data', "
-            f"got a JSON {_json_kind(value)}"
+            f"'dataframe_split' must be an object with 'columns' and 'data', got a JSON {_json_kind(value)}"
         )
     extra = sorted(set(value) - SPLIT_KEYS)
     if extra or "data" not in value:
         raise SchemaEnforcementError(
-            f"'dataframe_split' takes 'data' and optionally 'columns' and 'index'; "
-            f"got keys {sorted(value)}"
+            f"'dataframe_split' takes 'data' and optionally 'columns' and 'index'; got keys {sorted(value)}"
         )
     rows, columns = value["data"], value.get("columns")
     if not isinstance(rows, list):

@@ -5,6 +5,7 @@ With `--workers N` uvicorn forks N processes; each builds its app through `app_f
 effective settings and the already-resolved model identity passed in environment variables (the
 registry is asked once, by the parent).
 """
+
 from __future__ import annotations
 
 import json
@@ -69,7 +70,9 @@ def serve(settings: ServeSettings, base: Settings) -> None:
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     os.environ[IDENTITY_ENV] = json.dumps(identity.to_dict())
     uvicorn.run(
-        "shipyard.runtime.server:app_from_env", factory=True, workers=settings.workers,
+        "shipyard.runtime.server:app_from_env",
+        factory=True,
+        workers=settings.workers,
         **uvicorn_options(settings),
     )
 

@@ -5,6 +5,7 @@ event loop for HTTP and a couple of threads for predict, and a batcher that merg
 requests instead of waiting for them. The README's "Serving" section says why each default is what
 it is.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ the binary tensor extension (`Inference-Header-Content-Length`). They map onto t
 signature: one unnamed tensor -> an ndarray; named tensors or columns -> a dict of arrays; one
 [rows, k] tensor for a k-column model -> an ndarray. Outputs are answered as JSON tensors.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,16 +24,28 @@ from shipyard.version import __version__
 
 DATATYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
-    "UINT8": np.dtype(np.uint8), "UINT16": np.dtype(np.uint16),
-    "UINT32": np.dtype(np.uint32), "UINT64": np.dtype(np.uint64),
-    "INT8": np.dtype(np.int8), "INT16": np.dtype(np.int16),
-    "INT32": np.dtype(np.int32), "INT64": np.dtype(np.int64),
-    "FP16": np.dtype(np.float16), "FP32": np.dtype(np.float32), "FP64": np.dtype(np.float64),
+    "UINT8": np.dtype(np.uint8),
+    "UINT16": np.dtype(np.uint16),
+    "UINT32": np.dtype(np.uint32),
+    "UINT64": np.dtype(np.uint64),
+    "INT8": np.dtype(np.int8),
+    "INT16": np.dtype(np.int16),
+    "INT32": np.dtype(np.int32),
+    "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
     "BYTES": np.dtype(object),
 }
 COLUMN_DATATYPES = {
-    "boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32", "double": "FP64",
-    "string": "BYTES", "binary": "BYTES", "datetime": "BYTES",
+    "boolean": "BOOL",
+    "integer": "INT32",
+    "long": "INT64",
+    "float": "FP32",
+    "double": "FP64",
+    "string": "BYTES",
+    "binary": "BYTES",
+    "datetime": "BYTES",
 }
 BINARY_HEADER = "inference-header-content-length"
 
@@ -69,22 +82,32 @@ def _check_name(request: Request) -> ServedModel:
 
 
 async def server_metadata(request: Request) -> Response:
-    return json_response(dumps({
-        "name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"],
-    }))
+    return json_response(
+        dumps(
+            {
+                "name": "shipyard",
+                "version": __version__,
+                "extensions": ["binary_tensor_data"],
+            }
+        )
+    )
 
 
 async def model_metadata(request: Request) -> Response:
     served = _check_name(request)
     signature = getattr(served.pyfunc, "signature", None)
     platform = ",".join(sorted(getattr(getattr(served.pyfunc, "metadata", None), "flavors", {}) or {}))
-    return json_response(dumps({
-        "name": served.identity.name,
-        "versions": [served.identity.version or "1"],
-        "platform": platform or "shipyard",
-        "inputs": _tensor_meta(getattr(signature, "inputs", None), "input"),
-        "outputs": _tensor_meta(getattr(signature, "outputs", None), "output"),
-    }))
+    return json_response(
+        dumps(
+            {
+                "name": served.identity.name,
+                "versions": [served.identity.version or "1"],
+                "platform": platform or "shipyard",
+                "inputs": _tensor_meta(getattr(signature, "inputs", None), "input"),
+                "outputs": _tensor_meta(getattr(signature, "outputs", None), "output"),
+            }
+        )
+    )
 
 
 async def model_ready(request: Request) -> Response:
@@ -102,7 +125,7 @@ def _decode(body: bytes, header_length: str | None) -> tuple[dict[str, Any], byt
             raise SchemaEnforcementError(
                 f"{BINARY_HEADER} is {header_length!r}; it must be a byte count within the body"
             )
-        json_part, binary = body[: int(header_length)], body[int(header_length):]
+        json_part, binary = body[: int(header_length)], body[int(header_length) :]
     try:
         payload = orjson.loads(json_part)
     except orjson.JSONDecodeError as exc:
@@ -131,7 +154,7 @@ def _tensor(item: Any, index: int, binary: bytes, offset: int) -> tuple[str, np.
     if binary_size is not None:
         if datatype == "BYTES":
             raise SchemaEnforcementError(f"{where}: binary BYTES tensors are not supported; send JSON data")
-        chunk = binary[offset: offset + int(binary_size)]
+        chunk = binary[offset : offset + int(binary_size)]
         if len(chunk) != int(binary_size) or len(chunk) != size * dtype.itemsize:
             raise SchemaEnforcementError(
                 f"{where}: binary_data_size {binary_size} does not match shape {shape} of {datatype}"
@@ -153,7 +176,7 @@ def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
     """Map named tensors onto what `prepare_input` takes for this model's signature."""
     schema = getattr(getattr(served.pyfunc, "signature", None), "inputs", None)
     if len(tensors) == 1:
-        (name, array), = tensors.items()
+        ((name, array),) = tensors.items()
         if schema is None or len(schema.inputs) == 1 or array.ndim == 2:
             return array  # the one tensor, or all k columns side by side
         return {name: array}

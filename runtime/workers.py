@@ -5,6 +5,7 @@ run on one core while the event loop parses and answers HTTP on another. A proce
 copy the model per process (memory) and pickle every batch (latency); `--workers N` is the way
 to get processes, each with its own model copy.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The tracking server's app factory: route table, auth, error pages, lifespan."""
+
 from __future__ import annotations
 
 import os
@@ -55,7 +56,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return json_response({"error_code": "ENDPOINT_NOT_FOUND", "message": f"no route {request.url.path!r}"}, 404)
     if exc.status_code == 405:
-        return json_response({"error_code": "BAD_REQUEST", "message": f"{request.method} is not allowed on {request.url.path!r}"}, 405)
+        return json_response(
+            {"error_code": "BAD_REQUEST", "message": f"{request.method} is not allowed on {request.url.path!r}"}, 405
+        )
     return json_response({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, exc.status_code)
 
 

@@ -5,6 +5,7 @@ is renamed into place only when complete, so a cut-off or oversized upload leave
 Every path is confined to the artifact root; the server's own folder and the immutable
 version storage are read-only (or hidden) through here.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,9 @@ from shipyard.exceptions import (
     ShipyardError,
 )
 from shipyard.registry.registration import STORAGE_DIR
-from shipyard.tracking.artifacts import confined, safe_relative_path
 from shipyard.server.context import INTERNAL_DIR, context_of
 from shipyard.server.protocol import error_response, internal_error_response, json_response
+from shipyard.tracking.artifacts import confined, safe_relative_path
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 

@@ -5,6 +5,7 @@ database still works for local use; the server hands clients `mlflow-artifacts:/
 and maps such URIs back, confined to the artifact root. A client never learns a server path and
 can never make the server write outside its root.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,13 +28,13 @@ class ArtifactUris:
         if not uri:
             return uri
         if uri == self.root_uri or uri.startswith(self.root_uri + "/"):
-            return f"{PROXY_SCHEME}:/{uri[len(self.root_uri):].lstrip('/')}"
+            return f"{PROXY_SCHEME}:/{uri[len(self.root_uri) :].lstrip('/')}"
         return uri
 
     def relative_of(self, uri: str, *, what: str) -> str:
         """The path under the root that a client's `mlflow-artifacts:` (or our file) URI names."""
         if uri.startswith(f"{PROXY_SCHEME}:"):
-            rest = uri[len(PROXY_SCHEME) + 1:]
+            rest = uri[len(PROXY_SCHEME) + 1 :]
             if rest.startswith("//"):  # mlflow-artifacts://host:port/path
                 rest = "/" + rest[2:].partition("/")[2]
             return safe_relative_path(rest.lstrip("/"), what=what)

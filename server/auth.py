@@ -6,6 +6,7 @@ Browsers cannot send bearer tokens, so with tokens the UI's `/login` page stores
 HttpOnly, SameSite=Strict cookie (never sent by other sites' pages), accepted like the header;
 an unauthenticated page view is redirected there. Basic auth uses the browser's own prompt.
 """
+
 from __future__ import annotations
 
 import base64
@@ -102,8 +103,13 @@ class AuthMiddleware:
         user = self._user(header) if header else None
         if user is None:
             if self.tokens and scope["method"] == "GET" and not scope["path"].startswith(("/api/", "/ajax-api/")):
-                await send({"type": "http.response.start", "status": 303,
-                            "headers": [(b"location", b"/login"), (b"content-length", b"0")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 303,
+                        "headers": [(b"location", b"/login"), (b"content-length", b"0")],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
             await self._refuse(send)
@@ -114,12 +120,14 @@ class AuthMiddleware:
 
     async def _refuse(self, send: Any) -> None:
         kind = "Basic" if self.users else "Bearer"
-        body = orjson.dumps({
-            "error_code": "UNAUTHENTICATED",
-            "message": f"this server needs credentials: send 'Authorization: {kind} ...' "
-                       "(SHIPYARD_TRACKING_TOKEN / MLFLOW_TRACKING_TOKEN for tokens, "
-                       "SHIPYARD_TRACKING_USERNAME and _PASSWORD for users)",
-        })
+        body = orjson.dumps(
+            {
+                "error_code": "UNAUTHENTICATED",
+                "message": f"this server needs credentials: send 'Authorization: {kind} ...' "
+                "(SHIPYARD_TRACKING_TOKEN / MLFLOW_TRACKING_TOKEN for tokens, "
+                "SHIPYARD_TRACKING_USERNAME and _PASSWORD for users)",
+            }
+        )
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         headers.append((b"www-authenticate", f'{kind} realm="shipyard"'.encode()))
         await send({"type": "http.response.start", "status": 401, "headers": headers})

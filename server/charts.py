@@ -2,6 +2,7 @@
 
 One chart per metric key; each run is one polyline over steps, so several runs overlay.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,10 +46,12 @@ def thin(points: list[tuple[int, float]], most: int = MAX_POINTS) -> list[tuple[
 def render_chart(key: str, series: Sequence[Series]) -> str:
     """An `<svg>` of every series' finite values of metric `key` over steps."""
     finite = [(m.step, m.value) for s in series for m in s.points if math.isfinite(m.value)]
-    title = f'<title>{escape(key)}</title>'
+    title = f"<title>{escape(key)}</title>"
     if not finite:
-        return (f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" role="img">{title}'
-                f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no finite values</text></svg>')
+        return (
+            f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" role="img">{title}'
+            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no finite values</text></svg>'
+        )
     x_low, x_high = min(x for x, _ in finite), max(x for x, _ in finite)
     y_low, y_high = min(y for _, y in finite), max(y for _, y in finite)
     if y_low == y_high:
@@ -63,13 +66,17 @@ def render_chart(key: str, series: Sequence[Series]) -> str:
     def sy(y: float) -> float:
         return TOP + plot_h - (y - y_low) / (y_high - y_low) * plot_h
 
-    parts = [f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">{title}',
-             f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="plot"/>']
+    parts = [
+        f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">{title}',
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="plot"/>',
+    ]
     for tick in _ticks(y_low, y_high):
         y = sy(tick)
-        parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt(tick)}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt(tick)}</text>'
+        )
     for tick in _ticks(x_low, x_high):
         x = sx(tick)
         parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" class="tick">{_fmt(tick)}</text>')
@@ -82,9 +89,13 @@ def render_chart(key: str, series: Sequence[Series]) -> str:
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
         label = escape(one.label)
         if len(points) > 1:
-            parts.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" data-run="{label}"/>')
+            parts.append(
+                f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" data-run="{label}"/>'
+            )
         for x, y in points if len(points) <= 50 else points[-1:]:
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"><title>{label} step {x}: {_fmt(y)}</title></circle>')
+            parts.append(
+                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"><title>{label} step {x}: {_fmt(y)}</title></circle>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -1,4 +1,5 @@
 """`shipyard server`: flags win over `SHIPYARD_SERVER_*` variables, which win over the defaults."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """What every request handler of one server process shares: stores, URI translation, limits."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,10 +11,10 @@ from typing import Any
 from starlette.requests import Request
 
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
-from shipyard.tracking.artifacts import path_to_file_uri
 from shipyard.server.artifact_uris import ArtifactUris
 from shipyard.server.logged_models import LoggedModelStore
 from shipyard.server.settings import ServerSettings
+from shipyard.tracking.artifacts import path_to_file_uri
 from shipyard.tracking.store import AbstractTrackingStore, get_tracking_store
 
 INTERNAL_DIR = ".shipyard"
@@ -42,7 +43,9 @@ class ServerContext:
             registry=get_registry_store(settings.backend_store_uri, root_uri),
             uris=ArtifactUris(root),
             logged_models=LoggedModelStore(root / INTERNAL_DIR / "logged-models"),
-            write_lock=threading.Lock() if settings.backend_store_uri.startswith("sqlite") else contextlib.nullcontext(),
+            write_lock=threading.Lock()
+            if settings.backend_store_uri.startswith("sqlite")
+            else contextlib.nullcontext(),
         )
 
     @property

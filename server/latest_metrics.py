@@ -4,6 +4,7 @@ The `Run` entity keeps only the latest values; MLflow's clients also read the la
 (MLflow 3's `log_model` re-logs the run's latest metrics for the new model), so the server looks
 them up in the tracking database's `latest_metrics` table, one query per page of runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ def latest_steps(store: Any, run_ids: Sequence[str]) -> LatestSteps:
     with session_scope(engine) as session:
         for start in range(0, len(run_ids), 500):
             rows = session.execute(
-                sa.select(SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.timestamp, SqlLatestMetric.step)
-                .where(SqlLatestMetric.run_uuid.in_(run_ids[start:start + 500]))
+                sa.select(
+                    SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.timestamp, SqlLatestMetric.step
+                ).where(SqlLatestMetric.run_uuid.in_(run_ids[start : start + 500]))
             )
             for run_id, key, timestamp, step in rows:
                 found[run_id][key] = (timestamp, step)

@@ -6,6 +6,7 @@ Shipyard's own runs and registry do not depend on them.
 NOTE: read-modify-write of one document is guarded by a lock per process; two server workers
 changing the same model's tags at the same instant may lose one change (acceptable for tags).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,12 @@ import orjson
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 
-STATUSES = ("LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+STATUSES = (
+    "LOGGED_MODEL_STATUS_UNSPECIFIED",
+    "LOGGED_MODEL_PENDING",
+    "LOGGED_MODEL_READY",
+    "LOGGED_MODEL_UPLOAD_FAILED",
+)
 _MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 
 

@@ -6,6 +6,7 @@ parameters (repeated parameters make lists). `Fields` reads one field at a time 
 Answers: JSON objects; errors are `{"error_code", "message"}` with the status from
 `ERROR_CODE_TO_HTTP_STATUS`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -205,7 +206,7 @@ class Page:
         return self.offset + self.size + 1
 
     def window(self, found: Sequence[T]) -> list[T]:
-        return list(found[self.offset:self.offset + self.size])
+        return list(found[self.offset : self.offset + self.size])
 
     def token(self, found: Sequence[Any]) -> dict[str, str]:
         more = len(found) > self.offset + self.size

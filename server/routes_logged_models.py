@@ -1,15 +1,16 @@
 """`/api/2.0/mlflow/logged-models`: what MLflow 3's `log_model` calls before and after uploading."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.requests import Request
 
-from shipyard.tracking import validation
 from shipyard.server.context import ServerContext, context_of
 from shipyard.server.logged_models import STATUSES
 from shipyard.server.protocol import Fields
 from shipyard.server.serialize import key_values
+from shipyard.tracking import validation
 
 
 def logged_model_json(ctx: ServerContext, model: dict[str, Any]) -> dict[str, Any]:

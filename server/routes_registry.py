@@ -4,6 +4,7 @@ Registration happens here, server-side: the client names a source (`runs:/...`, 
 `models:/m-...`, or a `mlflow-artifacts:/` URI) and the server copies it into immutable,
 digest-verified version storage under its artifact root, so clients need no shared filesystem.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,12 +15,12 @@ from starlette.requests import Request
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.uris import find_version, local_copy, parse_models_uri
-from shipyard.settings import Settings
-from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 from shipyard.server.context import ServerContext, context_of, user_of
 from shipyard.server.logged_models import check_model_id
 from shipyard.server.protocol import Fields, Page
 from shipyard.server.serialize import model_version_json, registered_model_json
+from shipyard.settings import Settings
+from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 
 
 def _name(fields: Fields) -> str:
@@ -37,7 +38,9 @@ def _mv(ctx: ServerContext, mv: Any) -> dict[str, Any]:
 # --- registered models ------------------------------------------------------------------------
 def create_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    model = ctx.registry.create_registered_model(_name(fields), dict(fields.key_values("tags")) or None, fields.str("description"))
+    model = ctx.registry.create_registered_model(
+        _name(fields), dict(fields.key_values("tags")) or None, fields.str("description")
+    )
     return {"registered_model": registered_model_json(model, ctx.uris)}
 
 
@@ -78,7 +81,9 @@ def get_latest_versions(fields: Fields, request: Request) -> dict[str, Any]:
 
 
 def set_registered_model_tag(fields: Fields, request: Request) -> dict[str, Any]:
-    context_of(request).registry.set_registered_model_tag(_name(fields), fields.str("key", required=True), fields.str("value", ""))
+    context_of(request).registry.set_registered_model_tag(
+        _name(fields), fields.str("key", required=True), fields.str("value", "")
+    )
     return {}
 
 
@@ -89,7 +94,10 @@ def delete_registered_model_tag(fields: Fields, request: Request) -> dict[str, A
 
 def set_alias(fields: Fields, request: Request) -> dict[str, Any]:
     context_of(request).registry.set_registered_model_alias(
-        _name(fields), fields.str("alias", required=True), _version(fields), user_id=user_of(request, fields.str("user_id"))
+        _name(fields),
+        fields.str("alias", required=True),
+        _version(fields),
+        user_id=user_of(request, fields.str("user_id")),
     )
     return {}
 
@@ -110,10 +118,12 @@ def get_by_alias(fields: Fields, request: Request) -> dict[str, Any]:
 def source_directory(ctx: ServerContext, source: str, model_id: str | None) -> tuple[Path, str | None]:
     """The server-side model directory a client's `source` names, and the run it came from."""
     if model_id or source.startswith("models:/m-"):
-        logged = ctx.logged_models.get(check_model_id(model_id or source[len("models:/"):].strip("/")))
-        return ctx.uris.local_path(ctx.uris.to_client(logged["artifact_location"]) or "", what="source"), logged.get("source_run_id")
+        logged = ctx.logged_models.get(check_model_id(model_id or source[len("models:/") :].strip("/")))
+        return ctx.uris.local_path(ctx.uris.to_client(logged["artifact_location"]) or "", what="source"), logged.get(
+            "source_run_id"
+        )
     if source.startswith("runs:/"):
-        run_id, _, path = source[len("runs:/"):].lstrip("/").partition("/")
+        run_id, _, path = source[len("runs:/") :].lstrip("/").partition("/")
         repo = get_artifact_repository(ctx.tracking.get_run(run_id).info.artifact_uri)
         if not isinstance(repo, LocalArtifactRepository):
             raise InvalidInput(f"source {source!r}: run {run_id} keeps its artifacts outside this server")
@@ -137,8 +147,13 @@ def create_model_version(fields: Fields, request: Request) -> dict[str, Any]:
     if not directory.is_dir():
         raise ResourceNotFound(f"source {source!r} names no model directory on this server")
     mv = register_version(
-        ctx.registry, name, directory, source=source, run_id=fields.str("run_id") or source_run,
-        tags=dict(fields.key_values("tags")) or None, description=fields.str("description"),
+        ctx.registry,
+        name,
+        directory,
+        source=source,
+        run_id=fields.str("run_id") or source_run,
+        tags=dict(fields.key_values("tags")) or None,
+        description=fields.str("description"),
         user_id=user_of(request, fields.str("user_id")),
     )
     return _mv(ctx, mv)
@@ -176,8 +191,11 @@ def get_download_uri(fields: Fields, request: Request) -> dict[str, Any]:
 def transition_stage(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     mv = ctx.registry.transition_model_version_stage(
-        _name(fields), _version(fields), fields.str("stage", required=True),
-        fields.bool("archive_existing_versions"), user_id=user_of(request, fields.str("user_id")),
+        _name(fields),
+        _version(fields),
+        fields.str("stage", required=True),
+        fields.bool("archive_existing_versions"),
+        user_id=user_of(request, fields.str("user_id")),
     )
     return _mv(ctx, mv)
 
@@ -190,7 +208,9 @@ def set_model_version_tag(fields: Fields, request: Request) -> dict[str, Any]:
 
 
 def delete_model_version_tag(fields: Fields, request: Request) -> dict[str, Any]:
-    context_of(request).registry.delete_model_version_tag(_name(fields), _version(fields), fields.str("key", required=True))
+    context_of(request).registry.delete_model_version_tag(
+        _name(fields), _version(fields), fields.str("key", required=True)
+    )
     return {}
 
 
@@ -201,7 +221,9 @@ def history(fields: Fields, request: Request) -> dict[str, Any]:
 
 def rollback(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    mv = ctx.registry.rollback(_name(fields), fields.str("stage_or_alias", required=True), user_id=user_of(request, fields.str("user_id")))
+    mv = ctx.registry.rollback(
+        _name(fields), fields.str("stage_or_alias", required=True), user_id=user_of(request, fields.str("user_id"))
+    )
     return _mv(ctx, mv)
 
 

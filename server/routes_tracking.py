@@ -1,4 +1,5 @@
 """`/api/2.0/mlflow/` experiments, runs, metrics and run artifact listings (MLflow's shapes)."""
+
 from __future__ import annotations
 
 import time
@@ -7,19 +8,25 @@ from typing import Any
 from starlette.requests import Request
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
-from shipyard.tracking import validation
-from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
-from shipyard.tracking.entities import ExperimentTag, Metric, Param, Run, RunStatus, RunTag, ViewType
 from shipyard.server.context import context_of
 from shipyard.server.latest_metrics import latest_steps
 from shipyard.server.protocol import SEARCH_MAX, Fields, Page, to_float
 from shipyard.server.serialize import experiment_json, metric_json, run_json
+from shipyard.tracking import validation
+from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
+from shipyard.tracking.entities import ExperimentTag, Metric, Param, Run, RunStatus, RunTag, ViewType
 
 MAX_METRICS_PER_BATCH = 10_000
 MAX_PARAMS_PER_BATCH = 1_000
 MAX_TAGS_PER_BATCH = 1_000
-_VIEW_TYPES = {"ACTIVE_ONLY": ViewType.ACTIVE_ONLY, "DELETED_ONLY": ViewType.DELETED_ONLY, "ALL": ViewType.ALL,
-               "1": ViewType.ACTIVE_ONLY, "2": ViewType.DELETED_ONLY, "3": ViewType.ALL}
+_VIEW_TYPES = {
+    "ACTIVE_ONLY": ViewType.ACTIVE_ONLY,
+    "DELETED_ONLY": ViewType.DELETED_ONLY,
+    "ALL": ViewType.ALL,
+    "1": ViewType.ACTIVE_ONLY,
+    "2": ViewType.DELETED_ONLY,
+    "3": ViewType.ALL,
+}
 
 
 def view_type(fields: Fields, name: str) -> int:
@@ -70,7 +77,9 @@ def get_experiment_by_name(fields: Fields, request: Request) -> dict[str, Any]:
 def search_experiments(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     pg = Page.of(fields, 1000)
-    found = ctx.tracking.search_experiments(view_type(fields, "view_type"), pg.fetch, fields.str("filter"), fields.str_list("order_by"))
+    found = ctx.tracking.search_experiments(
+        view_type(fields, "view_type"), pg.fetch, fields.str("filter"), fields.str_list("order_by")
+    )
     return {"experiments": [experiment_json(e, ctx.uris) for e in pg.window(found)], **pg.token(found)}
 
 
@@ -94,7 +103,9 @@ def update_experiment(fields: Fields, request: Request) -> dict[str, Any]:
 def set_experiment_tag(fields: Fields, request: Request) -> dict[str, Any]:
     key = validation.check_key(fields.str("key", required=True), "experiment tag")
     value = validation.tag_value(key, fields.str("value", ""))
-    context_of(request).tracking.set_experiment_tag(fields.str("experiment_id", required=True), ExperimentTag(key, value))
+    context_of(request).tracking.set_experiment_tag(
+        fields.str("experiment_id", required=True), ExperimentTag(key, value)
+    )
     return {}
 
 
@@ -146,8 +157,12 @@ def _metric(item: Any, where: str) -> Metric:
         raise InvalidInput(f"{where} must be an object with key, value, timestamp and step")
     item_fields = Fields(item)
     key = validation.check_key(item_fields.str("key", required=True))
-    return Metric(key, to_float(item.get("value"), f"{where}.value"),
-                  item_fields.int("timestamp", int(time.time() * 1000)), item_fields.int("step", 0))
+    return Metric(
+        key,
+        to_float(item.get("value"), f"{where}.value"),
+        item_fields.int("timestamp", int(time.time() * 1000)),
+        item_fields.int("step", 0),
+    )
 
 
 def log_metric(fields: Fields, request: Request) -> dict[str, Any]:
@@ -179,14 +194,20 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
     raw_metrics = fields.list("metrics")
     params = fields.key_values("params")
     tags = fields.key_values("tags")
-    for name, count, limit in (("metrics", len(raw_metrics), MAX_METRICS_PER_BATCH),
-                               ("params", len(params), MAX_PARAMS_PER_BATCH), ("tags", len(tags), MAX_TAGS_PER_BATCH)):
+    for name, count, limit in (
+        ("metrics", len(raw_metrics), MAX_METRICS_PER_BATCH),
+        ("params", len(params), MAX_PARAMS_PER_BATCH),
+        ("tags", len(tags), MAX_TAGS_PER_BATCH),
+    ):
         if count > limit:
             raise InvalidInput(f"{name}: {count} entries in one log-batch; the limit is {limit}")
     # NOTE: MLflow 3's log_model re-sends the run's metrics with a `model_id` to link them to the
     # logged model; Shipyard keeps no such link, and storing them again would duplicate history.
-    metrics = [_metric(item, f"metrics[{i}]") for i, item in enumerate(raw_metrics)
-               if not (isinstance(item, dict) and item.get("model_id"))]
+    metrics = [
+        _metric(item, f"metrics[{i}]")
+        for i, item in enumerate(raw_metrics)
+        if not (isinstance(item, dict) and item.get("model_id"))
+    ]
     run_id = run_id_of(fields)
     param_list = [Param(validation.check_key(k, "param"), validation.param_value(k, v)) for k, v in params]
     tag_list = [RunTag(validation.check_key(k, "tag"), validation.tag_value(k, v)) for k, v in tags]
@@ -198,8 +219,11 @@ def search_runs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     pg = Page.of(fields, 1000)
     found = ctx.tracking.search_runs(
-        fields.str_list("experiment_ids"), fields.str("filter", ""), view_type(fields, "run_view_type"),
-        pg.fetch, fields.str_list("order_by"),
+        fields.str_list("experiment_ids"),
+        fields.str("filter", ""),
+        view_type(fields, "run_view_type"),
+        pg.fetch,
+        fields.str_list("order_by"),
     )
     return {"runs": runs_json(ctx.tracking, pg.window(found), ctx.uris), **pg.token(found)}
 
@@ -216,9 +240,13 @@ def list_run_artifacts(fields: Fields, request: Request) -> dict[str, Any]:
     info = ctx.tracking.get_run(run_id_of(fields)).info
     path = safe_relative_path(fields.str("path"), what="path")
     files = get_artifact_repository(info.artifact_uri).list_artifacts(path or None)
-    return {"root_uri": ctx.uris.to_client(info.artifact_uri),
-            "files": [{"path": f.path, "is_dir": f.is_dir, **({"file_size": f.file_size} if f.file_size is not None else {})}
-                      for f in files]}
+    return {
+        "root_uri": ctx.uris.to_client(info.artifact_uri),
+        "files": [
+            {"path": f.path, "is_dir": f.is_dir, **({"file_size": f.file_size} if f.file_size is not None else {})}
+            for f in files
+        ],
+    }
 
 
 def accept(fields: Fields, request: Request) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Settings of `shipyard server`: flags win over `SHIPYARD_SERVER_*` variables, then defaults."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ vendored JavaScript for sorting and filtering tables. Nothing is fetched from th
 Pages read the same stores as the API. The two actions (stage transition, alias) are plain
 HTML form posts, accepted only from this server's own pages (Origin/Referer must match Host).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +23,11 @@ from starlette.routing import BaseRoute, Route
 from shipyard.exceptions import InvalidInput, PermissionDenied, ResourceNotFound, ShipyardError
 from shipyard.registry.entities import STAGES
 from shipyard.registry.search import quote_value
-from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
-from shipyard.tracking.entities import ViewType
 from shipyard.server.auth import TOKEN_COOKIE
 from shipyard.server.charts import Series, render_chart
 from shipyard.server.context import context_of, user_of
+from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
+from shipyard.tracking.entities import ViewType
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -41,7 +42,7 @@ MAX_COMPARE = 8
 
 
 def _fmt_time(ms: int | None) -> str:
-    return "" if not ms else dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return "" if not ms else dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 TEMPLATES.filters["time"] = _fmt_time
@@ -83,14 +84,24 @@ def experiment(request: Request) -> Response:
     found = ctx.tracking.get_experiment(experiment_id)
     filter_string = request.query_params.get("filter", "")
     try:
-        runs = ctx.tracking.search_runs([found.experiment_id], filter_string, ViewType.ACTIVE_ONLY, 5000, ["start_time DESC"])
+        runs = ctx.tracking.search_runs(
+            [found.experiment_id], filter_string, ViewType.ACTIVE_ONLY, 5000, ["start_time DESC"]
+        )
         filter_error = None
     except InvalidInput as error:
         runs, filter_error = [], error.message
     param_keys = sorted({k for r in runs for k in r.data.params})
     metric_keys = sorted({k for r in runs for k in r.data.metrics})
-    return page("runs.html", title=found.name, experiment=found, runs=runs, param_keys=param_keys,
-                metric_keys=metric_keys, filter=filter_string, filter_error=filter_error)
+    return page(
+        "runs.html",
+        title=found.name,
+        experiment=found,
+        runs=runs,
+        param_keys=param_keys,
+        metric_keys=metric_keys,
+        filter=filter_string,
+        filter_error=filter_error,
+    )
 
 
 def _artifact_view(request: Request, run_id: str, artifact_uri: str) -> dict[str, Any]:
@@ -114,8 +125,13 @@ def _artifact_view(request: Request, run_id: str, artifact_uri: str) -> dict[str
             with open(target, "rb") as handle:
                 data = handle.read(PREVIEW_BYTES)
             text = data.decode("utf-8", errors="replace")
-            view["preview"] = {"kind": "text", "text": text, "name": path, "src": raw,
-                               "truncated": target.stat().st_size > PREVIEW_BYTES}
+            view["preview"] = {
+                "kind": "text",
+                "text": text,
+                "name": path,
+                "src": raw,
+                "truncated": target.stat().st_size > PREVIEW_BYTES,
+            }
         else:
             view["preview"] = {"kind": "binary", "src": raw, "name": path}
     else:
@@ -130,12 +146,22 @@ def run_page(request: Request) -> Response:
     others = [ctx.tracking.get_run(i) for i in compare_ids[:MAX_COMPARE]]
     charts = []
     for key in sorted(run.data.metrics):
-        series = [Series(r.info.run_name or r.info.run_id[:8], ctx.tracking.get_metric_history(r.info.run_id, key))
-                  for r in [run, *others] if key in r.data.metrics]
+        series = [
+            Series(r.info.run_name or r.info.run_id[:8], ctx.tracking.get_metric_history(r.info.run_id, key))
+            for r in [run, *others]
+            if key in r.data.metrics
+        ]
         charts.append({"key": key, "svg": render_chart(key, series)})
     legend = [(r.info.run_name or r.info.run_id[:8], i) for i, r in enumerate([run, *others])]
-    return page("run.html", title=run.info.run_name or run.info.run_id, run=run, others=others, charts=charts,
-                legend=legend, artifacts=_artifact_view(request, run.info.run_id, run.info.artifact_uri))
+    return page(
+        "run.html",
+        title=run.info.run_name or run.info.run_id,
+        run=run,
+        others=others,
+        charts=charts,
+        legend=legend,
+        artifacts=_artifact_view(request, run.info.run_id, run.info.artifact_uri),
+    )
 
 
 def run_artifact(request: Request) -> Response:
@@ -157,7 +183,9 @@ def run_artifact(request: Request) -> Response:
 # --- registry ---------------------------------------------------------------------------------
 def models(request: Request) -> Response:
     ctx = context_of(request)
-    return page("models.html", title="Registered models", models=ctx.registry.search_registered_models(None, 10_000, None))
+    return page(
+        "models.html", title="Registered models", models=ctx.registry.search_registered_models(None, 10_000, None)
+    )
 
 
 def model(request: Request) -> Response:
@@ -166,8 +194,15 @@ def model(request: Request) -> Response:
     found = ctx.registry.get_registered_model(name)
     versions = ctx.registry.search_model_versions(f"name = '{quote_value(name)}'", 10_000, ["version_number DESC"])
     history = list(reversed(ctx.registry.get_history(name)))
-    return page("model.html", title=name, model=found, versions=versions, history=history, stages=STAGES,
-                message=request.query_params.get("message"))
+    return page(
+        "model.html",
+        title=name,
+        model=found,
+        versions=versions,
+        history=history,
+        stages=STAGES,
+        message=request.query_params.get("message"),
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -190,8 +225,12 @@ async def transition(request: Request) -> Response:
         ctx = context_of(request)
         name, version = request.path_params["name"], request.path_params["version"]
         mv = await run_in_threadpool(
-            ctx.registry.transition_model_version_stage, name, version, form.get("stage", ""),
-            form.get("archive_existing_versions") == "on", user_id=user_of(request, "web-ui"),
+            ctx.registry.transition_model_version_stage,
+            name,
+            version,
+            form.get("stage", ""),
+            form.get("archive_existing_versions") == "on",
+            user_id=user_of(request, "web-ui"),
         )
         message = f"version {mv.version} is now in {mv.current_stage}"
     except ShipyardError as error:
@@ -206,7 +245,9 @@ async def set_alias(request: Request) -> Response:
         ctx = context_of(request)
         name = request.path_params["name"]
         alias, version = form.get("alias", "").strip().lstrip("@"), form.get("version", "")
-        await run_in_threadpool(ctx.registry.set_registered_model_alias, name, alias, version, user_id=user_of(request, "web-ui"))
+        await run_in_threadpool(
+            ctx.registry.set_registered_model_alias, name, alias, version, user_id=user_of(request, "web-ui")
+        )
         message = f"@{alias} now points at version {version}"
     except ShipyardError as error:
         return _error_page(error)

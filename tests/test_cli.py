@@ -1,4 +1,5 @@
 """The `shipyard` group loads each command's module only when that command is asked for."""
+
 from __future__ import annotations
 
 import subprocess

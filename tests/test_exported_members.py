@@ -1,4 +1,5 @@
 """Each package's public surface is written down in a sorted `__all__` whose names all exist."""
+
 from __future__ import annotations
 
 import importlib
@@ -44,9 +45,7 @@ def test_import_shipyard_does_not_import_heavy_frameworks() -> None:
         f"heavy = [m for m in {heavy_modules!r} if m in sys.modules]; "
         "print(','.join(heavy))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == ""
 
 

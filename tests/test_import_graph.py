@@ -5,6 +5,7 @@ inside a function, or as a "shipyard.x:attr" import string of a plugin table), b
 string that points upward is the same dependency in disguise. Cycles are counted over the
 imports that run when a module is imported (module level, outside `if TYPE_CHECKING:`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,7 +51,7 @@ class Edge:
 
 
 def part_of(module: str) -> str:
-    """"shipyard.tracking.store" -> "tracking"; root modules map to BASE names, facades or cli."""
+    """ "shipyard.tracking.store" -> "tracking"; root modules map to BASE names, facades or cli."""
     parts = module.split(".")
     top = parts[1] if len(parts) > 1 else "__init__"
     if (ROOT / top).is_dir() and top not in BASE:
@@ -124,9 +125,11 @@ def edges_in(text: str, source: str, package: str) -> list[Edge]:
             if module_exists(target):
                 found.append(Edge(source, target, node.lineno, False))
         for child in ast.iter_child_nodes(node):
-            if isinstance(node, ast.If) and _is_type_checking(node):
-                visit(child, False)
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            if (
+                isinstance(node, ast.If)
+                and _is_type_checking(node)
+                or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            ):
                 visit(child, False)
             else:
                 visit(child, at_import_time)
@@ -179,7 +182,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)) is not None:
                 return found
         stack.pop()

@@ -1,4 +1,5 @@
 """The README's first command works as written: the quickstart registers iris, `serve` serves it."""
+
 from __future__ import annotations
 
 import json
@@ -23,16 +24,17 @@ def _free_port() -> int:
 
 def test_readme_serve_command_is_quickstart_then_serve() -> None:
     first = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("    "))
-    assert first.strip().endswith(
-        "python examples/quickstart.py && shipyard serve -m models:/iris/Production"
-    )
+    assert first.strip().endswith("python examples/quickstart.py && shipyard serve -m models:/iris/Production")
 
 
 def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
     for expected_version in (1, 2):  # a second run adds version 2 and archives version 1
         out = subprocess.run(
             [sys.executable, str(ROOT / "examples" / "quickstart.py")],
-            cwd=tmp_path, capture_output=True, text=True, check=True,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert f"registered iris version {expected_version} and moved it to Production" in out.stdout
 
@@ -41,7 +43,9 @@ def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
     with open(log, "wb") as sink:
         server = subprocess.Popen(
             [str(BIN / "shipyard"), "serve", "-m", "models:/iris/Production", "-p", str(port)],
-            cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

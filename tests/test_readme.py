@@ -1,4 +1,5 @@
 """The README's documented commands stay true: CI runs the test command shown to readers."""
+
 from __future__ import annotations
 
 import re

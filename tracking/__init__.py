@@ -4,6 +4,7 @@ NOTE: names resolve lazily through `_LAZY` (import strings, PEP 562 `__getattr__
 imports `shipyard.tracking.artifacts` and `shipyard.tracking.store`, which run this file first,
 and must not pull in the SQL store, pandas or the fluent API to resolve a local model directory.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """Turn in-memory objects (text, dicts, images, figures) into artifact files."""
+
 from __future__ import annotations
 
 import io
@@ -44,9 +45,7 @@ def image_to_png(image: Any) -> bytes:
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-            raise InvalidInput(
-                f"image array has shape {array.shape}; expected HxW, HxWx1, HxWx3 or HxWx4"
-            )
+            raise InvalidInput(f"image array has shape {array.shape}; expected HxW, HxWx1, HxWx3 or HxWx4")
         if array.dtype.kind == "f":
             if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
                 raise InvalidInput("float image values must lie in [0, 1]")
@@ -67,7 +66,9 @@ def log_image(repo: ArtifactRepository, image: Any, artifact_file: str) -> None:
     repo.log_bytes(image_to_png(image), artifact_file)
 
 
-def log_figure(repo: ArtifactRepository, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
+def log_figure(
+    repo: ArtifactRepository, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+) -> None:
     """A matplotlib figure (anything with `savefig`), in the format the file extension names."""
     if not hasattr(figure, "savefig"):
         raise InvalidInput(f"figure of type {type(figure).__name__} is not supported; expected a matplotlib Figure")

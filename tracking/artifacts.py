@@ -4,6 +4,7 @@
 `file`). Every path a caller passes is relative to the repository's root and confined to it:
 `..` segments, absolute paths and symlinks leading out are refused with `ArtifactPathError`.
 """
+
 from __future__ import annotations
 
 import abc
@@ -76,9 +77,7 @@ def _check_source_tree(local_dir: Path) -> None:
             if entry.is_symlink():
                 resolved = entry.resolve()
                 if resolved != base and base not in resolved.parents:
-                    raise ArtifactPathError(
-                        f"{entry} is a symlink to {resolved}, outside the folder being logged"
-                    )
+                    raise ArtifactPathError(f"{entry} is a symlink to {resolved}, outside the folder being logged")
 
 
 class ArtifactRepository(abc.ABC):

@@ -6,6 +6,7 @@ out) and `mlflow-artifacts://host:port/<path>` (MLflow's spelling, spoken over h
 Files stream both ways in 1 MiB chunks; a download goes to a temporary file renamed into place.
 Large transfers show a progress bar when stderr is a terminal.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +59,9 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+    ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda count: bar.advance(task, count)
 
@@ -109,7 +111,12 @@ class HttpArtifactRepository(ArtifactRepository):
             child = posixpath.join(relative, name) if relative else name
             size = entry.get("file_size")
             infos.append(FileInfo(child, bool(entry.get("is_dir")), None if size is None else int(size)))
-        if len(infos) == 1 and not infos[0].is_dir and relative and infos[0].path == posixpath.join(relative, posixpath.basename(relative)):
+        if (
+            len(infos) == 1
+            and not infos[0].is_dir
+            and relative
+            and infos[0].path == posixpath.join(relative, posixpath.basename(relative))
+        ):
             return []  # NOTE: the listing of a file is the file itself; MLflow answers [] here
         return sorted(infos, key=lambda info: info.path)
 

@@ -10,6 +10,7 @@ Guarantees
   everything queued before, and raises `InvalidInput` at once. A conflicting value written by
   *another process* in between is only seen by the writer; that error surfaces at the next flush.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -4,6 +4,7 @@ Reads first flush this process's background writer for the same store, so what t
 logged a moment ago is visible. The root `shipyard.Client` combines this class with the
 registry's client methods.
 """
+
 from __future__ import annotations
 
 import os
@@ -123,7 +124,9 @@ class TrackingClient:
 
     def set_terminated(self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
         if status not in RunStatus.TERMINATED:
-            raise InvalidInput(f"status {status!r} does not end a run; expected one of {', '.join(RunStatus.TERMINATED)}")
+            raise InvalidInput(
+                f"status {status!r} does not end a run; expected one of {', '.join(RunStatus.TERMINATED)}"
+            )
         flush_writer(self.store)
         return self.store.update_run_info(run_id, status, end_time or int(time.time() * 1000), None)
 
@@ -145,7 +148,9 @@ class TrackingClient:
         return self._read_store().search_runs(ids, filter_string, run_view_type, max_results, order_by)
 
     # --- run data (synchronous, as MLflow's client is) ----------------------------------------
-    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None) -> None:
+    def log_metric(
+        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
+    ) -> None:
         metric = Metric(
             validation.check_key(key),
             validation.metric_value(key, value),
@@ -155,11 +160,15 @@ class TrackingClient:
         self.store.log_batch(run_id, [metric], [], [])
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        self.store.log_batch(run_id, [], [Param(validation.check_key(key, "param"), validation.param_value(key, value))], [])
+        self.store.log_batch(
+            run_id, [], [Param(validation.check_key(key, "param"), validation.param_value(key, value))], []
+        )
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.store.log_batch(run_id, [], [], [RunTag(validation.check_key(key, "tag"), validation.tag_value(key, value))])
+        self.store.log_batch(
+            run_id, [], [], [RunTag(validation.check_key(key, "tag"), validation.tag_value(key, value))]
+        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.store.delete_tag(run_id, key)
@@ -202,7 +211,9 @@ class TrackingClient:
     def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
         artifact_logging.log_image(self.artifact_repository(run_id), image, artifact_file)
 
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
+    def log_figure(
+        self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+    ) -> None:
         artifact_logging.log_figure(self.artifact_repository(run_id), figure, artifact_file, save_kwargs=save_kwargs)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:

@@ -4,6 +4,7 @@ Both stores keep their tables in one database and one alembic chain (tracking's 
 `0001_tracking`; the registry's revisions follow it), so `migrate(engine)` brings every table up
 to date at once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -148,9 +149,7 @@ def _migration_lock(engine: sa.Engine) -> Iterator[sa.Connection | None]:
             try:
                 yield connection
             finally:
-                connection.execute(
-                    sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_ADVISORY_LOCK_KEY}
-                )
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_ADVISORY_LOCK_KEY})
                 connection.commit()
         return
     yield None
@@ -179,16 +178,15 @@ def migrate(engine: sa.Engine) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    with _migration_lock(engine) as locked:
-        with contextlib.ExitStack() as stack:
-            connection = locked if locked is not None else stack.enter_context(engine.connect())
-            config = _alembic_config(connection)
-            heads = set(ScriptDirectory.from_config(config).get_heads())
-            current = set(MigrationContext.configure(connection).get_current_heads())
-            if current == heads:
-                return
-            command.upgrade(config, "heads")
-            connection.commit()
+    with _migration_lock(engine) as locked, contextlib.ExitStack() as stack:
+        connection = locked if locked is not None else stack.enter_context(engine.connect())
+        config = _alembic_config(connection)
+        heads = set(ScriptDirectory.from_config(config).get_heads())
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        if current == heads:
+            return
+        command.upgrade(config, "heads")
+        connection.commit()
 
 
 __all__ = [

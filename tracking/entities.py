@@ -1,4 +1,5 @@
 """What tracking callers see: plain frozen dataclasses with MLflow's names and fields."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ and pop, asyncio tasks and `contextvars.copy_context()` threads see their own st
 params and tags go through the store's background writer (see `async_logging`); `end_run`
 flushes it, so a run reads back complete once it has ended.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,9 +23,9 @@ from shipyard.tracking.async_logging import AsyncWriter, writer_for
 from shipyard.tracking.entities import Run, RunData, RunInfo, RunStatus, RunTag, ViewType
 from shipyard.tracking.fluent_state import (
     STATE,
+    create_experiment,
     current_client,
     current_store,
-    create_experiment,
     get_experiment,
     get_experiment_by_name,
     get_tracking_uri,
@@ -50,7 +51,9 @@ class ActiveRun:
     def __enter__(self) -> ActiveRun:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -186,7 +189,9 @@ def log_metric(
     step_value = 0 if step is None else (step if step.__class__ is int else validation.metric_step(key, step))
     ts = timestamp if timestamp is not None else time.time_ns() // 1_000_000
     writer = active.writer if active is not None else writer_for(current_store())
-    writer.queue_metric(active.info.run_id if active is not None else validation.check_run_id(run_id), key, number, ts, step_value)
+    writer.queue_metric(
+        active.info.run_id if active is not None else validation.check_run_id(run_id), key, number, ts, step_value
+    )
     if synchronous:
         writer.flush()
 
@@ -260,11 +265,15 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return f"{base}/{relative}" if relative else base
 
 
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None) -> None:
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     _repository(run_id).log_artifact(local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None) -> None:
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     _repository(run_id).log_artifacts(local_dir, artifact_path)
 
 
@@ -280,7 +289,9 @@ def log_image(image: Any, artifact_file: str, run_id: str | None = None) -> None
     artifact_logging.log_image(_repository(run_id), image, artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None, run_id: str | None = None) -> None:
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None, run_id: str | None = None
+) -> None:
     artifact_logging.log_figure(_repository(run_id), figure, artifact_file, save_kwargs=save_kwargs)
 
 

@@ -1,5 +1,6 @@
 """Process-wide fluent settings: which store (tracking URI) and which experiment new runs use,
 and the experiment calls of the fluent API."""
+
 from __future__ import annotations
 
 import os

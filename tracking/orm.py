@@ -3,6 +3,7 @@
 NOTE: every change here needs a migration under `migrations/versions/` (a test compares this
 metadata with the migrated database).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,9 +29,7 @@ class SqlExperiment(Base):
 class SqlExperimentTag(Base):
     __tablename__ = "experiment_tags"
 
-    experiment_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("experiments.experiment_id"), primary_key=True
-    )
+    experiment_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("experiments.experiment_id"), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(250), primary_key=True)
     value: Mapped[str | None] = mapped_column(sa.String(5000))
 

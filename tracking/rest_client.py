@@ -5,6 +5,7 @@ turned back into Shipyard's exceptions.
 Retried: connection errors, timeouts, 429 and 5xx (with exponential backoff and jitter). Not
 retried: 4xx, which are the caller's mistake and raise the matching `ShipyardError` subclass.
 """
+
 from __future__ import annotations
 
 import random
@@ -113,30 +114,36 @@ class RestClient:
         raise AssertionError("unreachable")
 
     def _sleep(self, attempt: int) -> None:
-        delay = self.settings.backoff_s * (2 ** attempt)
+        delay = self.settings.backoff_s * (2**attempt)
         time.sleep(min(delay, 30.0) * (0.5 + random.random()))
 
-    def call(self, method: str, endpoint: str, body: dict[str, Any] | None = None, *, prefix: str = API) -> dict[str, Any]:
+    def call(
+        self, method: str, endpoint: str, body: dict[str, Any] | None = None, *, prefix: str = API
+    ) -> dict[str, Any]:
         """A JSON API call: GET sends `body` as query parameters, others as a JSON body."""
         path = prefix + endpoint
         if method == "GET":
             params = {k: v for k, v in (body or {}).items() if v is not None}
             response = self.request(method, path, params=params)
         else:
-            response = self.request(method, path, data=orjson.dumps(body or {}),
-                                    headers={"Content-Type": "application/json"})
+            response = self.request(
+                method, path, data=orjson.dumps(body or {}), headers={"Content-Type": "application/json"}
+            )
         if not response.content:
             return {}
         result: dict[str, Any] = orjson.loads(response.content)
         return result
 
-    def pages(self, method: str, endpoint: str, body: dict[str, Any], key: str, max_results: int,
-              page_size: int = 1000) -> list[dict[str, Any]]:
+    def pages(
+        self, method: str, endpoint: str, body: dict[str, Any], key: str, max_results: int, page_size: int = 1000
+    ) -> list[dict[str, Any]]:
         """Follow `next_page_token` until `max_results` items of `key` are read or none are left."""
         found: list[dict[str, Any]] = []
         token = None
         while len(found) < max_results:
-            answer = self.call(method, endpoint, {**body, "max_results": min(page_size, max_results - len(found)), "page_token": token})
+            answer = self.call(
+                method, endpoint, {**body, "max_results": min(page_size, max_results - len(found)), "page_token": token}
+            )
             found += answer.get(key, [])
             token = answer.get("next_page_token")
             if not token:
@@ -145,11 +152,13 @@ class RestClient:
 
     def upload(self, url: str, stream: IO[bytes], size: int, progress: Callable[[int], None] | None = None) -> None:
         """PUT a file's bytes, streamed (never read whole), rewound and resent on a retry."""
+
         def send() -> requests.Response:
             stream.seek(0)
             body = _Reader(stream, size, progress)
-            return self.session.put(url, data=body, timeout=self.settings.timeout,
-                                    headers={"Content-Type": "application/octet-stream"})
+            return self.session.put(
+                url, data=body, timeout=self.settings.timeout, headers={"Content-Type": "application/octet-stream"}
+            )
 
         for attempt in range(self.settings.max_retries + 1):
             last = attempt == self.settings.max_retries

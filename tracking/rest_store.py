@@ -7,6 +7,7 @@ artifact repository table sends files through the server without further context
 Metrics, params and tags are sent through `runs/log-batch` in chunks the server accepts
 (MLflow's limits: 1,000 metrics, 100 params, 100 tags per request).
 """
+
 from __future__ import annotations
 
 import math
@@ -62,29 +63,36 @@ class RestTrackingStore(AbstractTrackingStore):
         """`mlflow-artifacts:/x` (or `mlflow-artifacts://host/x`) -> this server's proxy URL."""
         if not uri or not uri.startswith(PROXY_PREFIX):
             return uri or ""
-        rest = uri[len(PROXY_PREFIX):]
+        rest = uri[len(PROXY_PREFIX) :]
         if rest.startswith("//"):
             rest = "/" + rest[2:].partition("/")[2]
         return f"{self.client.base_url}{ARTIFACTS_API}/{rest.lstrip('/')}"
 
     def server_artifact_uri(self, uri: str) -> str:
         prefix = f"{self.client.base_url}{ARTIFACTS_API}"
-        return f"{PROXY_PREFIX}/{uri[len(prefix):].lstrip('/')}" if uri.startswith(prefix) else uri
+        return f"{PROXY_PREFIX}/{uri[len(prefix) :].lstrip('/')}" if uri.startswith(prefix) else uri
 
     # --- entities -----------------------------------------------------------------------------
     def _experiment(self, data: dict[str, Any]) -> Experiment:
         return Experiment(
-            experiment_id=str(data["experiment_id"]), name=data["name"],
+            experiment_id=str(data["experiment_id"]),
+            name=data["name"],
             artifact_location=self.local_artifact_uri(data.get("artifact_location")),
-            lifecycle_stage=data.get("lifecycle_stage", "active"), tags=_kv(data.get("tags")),
-            creation_time=data.get("creation_time"), last_update_time=data.get("last_update_time"),
+            lifecycle_stage=data.get("lifecycle_stage", "active"),
+            tags=_kv(data.get("tags")),
+            creation_time=data.get("creation_time"),
+            last_update_time=data.get("last_update_time"),
         )
 
     def _info(self, info: dict[str, Any], tags: dict[str, str] | None = None) -> RunInfo:
         return RunInfo(
-            run_id=info.get("run_id") or info["run_uuid"], experiment_id=str(info["experiment_id"]),
-            run_name=info.get("run_name"), user_id=info.get("user_id"), status=info.get("status", "RUNNING"),
-            start_time=info.get("start_time"), end_time=info.get("end_time"),
+            run_id=info.get("run_id") or info["run_uuid"],
+            experiment_id=str(info["experiment_id"]),
+            run_name=info.get("run_name"),
+            user_id=info.get("user_id"),
+            status=info.get("status", "RUNNING"),
+            start_time=info.get("start_time"),
+            end_time=info.get("end_time"),
             artifact_uri=self.local_artifact_uri(info.get("artifact_uri")),
             lifecycle_stage=info.get("lifecycle_stage", "active"),
             parent_run_id=(tags or {}).get("mlflow.parentRunId"),
@@ -97,14 +105,18 @@ class RestTrackingStore(AbstractTrackingStore):
         return Run(self._info(data["info"], tags), RunData(metrics, _kv(raw.get("params")), tags))
 
     # --- experiments --------------------------------------------------------------------------
-    def create_experiment(self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None) -> str:
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
+    ) -> str:
         body = {"name": name, "tags": [{"key": t.key, "value": str(t.value)} for t in tags or []]}
         if artifact_location is not None:
             body["artifact_location"] = self.server_artifact_uri(artifact_location)
         return str(self.client.call("POST", "/experiments/create", body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._experiment(self.client.call("GET", "/experiments/get", {"experiment_id": str(experiment_id)})["experiment"])
+        return self._experiment(
+            self.client.call("GET", "/experiments/get", {"experiment_id": str(experiment_id)})["experiment"]
+        )
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         try:
@@ -113,10 +125,18 @@ class RestTrackingStore(AbstractTrackingStore):
             return None
         return self._experiment(found["experiment"])
 
-    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
-                           filter_string: str | None = None, order_by: Sequence[str] | None = None) -> list[Experiment]:
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
         body = {"view_type": _VIEW_NAMES[view_type], "filter": filter_string, "order_by": list(order_by or [])}
-        return [self._experiment(e) for e in self.client.pages("POST", "/experiments/search", body, "experiments", max_results)]
+        return [
+            self._experiment(e)
+            for e in self.client.pages("POST", "/experiments/search", body, "experiments", max_results)
+        ]
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.client.call("POST", "/experiments/delete", {"experiment_id": str(experiment_id)})
@@ -128,15 +148,31 @@ class RestTrackingStore(AbstractTrackingStore):
         self.client.call("POST", "/experiments/update", {"experiment_id": str(experiment_id), "new_name": new_name})
 
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
-        self.client.call("POST", "/experiments/set-experiment-tag",
-                         {"experiment_id": str(experiment_id), "key": tag.key, "value": str(tag.value)})
+        self.client.call(
+            "POST",
+            "/experiments/set-experiment-tag",
+            {"experiment_id": str(experiment_id), "key": tag.key, "value": str(tag.value)},
+        )
 
     # --- runs ---------------------------------------------------------------------------------
-    def create_run(self, experiment_id: str, user_id: str | None, start_time: int | None,
-                   tags: Sequence[RunTag], run_name: str | None) -> Run:
-        body = {"experiment_id": str(experiment_id), "user_id": user_id, "start_time": start_time, "run_name": run_name,
-                "tags": [{"key": t.key, "value": t.value} for t in tags]}
-        return self._run(self.client.call("POST", "/runs/create", {k: v for k, v in body.items() if v is not None})["run"])
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run:
+        body = {
+            "experiment_id": str(experiment_id),
+            "user_id": user_id,
+            "start_time": start_time,
+            "run_name": run_name,
+            "tags": [{"key": t.key, "value": t.value} for t in tags],
+        }
+        return self._run(
+            self.client.call("POST", "/runs/create", {k: v for k, v in body.items() if v is not None})["run"]
+        )
 
     def get_run(self, run_id: str) -> Run:
         return self._run(self.client.call("GET", "/runs/get", {"run_id": run_id})["run"])
@@ -152,19 +188,32 @@ class RestTrackingStore(AbstractTrackingStore):
     def restore_run(self, run_id: str) -> None:
         self.client.call("POST", "/runs/restore", {"run_id": run_id})
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+    ) -> None:
         """Params and tags first (small), then metrics, each request within MLflow's limits."""
         for start in range(0, max(len(params), len(tags)), MAX_PARAMS):
-            self.client.call("POST", "/runs/log-batch", {
-                "run_id": run_id,
-                "params": [{"key": p.key, "value": p.value} for p in params[start:start + MAX_PARAMS]],
-                "tags": [{"key": t.key, "value": t.value} for t in tags[start:start + MAX_TAGS]],
-            })
+            self.client.call(
+                "POST",
+                "/runs/log-batch",
+                {
+                    "run_id": run_id,
+                    "params": [{"key": p.key, "value": p.value} for p in params[start : start + MAX_PARAMS]],
+                    "tags": [{"key": t.key, "value": t.value} for t in tags[start : start + MAX_TAGS]],
+                },
+            )
         for start in range(0, len(metrics), MAX_METRICS):
-            self.client.call("POST", "/runs/log-batch", {"run_id": run_id, "metrics": [
-                {"key": m.key, "value": _json_float(m.value), "timestamp": m.timestamp, "step": m.step}
-                for m in metrics[start:start + MAX_METRICS]
-            ]})
+            self.client.call(
+                "POST",
+                "/runs/log-batch",
+                {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": m.key, "value": _json_float(m.value), "timestamp": m.timestamp, "step": m.step}
+                        for m in metrics[start : start + MAX_METRICS]
+                    ],
+                },
+            )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.client.call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})
@@ -173,20 +222,33 @@ class RestTrackingStore(AbstractTrackingStore):
         found: list[Metric] = []
         token = None
         while True:
-            answer = self.client.call("GET", "/metrics/get-history",
-                                      {"run_id": run_id, "metric_key": metric_key, "page_token": token})
-            found += [Metric(m["key"], _float(m["value"]), int(m.get("timestamp", 0)), int(m.get("step", 0)), run_id)
-                      for m in answer.get("metrics", [])]
+            answer = self.client.call(
+                "GET", "/metrics/get-history", {"run_id": run_id, "metric_key": metric_key, "page_token": token}
+            )
+            found += [
+                Metric(m["key"], _float(m["value"]), int(m.get("timestamp", 0)), int(m.get("step", 0)), run_id)
+                for m in answer.get("metrics", [])
+            ]
             token = answer.get("next_page_token")
             if not token:
                 return found
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: str = "", run_view_type: int = ViewType.ACTIVE_ONLY,
-                    max_results: int = SEARCH_MAX_RESULTS_DEFAULT, order_by: Sequence[str] | None = None) -> list[Run]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
         if not isinstance(max_results, int) or max_results < 1:
             raise InvalidInput(f"max_results must be a positive integer, got {max_results!r}")
-        body = {"experiment_ids": [str(e) for e in experiment_ids], "filter": filter_string,
-                "run_view_type": _VIEW_NAMES[run_view_type], "order_by": list(order_by or [])}
+        body = {
+            "experiment_ids": [str(e) for e in experiment_ids],
+            "filter": filter_string,
+            "run_view_type": _VIEW_NAMES[run_view_type],
+            "order_by": list(order_by or []),
+        }
         return [self._run(r) for r in self.client.pages("POST", "/runs/search", body, "runs", max_results)]
 
 

@@ -1,4 +1,5 @@
 """Runs as a pandas DataFrame with MLflow's `search_runs` columns."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -7,6 +7,7 @@ Clauses are joined by AND. Identifiers are `<kind>.<key>` with kind metrics/para
 (singular forms too); a key with spaces or symbols is quoted with backticks or double quotes.
 Errors name the offending token and its position.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,7 +82,7 @@ def _tokenize(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise InvalidInput(f"filter_string: unexpected {text[pos:pos + 20]!r} at position {pos}")
+            raise InvalidInput(f"filter_string: unexpected {text[pos : pos + 20]!r} at position {pos}")
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append(_Token(kind, match.group(), pos))
@@ -143,7 +144,9 @@ def parse_filter(filter_string: str | None) -> list[Comparison]:
         return token
 
     def bad(token: _Token, expected: str) -> InvalidInput:
-        return InvalidInput(f"filter_string: unexpected token {token.text!r} at position {token.pos}; expected {expected}")
+        return InvalidInput(
+            f"filter_string: unexpected token {token.text!r} at position {token.pos}; expected {expected}"
+        )
 
     while True:
         token = take("an identifier such as metrics.loss")

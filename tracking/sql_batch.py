@@ -3,6 +3,7 @@
 NOTE: sqlite and PostgreSQL get `INSERT ... ON CONFLICT`; other databases fall back to a
 read-then-write per row (correct, slower, and racy only across processes on those databases).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -116,7 +117,7 @@ def _write_params(session: Session, run_id: str, params: Sequence[Param]) -> Non
             )
     keys = list(wanted)
     for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start:start + _CHUNK]
+        chunk = keys[start : start + _CHUNK]
         insert_ignore(session, SqlParam, [{"run_uuid": run_id, "key": k, "value": wanted[k]} for k in chunk])
         stored = session.execute(
             sa.select(SqlParam.key, SqlParam.value).where(SqlParam.run_uuid == run_id, SqlParam.key.in_(chunk))

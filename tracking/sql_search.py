@@ -1,4 +1,5 @@
 """Turn parsed search filters and order clauses into SQLAlchemy expressions over the run tables."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -91,9 +92,7 @@ def order_columns(statement: sa.Select[Any], clauses: list[OrderBy]) -> sa.Selec
         else:
             table: Any = {"metric": SqlLatestMetric, "param": SqlParam, "tag": SqlTag}[clause.kind]
             alias = aliased(table, name=f"order_{number}")
-            statement = statement.outerjoin(
-                alias, sa.and_(alias.run_uuid == SqlRun.run_uuid, alias.key == clause.key)
-            )
+            statement = statement.outerjoin(alias, sa.and_(alias.run_uuid == SqlRun.run_uuid, alias.key == clause.key))
             column = alias.value
         term = column.asc() if clause.ascending else column.desc()
         statement = statement.order_by(sa.nulls_last(term))

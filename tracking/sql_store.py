@@ -3,6 +3,7 @@
 Sessions are short (one per call). Writes of metrics, params and tags go through `log_batch`
 (see `sql_batch.py`), which the background writer calls with large batches.
 """
+
 from __future__ import annotations
 
 import random
@@ -50,8 +51,42 @@ from shipyard.tracking.store import (
 
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
-_ADJECTIVES = ("amber", "bold", "calm", "deft", "eager", "fleet", "grand", "hardy", "keen", "lucid", "merry", "nimble", "quiet", "swift", "tidy", "vivid")
-_NOUNS = ("anchor", "brig", "cutter", "dory", "ferry", "galley", "hull", "keel", "mast", "oar", "prow", "rudder", "sloop", "tide", "wharf", "yawl")
+_ADJECTIVES = (
+    "amber",
+    "bold",
+    "calm",
+    "deft",
+    "eager",
+    "fleet",
+    "grand",
+    "hardy",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "quiet",
+    "swift",
+    "tidy",
+    "vivid",
+)
+_NOUNS = (
+    "anchor",
+    "brig",
+    "cutter",
+    "dory",
+    "ferry",
+    "galley",
+    "hull",
+    "keel",
+    "mast",
+    "oar",
+    "prow",
+    "rudder",
+    "sloop",
+    "tide",
+    "wharf",
+    "yawl",
+)
 
 
 def now_ms() -> int:
@@ -185,8 +220,11 @@ class SqlTrackingStore(AbstractTrackingStore):
                 raise InvalidInput(
                     f"filter_string: experiments can be filtered on name and tags.<key>, not {comparison.kind} {comparison.key!r}"
                 )
-        columns = {"run_name": SqlExperiment.name, "start_time": SqlExperiment.creation_time,
-                   "end_time": SqlExperiment.last_update_time}
+        columns = {
+            "run_name": SqlExperiment.name,
+            "start_time": SqlExperiment.creation_time,
+            "end_time": SqlExperiment.last_update_time,
+        }
         for clause in parse_order_by(order_by):
             column: Any = columns.get(clause.key) if clause.kind == "attribute" else None
             if column is None:
@@ -229,7 +267,13 @@ class SqlTrackingStore(AbstractTrackingStore):
         key = validation.check_key(tag.key, "experiment tag")
         with session_scope(self.engine) as session:
             row = self._experiment_row(session, experiment_id)
-            upsert(session, SqlExperimentTag, [{"experiment_id": row.experiment_id, "key": key, "value": str(tag.value)}], ["experiment_id", "key"], ["value"])
+            upsert(
+                session,
+                SqlExperimentTag,
+                [{"experiment_id": row.experiment_id, "key": key, "value": str(tag.value)}],
+                ["experiment_id", "key"],
+                ["value"],
+            )
 
     # --- runs ---------------------------------------------------------------------------------
     def create_run(
@@ -292,10 +336,11 @@ class SqlTrackingStore(AbstractTrackingStore):
         ids = [row.run_uuid for row in rows]
         data: dict[str, tuple[dict[str, float], dict[str, str], dict[str, str]]] = {i: ({}, {}, {}) for i in ids}
         for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start:chunk_start + 500]
+            chunk = ids[chunk_start : chunk_start + 500]
             for run_id, key, value, nan in session.execute(
-                sa.select(SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.value, SqlLatestMetric.is_nan)
-                .where(SqlLatestMetric.run_uuid.in_(chunk))
+                sa.select(
+                    SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.value, SqlLatestMetric.is_nan
+                ).where(SqlLatestMetric.run_uuid.in_(chunk))
             ):
                 data[run_id][0][key] = float("nan") if nan else value
             for index, table in ((1, SqlParam), (2, SqlTag)):
@@ -318,7 +363,13 @@ class SqlTrackingStore(AbstractTrackingStore):
             row.end_time = end_time
             if run_name:
                 row.name = run_name
-                upsert(session, SqlTag, [{"run_uuid": row.run_uuid, "key": RUN_NAME_TAG, "value": run_name}], ["run_uuid", "key"], ["value"])
+                upsert(
+                    session,
+                    SqlTag,
+                    [{"run_uuid": row.run_uuid, "key": RUN_NAME_TAG, "value": run_name}],
+                    ["run_uuid", "key"],
+                    ["value"],
+                )
             return self._info(row)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
@@ -333,7 +384,9 @@ class SqlTrackingStore(AbstractTrackingStore):
     def restore_run(self, run_id: str) -> None:
         self._set_run_stage(run_id, LifecycleStage.ACTIVE)
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+    ) -> None:
         with session_scope(self.engine) as session:
             row = self._run_row(session, run_id)
             if row.lifecycle_stage != LifecycleStage.ACTIVE:

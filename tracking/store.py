@@ -4,6 +4,7 @@
 URI with that scheme is used. One store object per (URI, artifact root) per process, so that
 every caller in a process shares one engine and one background writer.
 """
+
 from __future__ import annotations
 
 import abc
@@ -51,14 +52,13 @@ def uri_scheme(uri: str) -> str:
     return uri.split("://", 1)[0].split("+", 1)[0].lower()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTrackingStore:
     """The process-wide store for a URI (created, and its database migrated, on first use)."""
     scheme = uri_scheme(uri)
     if scheme not in STORES:
         raise InvalidInput(
-            f"tracking URI scheme {scheme!r} is not supported; "
-            f"known schemes: {', '.join(sorted(STORES))}"
+            f"tracking URI scheme {scheme!r} is not supported; known schemes: {', '.join(sorted(STORES))}"
         )
     # NOTE: the store class picks the default artifact root (a SQL store: beside its sqlite file),
     # so this module never imports SQLAlchemy: serving a local directory imports it.
@@ -117,9 +117,7 @@ class AbstractTrackingStore(abc.ABC):
     def get_run(self, run_id: str) -> Run: ...
 
     @abc.abstractmethod
-    def update_run_info(
-        self, run_id: str, run_status: str, end_time: int | None, run_name: str | None
-    ) -> RunInfo: ...
+    def update_run_info(self, run_id: str, run_status: str, end_time: int | None, run_name: str | None) -> RunInfo: ...
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None: ...

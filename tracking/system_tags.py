@@ -1,5 +1,6 @@
 """System tags recorded on every run started from training code (MLflow's tag keys), so a run
 says who ran what, from which file and at which commit."""
+
 from __future__ import annotations
 
 import getpass
@@ -21,9 +22,7 @@ LOGGED_MODELS = "mlflow.log-model.history"
 
 def _git(directory: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", *args], cwd=directory, capture_output=True, text=True, timeout=5, check=False
-        )
+        out = subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

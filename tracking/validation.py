@@ -1,5 +1,6 @@
 """Checks on what callers log, run where they call (so a bad key fails in the training loop, not
 later in the background writer). Limits follow MLflow's."""
+
 from __future__ import annotations
 
 import math
@@ -52,9 +53,7 @@ def metric_step(key: str, step: Any) -> int:
 def param_value(key: str, value: Any) -> str:
     text = str(value)
     if len(text) > MAX_PARAM_VALUE_LENGTH:
-        raise InvalidInput(
-            f"param {key!r} value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LENGTH}"
-        )
+        raise InvalidInput(f"param {key!r} value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LENGTH}")
     return text
 
 

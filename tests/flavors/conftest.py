@@ -1,4 +1,5 @@
 """Small real models built in a temporary directory: iris classifiers, an ONNX MLP, torch MLPs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,15 +51,18 @@ def onnx_mlp(sizes: list[int], seed: int = 0) -> Any:
     weights = mlp_weights(sizes, seed)
     for i, (w, b) in enumerate(weights):
         inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
-        nodes += [helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]),
-                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        nodes += [
+            helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]),
+            helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"]),
+        ]
         prev = f"a{i}"
         if i < len(weights) - 1:
             nodes.append(helper.make_node("Relu", [prev], [f"r{i}"]))
             prev = f"r{i}"
     nodes.append(helper.make_node("Identity", [prev], ["y"]))
     graph = helper.make_graph(
-        nodes, "mlp",
+        nodes,
+        "mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, sizes[0]])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, sizes[-1]])],
         inits,

@@ -3,10 +3,12 @@
 Every rejection must name the column, tensor or param at fault. docs/signatures.md states the
 same rules in prose.
 """
+
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,10 @@ from shipyard.exceptions import SchemaEnforcementError
 from shipyard.flavors.enforcement import ColumnPlan, enforce_params, make_input_plan
 
 TABLE = Schema([ColSpec("long", "a"), ColSpec("double", "b"), ColSpec("string", "s", required=False)])
-ONE = {t: Schema([ColSpec(t, "c")]) for t in ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")}
+ONE = {
+    t: Schema([ColSpec(t, "c")])
+    for t in ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")
+}
 OPT_LONG = Schema([ColSpec("long", "n", required=False)])
 TENSOR = Schema([TensorSpec(np.dtype("float32"), (-1, 4), "x")])
 TENSOR_I = Schema([TensorSpec(np.dtype("int64"), (-1,), "ids")])
@@ -36,7 +41,9 @@ Check = Callable[[Any], bool]
 
 
 def dtype_is(name: str, dtype: Any) -> Check:
-    return lambda out: out[name].dtype == np.dtype(dtype) if isinstance(out, (pd.DataFrame, dict)) else out.dtype == np.dtype(dtype)
+    return lambda out: (
+        out[name].dtype == np.dtype(dtype) if isinstance(out, (pd.DataFrame, dict)) else out.dtype == np.dtype(dtype)
+    )
 
 
 # (id, schema, data, expected: "accept" | "convert" | "reject", check or field named in the error)
@@ -51,17 +58,53 @@ CASES: list[tuple[str, Schema, Any, str, Any]] = [
     ("missing optional", TABLE, frame(a=[1], b=[0.5]), "accept", lambda out: list(out.columns) == ["a", "b"]),
     ("extra column dropped", TABLE, frame(a=[1], b=[0.5], z=[9]), "accept", lambda out: "z" not in out.columns),
     ("int -> string refused", TABLE, frame(a=[1], b=[0.5], s=[3]), "reject", "'s'"),
-    ("optional null kept", TABLE, frame(a=[1, 2], b=[0.5, 1.0], s=["x", None]), "accept", lambda out: out["s"].isna().sum() == 1),
-    ("required double keeps NaN (as MLflow)", TABLE, frame(a=[1, 2], b=[0.5, np.nan]), "accept", lambda out: out["b"].isna().sum() == 1),
+    (
+        "optional null kept",
+        TABLE,
+        frame(a=[1, 2], b=[0.5, 1.0], s=["x", None]),
+        "accept",
+        lambda out: out["s"].isna().sum() == 1,
+    ),
+    (
+        "required double keeps NaN (as MLflow)",
+        TABLE,
+        frame(a=[1, 2], b=[0.5, np.nan]),
+        "accept",
+        lambda out: out["b"].isna().sum() == 1,
+    ),
     ("required long, JSON null refused", TABLE, [{"a": None, "b": 1.0}], "reject", "'a'"),
     ("required string, null refused", ONE["string"], {"c": ["x", None]}, "reject", "'c'"),
     ("whole floats with NaN -> long: hint", OPT_LONG, frame(n=[1.0, np.nan]), "reject", "Int64"),
-    ("nullable Int64 -> long", TABLE, frame(a=pd.array([1, 2], dtype="Int64"), b=[0.5, 1.0]), "convert", dtype_is("a", "int64")),
+    (
+        "nullable Int64 -> long",
+        TABLE,
+        frame(a=pd.array([1, 2], dtype="Int64"), b=[0.5, 1.0]),
+        "convert",
+        dtype_is("a", "int64"),
+    ),
     ("Int64 with NA, required", TABLE, frame(a=pd.array([1, None], dtype="Int64"), b=[0.5, 1.0]), "reject", "'a'"),
-    ("Int64 with NA, optional", OPT_LONG, frame(n=pd.array([1, None], dtype="Int64")), "convert", lambda out: out["n"].isna().tolist() == [False, True]),
-    ("optional long from JSON nulls", OPT_LONG, [{"n": 1}, {"n": None}], "convert", lambda out: str(out["n"].dtype) == "Int64"),
+    (
+        "Int64 with NA, optional",
+        OPT_LONG,
+        frame(n=pd.array([1, None], dtype="Int64")),
+        "convert",
+        lambda out: out["n"].isna().tolist() == [False, True],
+    ),
+    (
+        "optional long from JSON nulls",
+        OPT_LONG,
+        [{"n": 1}, {"n": None}],
+        "convert",
+        lambda out: str(out["n"].dtype) == "Int64",
+    ),
     ("optional long, float given", OPT_LONG, frame(n=[1.5, None]), "reject", "'n'"),
-    ("records: JSON ints -> double", TABLE, [{"a": 1, "b": 2}, {"a": 3, "b": 4.5}], "convert", dtype_is("b", "float64")),
+    (
+        "records: JSON ints -> double",
+        TABLE,
+        [{"a": 1, "b": 2}, {"a": 3, "b": 4.5}],
+        "convert",
+        dtype_is("b", "float64"),
+    ),
     ("records: 1.5 -> long refused", TABLE, [{"a": 1.5, "b": 2}], "reject", "'a'"),
     ("records: 2.0 -> long parsed", TABLE, [{"a": 2.0, "b": 2}], "convert", dtype_is("a", "int64")),
     ("records: missing required key", TABLE, [{"b": 2}], "reject", "'a'"),
@@ -77,13 +120,37 @@ CASES: list[tuple[str, Schema, Any, str, Any]] = [
     ("JSON int -> integer out of range", ONE["integer"], {"c": [2**40]}, "reject", "'c'"),
     ("double -> float refused (typed)", ONE["float"], frame(c=np.array([0.1], "float64")), "reject", "'c'"),
     ("JSON number -> float", ONE["float"], {"c": [0.1, 2]}, "convert", dtype_is("c", "float32")),
-    ("text -> datetime", ONE["datetime"], {"c": ["2024-01-02", "2024-03-04T05:06:07"]}, "convert", dtype_is("c", "datetime64[ns]")),
+    (
+        "text -> datetime",
+        ONE["datetime"],
+        {"c": ["2024-01-02", "2024-03-04T05:06:07"]},
+        "convert",
+        dtype_is("c", "datetime64[ns]"),
+    ),
     ("bad text -> datetime refused", ONE["datetime"], {"c": ["not a date"]}, "reject", "'c'"),
     ("int -> datetime refused", ONE["datetime"], frame(c=[1, 2]), "reject", "'c'"),
-    ("bytes -> binary", ONE["binary"], frame(c=[b"ab", b"c"]), "accept", lambda out: out["c"].tolist() == [b"ab", b"c"]),
-    ("base64 JSON -> binary", ONE["binary"], {"c": [base64.b64encode(b"hi").decode()]}, "convert", lambda out: out["c"].tolist() == [b"hi"]),
+    (
+        "bytes -> binary",
+        ONE["binary"],
+        frame(c=[b"ab", b"c"]),
+        "accept",
+        lambda out: out["c"].tolist() == [b"ab", b"c"],
+    ),
+    (
+        "base64 JSON -> binary",
+        ONE["binary"],
+        {"c": [base64.b64encode(b"hi").decode()]},
+        "convert",
+        lambda out: out["c"].tolist() == [b"hi"],
+    ),
     ("bad base64 -> binary refused", ONE["binary"], {"c": ["***"]}, "reject", "'c'"),
-    ("pandas string dtype -> string", ONE["string"], frame(c=pd.array(["a", "b"], dtype="string")), "accept", lambda out: out["c"].tolist() == ["a", "b"]),
+    (
+        "pandas string dtype -> string",
+        ONE["string"],
+        frame(c=pd.array(["a", "b"], dtype="string")),
+        "accept",
+        lambda out: out["c"].tolist() == ["a", "b"],
+    ),
     ("tensor exact", TENSOR, np.zeros((2, 4), "float32"), "accept", dtype_is("x", "float32")),
     ("tensor float64 -> float32 refused", TENSOR, np.zeros((2, 4)), "reject", "'x'"),
     ("tensor int8 -> float32 (safe)", TENSOR, np.zeros((2, 4), "int8"), "convert", dtype_is("x", "float32")),
@@ -93,7 +160,13 @@ CASES: list[tuple[str, Schema, Any, str, Any]] = [
     ("tensor bool -> float refused", TENSOR, np.zeros((1, 4), bool), "reject", "'x'"),
     ("tensor JSON 1.5 -> int64 refused", TENSOR_I, [1.5, 2], "reject", "'ids'"),
     ("tensor JSON 2.0 -> int64 parsed", TENSOR_I, [2.0, 3], "convert", dtype_is("ids", "int64")),
-    ("tensor from DataFrame", TENSOR, frame(p=[1.0], q=[2.0], r=[3.0], s=[4.0]).astype("float32"), "accept", dtype_is("x", "float32")),
+    (
+        "tensor from DataFrame",
+        TENSOR,
+        frame(p=[1.0], q=[2.0], r=[3.0], s=[4.0]).astype("float32"),
+        "accept",
+        dtype_is("x", "float32"),
+    ),
     ("named tensors dict of lists", TWO, {"x": [[1, 2]], "k": [3]}, "convert", dtype_is("k", "int64")),
     ("named tensor missing", TWO, {"x": np.zeros((1, 2), "float32")}, "reject", "'k'"),
     ("named tensor bad dtype", TWO, {"x": np.zeros((1, 2), "float32"), "k": np.array([0.5])}, "reject", "'k'"),
@@ -113,8 +186,11 @@ def test_enforcement_case(schema: Schema, data: Any, expected: str, check: Any) 
         assert out is data or out["x"] is data  # no copy for already-right arrays
     if isinstance(plan, ColumnPlan):  # what the model receives: a block becomes a DataFrame
         out = plan.to_frame(out)
-    wrapped = {"x": out} if isinstance(out, np.ndarray) and schema is TENSOR else (
-        {"ids": out} if isinstance(out, np.ndarray) else out)
+    wrapped = (
+        {"x": out}
+        if isinstance(out, np.ndarray) and schema is TENSOR
+        else ({"ids": out} if isinstance(out, np.ndarray) else out)
+    )
     assert check(wrapped), f"unexpected result: {out!r}"
 
 
@@ -159,14 +235,18 @@ def test_one_dtype_columns_prepare_to_a_block_a_frame_once_per_call() -> None:
     batch = plan.to_frame(np.concatenate([one, two], axis=0))
     assert list(batch.columns) == ["p", "q"] and batch.to_numpy().tolist() == [[1, 2.5], [3, 4], [5, 6]]
     # Mixed dtypes, or an optional column, keep a DataFrame per request (and to_frame leaves it).
-    for mixed in (Schema([ColSpec("double", "p"), ColSpec("long", "n")]),
-                  Schema([ColSpec("double", "p"), ColSpec("double", "q", required=False)])):
+    for mixed in (
+        Schema([ColSpec("double", "p"), ColSpec("long", "n")]),
+        Schema([ColSpec("double", "p"), ColSpec("double", "q", required=False)]),
+    ):
         mplan = make_input_plan(mixed, needs_names=True)
         out = mplan.prepare([{"p": 1.0, "n": 2, "q": 3.0}])
         assert isinstance(out, pd.DataFrame) and mplan.to_frame(out) is out
 
 
-PARAMS = ParamSchema([ParamSpec("k", "long", 3), ParamSpec("t", "double", 0.5), ParamSpec("tags", "string", ["a"], (-1,))])
+PARAMS = ParamSchema(
+    [ParamSpec("k", "long", 3), ParamSpec("t", "double", 0.5), ParamSpec("tags", "string", ["a"], (-1,))]
+)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +264,13 @@ def test_params_defaults_and_conversion(given: Any, expected: dict[str, Any]) ->
 
 @pytest.mark.parametrize(
     ("given", "field"),
-    [({"k": "five"}, "'k'"), ({"k": 1.5}, "'k'"), ({"t": True}, "'t'"), ({"tags": "x"}, "'tags'"), ({"nope": 1}, "nope")],
+    [
+        ({"k": "five"}, "'k'"),
+        ({"k": 1.5}, "'k'"),
+        ({"t": True}, "'t'"),
+        ({"tags": "x"}, "'tags'"),
+        ({"nope": 1}, "nope"),
+    ],
 )
 def test_params_rejections_name_the_param(given: dict[str, Any], field: str) -> None:
     with pytest.raises(SchemaEnforcementError) as info:

@@ -5,6 +5,7 @@ subprocess where importing `mlflow` is blocked, proving the loader does not need
 python_model pickles subclass `mlflow.pyfunc.PythonModel`, so that one needs mlflow importable
 (tested in-process, and shown to fail with a clear message when mlflow is blocked).
 """
+
 from __future__ import annotations
 
 import json
@@ -142,9 +143,7 @@ def mlflow_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "src").mkdir()
     (out / "src" / "user_model.py").write_text(USER_MODULE)
     (out / "src" / "offset.txt").write_text("0.5")
-    subprocess.run(
-        [sys.executable, "-c", SAVE_WITH_MLFLOW, str(out)], check=True, cwd=out, capture_output=True
-    )
+    subprocess.run([sys.executable, "-c", SAVE_WITH_MLFLOW, str(out)], check=True, cwd=out, capture_output=True)
     return out
 
 
@@ -152,7 +151,9 @@ def test_mlflow_dirs_load_without_mlflow_and_match(mlflow_dirs: Path) -> None:
     expected = json.loads((mlflow_dirs / "expected.json").read_text())
     proc = subprocess.run(
         [sys.executable, "-c", LOAD_WITHOUT_MLFLOW, str(mlflow_dirs)],
-        cwd=mlflow_dirs, capture_output=True, text=True,
+        cwd=mlflow_dirs,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
 """ONNX and PyTorch flavors: round trips give the framework's own numbers."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Custom Python models: artifacts, code paths, context, params and the batchable flag."""
+
 from __future__ import annotations
 
 import textwrap
@@ -15,8 +16,9 @@ def write_user_module(root: Path) -> Path:
     """A user's module, importable only through the model's code path."""
     pkg = root / "src"
     pkg.mkdir()
-    (pkg / "scaler_model.py").write_text(textwrap.dedent(
-        """
+    (pkg / "scaler_model.py").write_text(
+        textwrap.dedent(
+            """
         from shipyard.pyfunc import PythonModel
 
 
@@ -36,7 +38,8 @@ def write_user_module(root: Path) -> Path:
             def predict(self, context, model_input, params=None):
                 return [len(model_input)]
         """
-    ))
+        )
+    )
     return pkg / "scaler_model.py"
 
 
@@ -53,8 +56,12 @@ def test_python_model_round_trip(tmp_path: Path) -> None:
         params=ParamSchema([ParamSpec("shift", "double", 0.0)]),
     )
     shipyard.pyfunc.save_model(
-        tmp_path / "m", python_model=user.Scaler(), artifacts={"factor": tmp_path / "factor.txt"},
-        code_paths=[module_file], signature=sig, input_example=pd.DataFrame({"v": [1.0]}),
+        tmp_path / "m",
+        python_model=user.Scaler(),
+        artifacts={"factor": tmp_path / "factor.txt"},
+        code_paths=[module_file],
+        signature=sig,
+        input_example=pd.DataFrame({"v": [1.0]}),
     )
     (tmp_path / "factor.txt").write_text("100")  # the model uses its own copy
     model = shipyard.pyfunc.load_model(tmp_path / "m")
@@ -77,7 +84,11 @@ def test_not_batchable_by_class_attribute_or_option(tmp_path: Path) -> None:
     assert not shipyard.pyfunc.load_model(tmp_path / "a").batchable
     (tmp_path / "f").write_text("1")
     shipyard.pyfunc.save_model(
-        tmp_path / "b", python_model=user.Scaler(), artifacts={"factor": tmp_path / "f"},
-        code_paths=[module_file], signature=sig, batchable=False,
+        tmp_path / "b",
+        python_model=user.Scaler(),
+        artifacts={"factor": tmp_path / "f"},
+        code_paths=[module_file],
+        signature=sig,
+        batchable=False,
     )
     assert not shipyard.pyfunc.load_model(tmp_path / "b").batchable

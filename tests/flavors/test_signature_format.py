@@ -1,4 +1,5 @@
 """Signatures serialize exactly as MLflow writes them, and inference maps dtypes like MLflow."""
+
 from __future__ import annotations
 
 import warnings
@@ -30,10 +31,17 @@ MLFLOW_TENSORS = (
 
 
 def test_inference_and_serialization_match_mlflow() -> None:
-    df = pd.DataFrame({
-        "a": [1, 2], "b": [1.5, None], "s": ["x", "y"], "i": pd.array([1, None], dtype="Int64"),
-        "bo": [True, False], "d": pd.to_datetime(["2020-01-01", "2020-01-02"]), "by": [b"a", b"b"],
-    })
+    df = pd.DataFrame(
+        {
+            "a": [1, 2],
+            "b": [1.5, None],
+            "s": ["x", "y"],
+            "i": pd.array([1, None], dtype="Int64"),
+            "bo": [True, False],
+            "d": pd.to_datetime(["2020-01-01", "2020-01-02"]),
+            "by": [b"a", b"b"],
+        }
+    )
     sig = infer_signature(df, np.array([1.0, 2.0]), params={"k": 3, "t": "x", "arr": [1, 2]})
     assert sig.to_dict() == {
         "inputs": MLFLOW_FRAME,

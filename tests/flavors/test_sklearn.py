@@ -1,4 +1,5 @@
 """sklearn flavor: save, load and predict give the original model's numbers."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,11 @@ def test_array_model_round_trip_with_tensor_signature(tmp_path: Path, iris, iris
 def test_predict_proba_and_skops(tmp_path: Path, iris, iris_lr_frame) -> None:
     X, _ = iris
     shipyard.sklearn.save_model(
-        iris_lr_frame, tmp_path / "m", serialization_format="skops",
-        pyfunc_predict_fn="predict_proba", input_example=X.head(2),
+        iris_lr_frame,
+        tmp_path / "m",
+        serialization_format="skops",
+        pyfunc_predict_fn="predict_proba",
+        input_example=X.head(2),
     )
     # skops is not pickle-based, so it loads when pickles are refused.
     model = shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
@@ -139,8 +143,10 @@ def test_model_directory_files(tmp_path: Path, iris, iris_lr_frame) -> None:
     assert serving["dataframe_split"]["data"][0] == X.iloc[0].tolist()
     info = mlmodel["saved_input_example_info"]
     assert info == {
-        "artifact_path": "input_example.json", "pandas_orient": "split",
-        "serving_input_path": "serving_input_example.json", "type": "dataframe",
+        "artifact_path": "input_example.json",
+        "pandas_orient": "split",
+        "serving_input_path": "serving_input_example.json",
+        "type": "dataframe",
     }
 
 

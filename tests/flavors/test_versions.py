@@ -1,4 +1,5 @@
 """Recorded versions: a failed load says which differ from the running ones; a good load is quiet."""
+
 from __future__ import annotations
 
 import warnings

@@ -3,6 +3,7 @@
 Engine tests run when an engine answers; with CI=true and no engine (or no base image) they fail
 instead of skipping, so CI cannot pass without exercising real builds.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,6 @@ def save_iris(path: Path, c: float = 1.0) -> Path:
 
 def save_onnx_mlp(path: Path) -> Path:
     """A two-layer MLP written directly as an ONNX graph (fixed weights, input `x` of width 4)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(7)

@@ -1,4 +1,5 @@
 """The two commands through click, with no engine."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,9 +10,7 @@ from click.testing import CliRunner
 from shipyard.cli import cli
 
 
-def test_generate_dockerfile_writes_a_buildable_context(
-    tmp_path: Path, iris_dir: Callable[..., Path]
-) -> None:
+def test_generate_dockerfile_writes_a_buildable_context(tmp_path: Path, iris_dir: Callable[..., Path]) -> None:
     out = tmp_path / "ctx"
     result = CliRunner().invoke(
         cli,
@@ -26,9 +25,7 @@ def test_generate_dockerfile_writes_a_buildable_context(
     assert '"team"="fraud"' in (out / "Dockerfile").read_text()
 
 
-def test_no_engine_names_docker_host_and_the_way_out(
-    tmp_path: Path, iris_dir: Callable[..., Path]
-) -> None:
+def test_no_engine_names_docker_host_and_the_way_out(tmp_path: Path, iris_dir: Callable[..., Path]) -> None:
     result = CliRunner().invoke(
         cli,
         ["build-docker", "-m", str(iris_dir()), "-n", "iris:1"],

@@ -1,4 +1,5 @@
 """The build context, with no engine: requirements, reproducible inputs to the dependency layer."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound, ShipyardError
+from shipyard.images import slim
 from shipyard.images.context import (
     build_shipyard_wheel,
     canonical_name,
@@ -21,7 +23,6 @@ from shipyard.images.context import (
     stage_source,
     write_context,
 )
-from shipyard.images import slim
 from shipyard.images.source import resolve_model
 from shipyard.images.spec import BuildOptions
 from shipyard.registry.client import RegistryClient

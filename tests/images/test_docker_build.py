@@ -5,13 +5,13 @@ contexts built with the build network disabled (`network_mode="none"`), and an O
 `shipyard build-docker`, installing from the index. Each container is run with its port published
 on 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import contextlib
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,9 +40,7 @@ def build(args: list[str], env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(
-    docker_client: Any, models: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
+def built(docker_client: Any, models: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("images")
     db = f"sqlite:///{tmp / 'shipyard.db'}"
     env = {"SHIPYARD_TRACKING_URI": db, "SHIPYARD_CACHE_DIR": str(tmp / "cache")}
@@ -70,8 +68,12 @@ def built(
         out[key + "-log"] = "\n".join(lines)
     out["onnx"] = build(["-m", str(onnx_dir), "-n", tags["onnx"]], env)
     try:
-        yield {"tags": tags, "output": out, "versions": (v1, v2), "dirs": {
-            "v1": tmp / "iris-a", "v2": tmp / "iris-b", "onnx": onnx_dir}}
+        yield {
+            "tags": tags,
+            "output": out,
+            "versions": (v1, v2),
+            "dirs": {"v1": tmp / "iris-a", "v2": tmp / "iris-b", "onnx": onnx_dir},
+        }
     finally:
         for tag in tags.values():
             with contextlib.suppress(Exception):
@@ -80,9 +82,7 @@ def built(
 
 @contextlib.contextmanager
 def running(client: Any, image: str, **kwargs: Any) -> Iterator[tuple[Any, str]]:
-    container = client.containers.run(
-        image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)}, **kwargs
-    )
+    container = client.containers.run(image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)}, **kwargs)
     try:
         container.reload()
         port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
@@ -135,9 +135,7 @@ def check_container_contract(container: Any, url: str) -> None:
     assert container.wait(timeout=60)["StatusCode"] == 0, container.logs().decode()[-2000:]
 
 
-def test_iris_image_serves_the_registered_version(
-    docker_client: Any, models: Any, built: dict[str, Any]
-) -> None:
+def test_iris_image_serves_the_registered_version(docker_client: Any, models: Any, built: dict[str, Any]) -> None:
     image = docker_client.images.get(built["tags"]["v1"])
     labels = image.labels
     v1 = built["versions"][0]

@@ -1,4 +1,5 @@
 """The Dockerfile renderer, with no engine: stages, cache order, quoting, classic-builder syntax."""
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,7 @@ def model(**kw: object) -> ResolvedModel:
 
 
 def render(options: BuildOptions | None = None, **kw: object) -> str:
-    spec = make_spec(
-        model(**kw), options or BuildOptions(), shipyard_wheel=WHEEL, shipyard_version="0.1.0"
-    )
+    spec = make_spec(model(**kw), options or BuildOptions(), shipyard_wheel=WHEEL, shipyard_version="0.1.0")
     return render_dockerfile(spec)
 
 
@@ -169,10 +168,7 @@ def test_wheelhouse_installs_without_an_index() -> None:
 
 def test_shipyard_is_installed_without_its_dependencies_plus_the_serve_list() -> None:
     run = next(ln for ln in instructions(render()) if ln.startswith("RUN python3 -m venv"))
-    assert (
-        "install -r /tmp/shipyard-deps/requirements.txt -r /tmp/shipyard-deps/serve-requirements.txt"
-        in run
-    )
+    assert "install -r /tmp/shipyard-deps/requirements.txt -r /tmp/shipyard-deps/serve-requirements.txt" in run
     assert f"install --no-deps /tmp/shipyard-deps/wheels/{WHEEL}" in run
     # ... then slims the environment, in the same layer (what it removes never lands in one).
     assert run.endswith("&& python3 /tmp/shipyard-deps/slim.py /opt/shipyard")

@@ -1,4 +1,5 @@
 """slim.py, the dependency stage's clean-up, on real installed packages (no engine needed)."""
+
 from __future__ import annotations
 
 import ast
@@ -40,10 +41,18 @@ def test_a_stripped_extension_still_imports_and_runs(tmp_path: Path) -> None:
     assert {".dynsym", ".dynstr", ".text", ".dynamic"} <= set(names)
     assert slim._parse(after).segments == slim._parse(before).segments
     assert extension.stat().st_mode == mode
-    code = ("import asyncio, uvloop; assert uvloop.__file__.startswith(%r); "
-            "print(uvloop.run(asyncio.sleep(0, result='ran')))" % str(package))
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "site", check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path / "site")})
+    code = (
+        "import asyncio, uvloop; assert uvloop.__file__.startswith(%r); "
+        "print(uvloop.run(asyncio.sleep(0, result='ran')))" % str(package)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path / "site",
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path / "site")},
+    )
     assert out.stdout.strip() == "ran"
 
 
@@ -95,18 +104,20 @@ def test_slim_environment_drops_tests_and_build_inputs_keeps_the_rest(tmp_path: 
 def test_the_script_runs_on_the_standard_library_alone(tmp_path: Path) -> None:
     """The build runs it with the base image's bare Python: no Shipyard, no third-party import."""
     tree = ast.parse(Path(slim.__file__).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
     script = tmp_path / "slim.py"
     shutil.copyfile(slim.__file__, script)
     (tmp_path / "env" / "x" / "tests").mkdir(parents=True)
-    ok = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "env")],
-                        capture_output=True, text=True, check=True)
+    ok = subprocess.run(
+        [sys.executable, "-I", str(script), str(tmp_path / "env")], capture_output=True, text=True, check=True
+    )
     assert ok.stdout.startswith("slim: removed 1 test folders")
     assert not (tmp_path / "env" / "x" / "tests").exists()
-    bad = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "missing")],
-                         capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "missing")], capture_output=True, text=True)
     assert bad.returncode == 2 and "usage" in bad.stderr

@@ -3,6 +3,7 @@
 PostgreSQL: one fresh database per test session, created from SHIPYARD_TEST_POSTGRES_URI and
 dropped at the end; tests keep apart by using unique model names.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,9 +24,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_ADMIN_URI else [])
 def write_model_dir(path: Path, payload: bytes = b"weights", *, extra: dict[str, bytes] | None = None) -> Path:
     """A small directory that looks like an MLmodel directory (enough to register and verify)."""
     path.mkdir(parents=True, exist_ok=True)
-    (path / "MLmodel").write_text(
-        "artifact_path: model\nflavors:\n  python_function:\n    loader_module: test\n"
-    )
+    (path / "MLmodel").write_text("artifact_path: model\nflavors:\n  python_function:\n    loader_module: test\n")
     (path / "model.bin").write_bytes(payload)
     for name, data in (extra or {}).items():
         target = path / name

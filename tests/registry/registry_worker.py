@@ -7,6 +7,7 @@
 `register`/`transition` fork N children after importing once (imports are the slow part), hold
 them at a barrier, release them together, and collect one result per child.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The registry story users know, through the public API and `shipyard models ...`."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def _train_and_log(n: int) -> list[str]:
     for c in (0.05, 1.0, 20.0)[:n]:
         with shipyard.start_run():
             model = LogisticRegression(C=c, max_iter=300).fit(x, y)
-            info = shipyard.sklearn.log_model(model, name="model", input_example=x.head(2),
-                                              registered_model_name="iris")
+            info = shipyard.sklearn.log_model(
+                model, name="model", input_example=x.head(2), registered_model_name="iris"
+            )
             uris.append(info.model_uri)
             assert info.registered_model_version == len(uris)
     return uris
@@ -60,7 +62,10 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
     code, out = _invoke(runner, "describe", "models:/iris@champion", "--json")
     described = json.loads(out)
     assert (described["name"], described["version"], described["stage"], described["aliases"]) == (
-        "iris", 2, "Production", ["champion"]
+        "iris",
+        2,
+        "Production",
+        ["champion"],
     )
     assert described["digest"].startswith("sha256:") and described["signature"]["inputs"]
     code, out = _invoke(runner, "describe", run_uris[0], "--json")
@@ -77,7 +82,12 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
     code, out = _invoke(runner, "history", "iris", "--json")
     entries = json.loads(out)
     assert [e["action"] for e in entries] == [
-        "transition", "transition", "transition", "set_alias", "rollback", "rollback"
+        "transition",
+        "transition",
+        "transition",
+        "set_alias",
+        "rollback",
+        "rollback",
     ]
     assert all(e["user_id"] for e in entries) and entries[-1]["user_id"] == "release-bot"
 

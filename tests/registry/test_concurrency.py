@@ -1,5 +1,6 @@
 """Many processes at once: version numbers are handed out exactly once, one Production wins,
 and a registration killed mid-copy leaves nothing READY and nothing loadable."""
+
 from __future__ import annotations
 
 import json
@@ -22,17 +23,19 @@ WORKER = Path(__file__).with_name("registry_worker.py")
 
 
 def _run_worker(cwd: Path, *args: str) -> list[dict[str, object]]:
-    out = subprocess.run(
-        [sys.executable, str(WORKER), *args], cwd=cwd, capture_output=True, text=True, timeout=240
-    )
+    out = subprocess.run([sys.executable, str(WORKER), *args], cwd=cwd, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
     results: list[dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
     return results
 
 
 def test_twenty_processes_registering_get_versions_1_to_20_once(
-    store: SqlRegistryStore, db_uri: str, artifact_root: str, model_name: str,
-    model_dir: Callable[..., Path], tmp_path: Path,
+    store: SqlRegistryStore,
+    db_uri: str,
+    artifact_root: str,
+    model_name: str,
+    model_dir: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     # two contents: numbers are raced for, and so is publishing one digest twice
     sources = [str(model_dir(b"content-a")), str(model_dir(b"content-b"))]
@@ -49,8 +52,12 @@ def test_twenty_processes_registering_get_versions_1_to_20_once(
 
 
 def test_ten_concurrent_transitions_to_production_leave_exactly_one(
-    store: SqlRegistryStore, db_uri: str, artifact_root: str, model_name: str,
-    model_dir: Callable[..., Path], tmp_path: Path,
+    store: SqlRegistryStore,
+    db_uri: str,
+    artifact_root: str,
+    model_name: str,
+    model_dir: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     store.create_registered_model(model_name)
     for _ in range(10):
@@ -72,14 +79,21 @@ def test_ten_concurrent_transitions_to_production_leave_exactly_one(
 
 
 def test_registration_killed_mid_copy_leaves_no_ready_version(
-    store: SqlRegistryStore, db_uri: str, artifact_root: str, model_name: str,
-    model_dir: Callable[..., Path], tmp_path: Path,
+    store: SqlRegistryStore,
+    db_uri: str,
+    artifact_root: str,
+    model_name: str,
+    model_dir: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     store.create_registered_model(model_name)
     source = model_dir(b"x" * 100_000, extra={f"part-{i}.bin": bytes([i]) * 50_000 for i in range(5)})
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), "slow", db_uri, artifact_root, model_name, str(source)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -1,4 +1,5 @@
 """The registry's ORM rows and its migration `0002_registry` describe the same tables."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,8 +10,12 @@ from shipyard.tracking import orm
 from shipyard.tracking.db import Base, current_revision
 
 REGISTRY_TABLES = {
-    "registered_models", "registered_model_tags", "model_versions", "model_version_tags",
-    "registered_model_aliases", "registry_history",
+    "registered_models",
+    "registered_model_tags",
+    "model_versions",
+    "model_version_tags",
+    "registered_model_aliases",
+    "registry_history",
 }
 
 
@@ -19,13 +24,13 @@ def test_migrated_database_matches_the_orm_rows(store: SqlRegistryStore) -> None
     from alembic.migration import MigrationContext
 
     assert dbmodels.SqlModelVersion.__table__ is not None and orm.SqlRun.__table__ is not None
-    assert REGISTRY_TABLES <= set(Base.metadata.tables)
+    assert set(Base.metadata.tables) >= REGISTRY_TABLES
     with store.engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     registry_diffs = [d for d in diffs if REGISTRY_TABLES & set(_tables(d))]
     assert registry_diffs == []
     assert current_revision(store.engine) is not None
-    assert REGISTRY_TABLES <= set(sa.inspect(store.engine).get_table_names())
+    assert set(sa.inspect(store.engine).get_table_names()) >= REGISTRY_TABLES
 
 
 def _tables(diff: object) -> list[str]:

@@ -1,5 +1,6 @@
 """A remote registry (`shipyard server`): a version is fetched once per machine into the cache,
 keyed by its digest, verified on every load, and fetched again if the cached copy was damaged."""
+
 from __future__ import annotations
 
 import socket
@@ -29,10 +30,23 @@ def server_url(tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     with open(root / "server.log", "wb") as log:
         proc = subprocess.Popen(
-            [SHIPYARD, "server", "--backend-store-uri", f"sqlite:///{root / 'shipyard.db'}",
-             "--default-artifact-root", str(root / "artifacts"), "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=root, stdout=log, stderr=subprocess.STDOUT,
+            [
+                SHIPYARD,
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{root / 'shipyard.db'}",
+                "--default-artifact-root",
+                str(root / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,4 +1,5 @@
 """The SQL registry store on sqlite and PostgreSQL: MLflow's semantics, errors that list what exists."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,7 +29,9 @@ def test_registered_model_lifecycle(store: SqlRegistryStore, model_name: str) ->
     with pytest.raises(ResourceNotFound, match="no tag 'team'"):
         store.delete_registered_model_tag(model_name, "team")
     assert [m.name for m in store.search_registered_models(f"name = '{model_name}'")] == [model_name]
-    assert [m.name for m in store.search_registered_models(f"tags.owner = 'ana' AND name LIKE '{model_name[:7]}%'")] == [model_name]
+    assert [
+        m.name for m in store.search_registered_models(f"tags.owner = 'ana' AND name LIKE '{model_name[:7]}%'")
+    ] == [model_name]
     store.delete_registered_model(model_name)
     with pytest.raises(ResourceNotFound):
         store.get_registered_model(model_name)
@@ -60,8 +63,16 @@ def test_versions_tags_descriptions_and_search(
     store: SqlRegistryStore, model_name: str, model_dir: Callable[..., Path]
 ) -> None:
     store.create_registered_model(model_name)
-    mv = register_version(store, model_name, model_dir(), source="runs:/abc/model", run_id="abc",
-                          tags={"k": "v"}, description="d", user_id="ana")
+    mv = register_version(
+        store,
+        model_name,
+        model_dir(),
+        source="runs:/abc/model",
+        run_id="abc",
+        tags={"k": "v"},
+        description="d",
+        user_id="ana",
+    )
     assert (mv.version, mv.status, mv.run_id, mv.user_id, mv.tags) == (1, "READY", "abc", "ana", {"k": "v"})
     assert mv.digest and mv.digest.startswith("sha256:") and mv.storage_location
     store.set_model_version_tag(model_name, 1, "k2", "v2")
@@ -179,7 +190,9 @@ def test_rollback_walks_back_through_deployments(
         store.set_registered_model_alias(model_name, "champion", v)
 
     def production() -> list[int]:
-        return [v.version for v in store.search_model_versions(f"name = '{model_name}' AND current_stage = 'Production'")]
+        return [
+            v.version for v in store.search_model_versions(f"name = '{model_name}' AND current_stage = 'Production'")
+        ]
 
     assert store.rollback(model_name, "production", user_id="ops").version == 2
     assert production() == [2]

@@ -1,4 +1,5 @@
 """Digest and immutable version storage: what is stored is exactly what was read, verifiably."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,10 @@ def test_put_stores_a_read_only_verified_copy(model_dir: Callable[..., Path], tm
     assert not (copy.path / "model.bin").stat().st_mode & 0o222
     assert list((tmp_path / "store" / ".tmp").iterdir()) == []
     # the same content again reuses the copy
-    assert storage.put(model_dir(src.joinpath("model.bin").read_bytes(), extra={"nested/deep/file.txt": b"deep"})).path == copy.path
+    assert (
+        storage.put(model_dir(src.joinpath("model.bin").read_bytes(), extra={"nested/deep/file.txt": b"deep"})).path
+        == copy.path
+    )
 
 
 def test_verify_refuses_tampered_truncated_or_missing_copies(model_dir: Callable[..., Path], tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """One resolver for every model URI form; every error names what was asked and what exists."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -174,9 +175,7 @@ def test_resolving_a_local_directory_imports_no_database_code(tmp_path: Path) ->
         "print(','.join(m for m in ('sqlalchemy', 'alembic', 'shipyard.tracking.sql_store', "
         "'shipyard.registry.sql_store') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     resolved, imported = out.stdout.splitlines()
     assert resolved == str(tmp_path.resolve())
     assert imported == ""

@@ -1,4 +1,5 @@
 """Real servers on free 127.0.0.1 ports, over real model directories built in a temp folder."""
+
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +49,9 @@ class Server:
             return self.process.wait(10)
 
 
-def wait_until(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60,
-               ok: tuple[int, ...] = (200,)) -> None:
+def wait_until(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60, ok: tuple[int, ...] = (200,)
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -62,14 +64,18 @@ def wait_until(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextlib.contextmanager
-def shipyard_server(model_dir: Path | str, tmp: Path, *args: str, ready_path: str = "/health",
-                    env: dict[str, str] | None = None) -> Iterator[Server]:
+def shipyard_server(
+    model_dir: Path | str, tmp: Path, *args: str, ready_path: str = "/health", env: dict[str, str] | None = None
+) -> Iterator[Server]:
     port = free_port()
     log = tmp / f"shipyard-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), *args],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp, env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            env={**os.environ, **(env or {})},
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -86,9 +92,22 @@ def mlflow_server(model_dir: Path, tmp: Path) -> Iterator[Server]:
     log = tmp / f"mlflow-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "-p", str(port),
-             "-h", "127.0.0.1", "--env-manager", "local"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(model_dir),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "--env-manager",
+                "local",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
             env={**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"},
             start_new_session=True,
         )
@@ -138,16 +157,20 @@ def build_iris(path: Path) -> Path:
 def build_onnx_mlp(path: Path, inputs: int = 8, hidden: int = 16, outputs: int = 3) -> Path:
     """A small float32 MLP built with onnx.helper from fixed numpy weights (tensor signature)."""
     import mlflow.onnx
-    import onnx
     from mlflow.models import infer_signature
+
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     w1 = rng.standard_normal((inputs, hidden)).astype(np.float32)
     w2 = rng.standard_normal((hidden, outputs)).astype(np.float32)
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
-         helper.make_node("MatMul", ["r", "w2"], ["y"])],
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["h"]),
+            helper.make_node("Relu", ["h"], ["r"]),
+            helper.make_node("MatMul", ["r", "w2"], ["y"]),
+        ],
         "mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, inputs])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, outputs])],
@@ -159,9 +182,7 @@ def build_onnx_mlp(path: Path, inputs: int = 8, hidden: int = 16, outputs: int =
     example = rng.standard_normal((2, inputs)).astype(np.float32)
     out = np.maximum(example @ w1, 0) @ w2
     with mlflow_quirks():
-        mlflow.onnx.save_model(
-            model, str(path), signature=infer_signature(example, out), input_example=example
-        )
+        mlflow.onnx.save_model(model, str(path), signature=infer_signature(example, out), input_example=example)
     return path
 
 
@@ -200,8 +221,9 @@ class Scripted(PythonModel):
 '''
 
 
-def build_python_model(path: Path, code_dir: Path, *, delay: float = 0.0, load_delay: float = 0.0,
-                       slow_marker: Path | None = None) -> Path:
+def build_python_model(
+    path: Path, code_dir: Path, *, delay: float = 0.0, load_delay: float = 0.0, slow_marker: Path | None = None
+) -> Path:
     """A Shipyard python_model with a controllable delay and a failure trigger; with `slow_marker`,
     only the first process to load it sleeps `load_delay` (one slow worker among several)."""
     import importlib.util
@@ -221,8 +243,11 @@ def build_python_model(path: Path, code_dir: Path, *, delay: float = 0.0, load_d
     spec.loader.exec_module(module)
     example = pd.DataFrame({"x": [1.0, 2.0]})
     save_model(
-        path, module.Scripted(delay, load_delay, str(slow_marker) if slow_marker else None), code_paths=[source],
-        signature=infer_signature(example, np.array([2.0, 4.0])), input_example=example,
+        path,
+        module.Scripted(delay, load_delay, str(slow_marker) if slow_marker else None),
+        code_paths=[source],
+        signature=infer_signature(example, np.array([2.0, 4.0])),
+        input_example=example,
     )
     return path
 

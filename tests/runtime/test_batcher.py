@@ -3,6 +3,7 @@
 The predict function here is plain Python (the batcher wraps any blocking callable); the
 model-backed behaviour is covered by the server tests.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,8 @@ class RecordingPredict:
 
 requests_strategy = st.lists(
     st.tuples(st.integers(min_value=0, max_value=40), st.booleans(), st.integers(0, 3)),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -56,8 +58,12 @@ def test_every_request_gets_exactly_its_rows_in_order(
 
     async def scenario() -> None:
         batcher = Batcher(
-            predict, start_work=workers.start, max_batch_size=max_batch_size,
-            max_batch_delay=delay_ms / 1000, max_queue=1000, max_concurrency=concurrency,
+            predict,
+            start_work=workers.start,
+            max_batch_size=max_batch_size,
+            max_batch_delay=delay_ms / 1000,
+            max_queue=1000,
+            max_concurrency=concurrency,
         )
 
         async def one(index: int, rows: int, poisoned: bool, stagger: int) -> None:
@@ -105,10 +111,7 @@ def test_failure_reaches_every_request_in_the_batch() -> None:
         batcher = Batcher(predict, start_work=workers.start, max_batch_size=100, max_queue=100)
         first = asyncio.ensure_future(batcher.submit(np.zeros((1, 1)), 1, timeout=10))
         await asyncio.sleep(0.05)  # the first batch is now blocked inside predict
-        merged = [
-            asyncio.ensure_future(batcher.submit(np.full((2, 1), v), 2, timeout=10))
-            for v in (1.0, POISON, 3.0)
-        ]
+        merged = [asyncio.ensure_future(batcher.submit(np.full((2, 1), v), 2, timeout=10)) for v in (1.0, POISON, 3.0)]
         await asyncio.sleep(0.05)
         gate.set()
         results = await asyncio.gather(first, *merged, return_exceptions=True)
@@ -162,8 +165,13 @@ def test_queue_bound_timeout_and_wrong_output_count() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_batch_size": 0}, {"max_batch_size": 1, "max_queue": 0},
-               {"max_batch_size": 1, "max_batch_delay": -1.0}, {"max_batch_size": 1, "max_concurrency": 0}],
+    "kwargs",
+    [
+        {"max_batch_size": 0},
+        {"max_batch_size": 1, "max_queue": 0},
+        {"max_batch_size": 1, "max_batch_delay": -1.0},
+        {"max_batch_size": 1, "max_concurrency": 0},
+    ],
 )
 def test_arguments_are_checked(kwargs: dict) -> None:
     workers = Workers(1)

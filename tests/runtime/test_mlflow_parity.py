@@ -1,5 +1,6 @@
 """Every MLflow scoring format gives the same predictions from `shipyard serve` as from
 `mlflow models serve --env-manager local`, on the very same MLflow-saved model directories."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -52,12 +53,19 @@ def _post(server: Server, kind: str, body: Any) -> httpx.Response:
 
 @pytest.fixture(scope="module")
 def servers(
-    iris_dir: Path, onnx_dir: Path, tmp_path_factory: pytest.TempPathFactory, start_shipyard: Any,
+    iris_dir: Path,
+    onnx_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    start_shipyard: Any,
     start_mlflow: Any,
 ) -> Iterator[dict[str, tuple[Server, Server]]]:
     tmp = tmp_path_factory.mktemp("parity")
-    with start_mlflow(iris_dir, tmp) as ml_iris, start_mlflow(onnx_dir, tmp) as ml_mlp, \
-            start_shipyard(iris_dir, tmp) as sy_iris, start_shipyard(onnx_dir, tmp) as sy_mlp:
+    with (
+        start_mlflow(iris_dir, tmp) as ml_iris,
+        start_mlflow(onnx_dir, tmp) as ml_mlp,
+        start_shipyard(iris_dir, tmp) as sy_iris,
+        start_shipyard(onnx_dir, tmp) as sy_mlp,
+    ):
         yield {"iris": (sy_iris, ml_iris), "mlp": (sy_mlp, ml_mlp)}
 
 
@@ -88,9 +96,7 @@ def test_same_predictions_as_mlflow(
     ],
     ids=["missing-column", "bad-type", "bad-shape"],
 )
-def test_bad_inputs_are_client_errors_on_both(
-    servers: dict[str, tuple[Server, Server]], model: str, body: Any
-) -> None:
+def test_bad_inputs_are_client_errors_on_both(servers: dict[str, tuple[Server, Server]], model: str, body: Any) -> None:
     shipyard, mlflow = servers[model]
     theirs = _post(mlflow, "json", body)
     ours = _post(shipyard, "json", body)
@@ -98,4 +104,3 @@ def test_bad_inputs_are_client_errors_on_both(
     assert ours.status_code == 400
     assert ours.json()["error_code"] == "BAD_REQUEST"
     assert "Traceback" not in ours.text
-

@@ -1,4 +1,5 @@
 """ServedModel.load in-process: the collector is off while a model loads, back on afterwards."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,9 @@ def load(model_dir: Path, *, observe: bool = False) -> tuple[ServedModel, list[b
 
 
 def test_a_load_runs_without_the_collector_then_freezes_and_reenables_it(
-    tmp_path: Path, python_model_factory: Any, restore_gc: None,
+    tmp_path: Path,
+    python_model_factory: Any,
+    restore_gc: None,
 ) -> None:
     model = python_model_factory(tmp_path / "slow", tmp_path / "code", load_delay=0.5)
     served, seen = load(model, observe=True)

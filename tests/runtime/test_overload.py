@@ -1,6 +1,7 @@
 """Overload answers 503 + Retry-After with flat memory and recovers; SIGTERM drains every accepted
 request and exits 0. Short runs (a few seconds) so the suite stays fast; bench/serve.py has the
 long version."""
+
 from __future__ import annotations
 
 import collections
@@ -67,8 +68,7 @@ def test_overload_answers_503_keeps_memory_flat_and_recovers(
     slow_model: Path, tmp_path: Path, start_shipyard: Any
 ) -> None:
     # capacity ~50 req/s (one row per batch, 20 ms each); 40 clients offer far more than that
-    with start_shipyard(slow_model, tmp_path, "--max-batch-size", "1", "--max-queue", "4",
-                        "--no-access-log") as server:
+    with start_shipyard(slow_model, tmp_path, "--max-batch-size", "1", "--max-queue", "4", "--no-access-log") as server:
         hammer(server.url, 4, 0.5)  # warm the allocator before the baseline
         before = rss_mb(server.process.pid)
         counts = hammer(server.url, 40, 4.0)
@@ -80,9 +80,7 @@ def test_overload_answers_503_keeps_memory_flat_and_recovers(
         assert recovered.status_code == 200
 
 
-def test_sigterm_during_load_loses_no_accepted_request(
-    slow_model: Path, tmp_path: Path, start_shipyard: Any
-) -> None:
+def test_sigterm_during_load_loses_no_accepted_request(slow_model: Path, tmp_path: Path, start_shipyard: Any) -> None:
     with start_shipyard(slow_model, tmp_path, "--max-batch-size", "4") as server:
         stop = threading.Event()
         result: dict[str, collections.Counter[str]] = {}

@@ -1,4 +1,5 @@
 """Request parsing and response shaping of `/invocations`, in process (fast)."""
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,20 @@ def test_bad_csv_and_content_types() -> None:
         [1, 2, 3],
         "text",
     ],
-    ids=["f32", "i64", "bool", "object", "strided", "frame", "series", "series-unnamed", "dict",
-         "list-np-scalars", "list", "str"],
+    ids=[
+        "f32",
+        "i64",
+        "bool",
+        "object",
+        "strided",
+        "frame",
+        "series",
+        "series-unnamed",
+        "dict",
+        "list-np-scalars",
+        "list",
+        "str",
+    ],
 )
 def test_predictions_are_shaped_like_mlflow(output: object) -> None:
     import warnings

@@ -1,4 +1,5 @@
 """`shipyard serve` as a black box: errors, health, identity, metrics, KServe V2, OpenAPI."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,9 @@ def scripted(tmp_path_factory: pytest.TempPathFactory, start_shipyard: Any, pyth
         yield server
 
 
-def post(server: Any, body: Any = None, *, content: bytes | None = None, content_type: str = "application/json") -> httpx.Response:
+def post(
+    server: Any, body: Any = None, *, content: bytes | None = None, content_type: str = "application/json"
+) -> httpx.Response:
     if content is None:
         import orjson
 
@@ -45,7 +48,7 @@ def post(server: Any, body: Any = None, *, content: bytes | None = None, content
         (b'{"inputs": [[1, 2', "application/json", 400, "not valid JSON"),
         (b'{"inputz": [[1.0]]}', "application/json", 400, "inputz"),
         (b'{"inputs": [[1.0]], "instances": [[1.0]]}', "application/json", 400, "exactly one"),
-        (b'[1, 2]', "application/json", 400, "JSON object"),
+        (b"[1, 2]", "application/json", 400, "JSON object"),
         (b'{"dataframe_split": {"data": [[1]], "cols": []}}', "application/json", 400, "dataframe_split"),
         (b'{"inputs": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', "application/json", 400, ""),
         (b'{"inputs": [[1.0]], "params": [1]}', "application/json", 400, "params"),
@@ -53,8 +56,18 @@ def post(server: Any, body: Any = None, *, content: bytes | None = None, content
         (b"a,b\n1,2\n", "text/plain", 415, "text/plain"),
         (b"{}", "application/json; charset=latin-1", 415, "charset"),
     ],
-    ids=["malformed", "unknown-key", "two-formats", "not-object", "split-extra-key", "bad-type",
-         "params-not-object", "too-large", "unsupported-type", "bad-charset"],
+    ids=[
+        "malformed",
+        "unknown-key",
+        "two-formats",
+        "not-object",
+        "split-extra-key",
+        "bad-type",
+        "params-not-object",
+        "too-large",
+        "unsupported-type",
+        "bad-charset",
+    ],
 )
 def test_caller_mistakes_are_4xx_json_naming_the_problem(
     mlp: Any, content: bytes, content_type: str, status: int, mentions: str
@@ -78,7 +91,7 @@ def test_model_exception_is_500_with_error_id_logged_with_traceback(scripted: An
     time.sleep(0.2)
     log = scripted.log_text()
     assert error_id in log
-    after = log[log.index(error_id):]
+    after = log[log.index(error_id) :]
     assert "Traceback" in after and "scripted failure" in after
     ok = post(scripted, {"dataframe_records": [{"x": 1.5}]})
     assert ok.status_code == 200 and ok.json() == {"predictions": [3.0]}
@@ -93,7 +106,9 @@ def test_health_identity_metrics_openapi(mlp: Any) -> None:
     assert version["state"] == "ready"
     post(mlp, {"inputs": MLP_INPUT.tolist()})
     metrics = httpx.get(mlp.url + "/metrics").text
-    assert re.search(r'shipyard_requests_total\{[^}]*model_name="mlp"[^}]*route="/invocations",status="200"\} [1-9]', metrics)
+    assert re.search(
+        r'shipyard_requests_total\{[^}]*model_name="mlp"[^}]*route="/invocations",status="200"\} [1-9]', metrics
+    )
     assert "shipyard_request_duration_seconds_bucket" in metrics
     assert re.search(r"shipyard_batch_rows_count\{[^}]*\} [1-9]", metrics)
     assert "shipyard_queue_depth{" in metrics
@@ -103,7 +118,9 @@ def test_health_identity_metrics_openapi(mlp: Any) -> None:
     assert missing.status_code == 404 and missing.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     response = post(mlp, {"inputs": MLP_INPUT.tolist()})
     assert response.headers["x-request-id"]
-    assert response.headers["x-request-id"] in mlp.log_text() or _eventually_logged(mlp, response.headers["x-request-id"])
+    assert response.headers["x-request-id"] in mlp.log_text() or _eventually_logged(
+        mlp, response.headers["x-request-id"]
+    )
 
 
 def _eventually_logged(server: Any, text: str) -> bool:
@@ -182,8 +199,9 @@ def test_a_worker_still_loading_takes_no_requests(
 ) -> None:
     """With --workers 2 and one worker loading slowly, /health 200 from the fast one means every
     request is served: the slow worker stays off the shared socket until it is ready."""
-    model = python_model_factory(tmp_path / "one-slow", tmp_path / "code", load_delay=6.0,
-                                 slow_marker=tmp_path / "slow-worker")
+    model = python_model_factory(
+        tmp_path / "one-slow", tmp_path / "code", load_delay=6.0, slow_marker=tmp_path / "slow-worker"
+    )
     with start_shipyard(model, tmp_path, "--workers", "2") as server:
         assert (tmp_path / "slow-worker").exists()  # one worker is still asleep in load_context
         codes = [post(server, {"dataframe_records": [{"x": 1.0}]}).status_code for _ in range(12)]
@@ -192,36 +210,47 @@ def test_a_worker_still_loading_takes_no_requests(
 
 def test_cli_rejects_bad_settings_without_traceback(tmp_path: Path) -> None:
     shipyard = str(Path(sys.executable).parent / "shipyard")
-    bad = subprocess.run([shipyard, "serve", "-m", str(tmp_path), "--max-batch-size", "0"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [shipyard, "serve", "-m", str(tmp_path), "--max-batch-size", "0"], capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode != 0 and "max_batch_size" in bad.stderr and "Traceback" not in bad.stderr
-    missing = subprocess.run([shipyard, "serve", "-m", str(tmp_path / "nope")],
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [shipyard, "serve", "-m", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode != 0 and "nope" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_serving_a_registered_version_reports_its_identity(
-    iris_dir: Path, tmp_path: Path, start_shipyard: Any
-) -> None:
+def test_serving_a_registered_version_reports_its_identity(iris_dir: Path, tmp_path: Path, start_shipyard: Any) -> None:
     """models:/name/Production: /version and the metrics carry name, version, stage and digest."""
     shipyard = str(Path(sys.executable).parent / "shipyard")
-    env = {"SHIPYARD_TRACKING_URI": f"sqlite:///{tmp_path / 'registry.db'}",
-           "SHIPYARD_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        "SHIPYARD_TRACKING_URI": f"sqlite:///{tmp_path / 'registry.db'}",
+        "SHIPYARD_CACHE_DIR": str(tmp_path / "cache"),
+    }
     import os
 
     run_env = {**os.environ, **env}
     for command in (["register", str(iris_dir), "flowers"], ["transition", "flowers", "1", "Production"]):
-        done = subprocess.run([shipyard, "models", *command], capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path, env=run_env)
+        done = subprocess.run(
+            [shipyard, "models", *command], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=run_env
+        )
         assert done.returncode == 0, done.stderr
     with start_shipyard("models:/flowers/Production", tmp_path, env=env) as server:
         model = httpx.get(server.url + "/version").json()["model"]
         assert model["name"] == "flowers" and model["version"] == "1"
         assert model["stage"] == "Production" and model["digest"]
         assert model["source_uri"]
-        answer = httpx.post(server.url + "/invocations", json={"inputs": {
-            "sepal length (cm)": [5.1], "sepal width (cm)": [3.5],
-            "petal length (cm)": [1.4], "petal width (cm)": [0.2]}})
+        answer = httpx.post(
+            server.url + "/invocations",
+            json={
+                "inputs": {
+                    "sepal length (cm)": [5.1],
+                    "sepal width (cm)": [3.5],
+                    "petal length (cm)": [1.4],
+                    "petal width (cm)": [0.2],
+                }
+            },
+        )
         assert answer.status_code == 200 and answer.json() == {"predictions": [0]}, answer.text
         metrics = httpx.get(server.url + "/metrics").text
         assert 'model_name="flowers"' in metrics and 'model_version="1"' in metrics
@@ -229,9 +258,7 @@ def test_serving_a_registered_version_reports_its_identity(
         assert httpx.get(server.url + "/v2/models/flowers/ready").status_code == 200
 
 
-def test_workers_processes_each_serve_and_drain_on_sigterm(
-    onnx_dir: Path, tmp_path: Path, start_shipyard: Any
-) -> None:
+def test_workers_processes_each_serve_and_drain_on_sigterm(onnx_dir: Path, tmp_path: Path, start_shipyard: Any) -> None:
     with start_shipyard(onnx_dir, tmp_path, "--workers", "2", "--name", "mlp") as server:
         for _ in range(4):
             answer = post(server, {"inputs": MLP_INPUT.tolist()})

@@ -1,5 +1,6 @@
 """A real `shipyard server` subprocess on a free 127.0.0.1 port, and the mlflow-client training
 run against it (shared by the compatibility, registry and browser tests of one session)."""
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,24 @@ def start_server(root: Path, *extra: str, port: int | None = None, backend: str 
     log = root / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [SHIPYARD, "server", "--backend-store-uri", db_uri, "--default-artifact-root", str(root / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra],
-            cwd=root, stdout=out, stderr=subprocess.STDOUT,
+            [
+                SHIPYARD,
+                "server",
+                "--backend-store-uri",
+                db_uri,
+                "--default-artifact-root",
+                str(root / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *extra,
+            ],
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
     deadline = time.monotonic() + 60
@@ -100,8 +116,12 @@ def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) 
     env = {**os.environ, "MLFLOW_TRACKING_URI": shared_server.url, "PYTHONWARNINGS": "ignore"}
     env.pop("MLFLOW_TRACKING_TOKEN", None)
     out = subprocess.run(
-        [sys.executable, str(HERE / "mlflow_train.py"), "iris-remote"], cwd=work, env=env,
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, str(HERE / "mlflow_train.py"), "iris-remote"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, f"{out.stderr[-4000:]}\n--- server log ---\n{shared_server.output()[-4000:]}"
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

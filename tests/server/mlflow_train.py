@@ -1,5 +1,6 @@
 """The seed-style training script, written against the real `mlflow` client; the test runs it
 in a subprocess with MLFLOW_TRACKING_URI pointing at `shipyard server`. Prints what it made."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,9 @@ with mlflow.start_run(run_name="mlflow-client") as run:
         report.write_text("<html><body><h1>Iris</h1><script>alert(1)</script></body></html>")
         mlflow.log_artifact(str(report), "reports")
     mlflow.log_image(np.full((8, 8, 3), 200, dtype=np.uint8), "image.png")
-    info = mlflow.sklearn.log_model(model, name="model", registered_model_name=model_name,
-                                    input_example=features.head(3))
+    info = mlflow.sklearn.log_model(
+        model, name="model", registered_model_name=model_name, input_example=features.head(3)
+    )
 
 loaded = mlflow.pyfunc.load_model(f"models:/{model_name}/1")
 predictions = loaded.predict(features.head(5))
@@ -43,12 +45,16 @@ client.set_registered_model_alias(model_name, "champion", "1")
 by_alias = client.get_model_version_by_alias(model_name, "champion")
 history = client.get_metric_history(run.info.run_id, "accuracy")
 listed = sorted(f.path for f in client.list_artifacts(run.info.run_id))
-print(json.dumps({
-    "run_id": run.info.run_id,
-    "artifact_uri": run.info.artifact_uri,
-    "model_uri": info.model_uri,
-    "predictions": [int(p) for p in predictions],
-    "alias_version": by_alias.version,
-    "history_steps": [m.step for m in history],
-    "listed": listed,
-}))
+print(
+    json.dumps(
+        {
+            "run_id": run.info.run_id,
+            "artifact_uri": run.info.artifact_uri,
+            "model_uri": info.model_uri,
+            "predictions": [int(p) for p in predictions],
+            "alias_version": by_alias.version,
+            "history_steps": [m.step for m in history],
+            "listed": listed,
+        }
+    )
+)

@@ -1,10 +1,11 @@
 """Server-rendered metric charts: one polyline per run, escaped labels, bounded size."""
+
 from __future__ import annotations
 
 import math
 
-from shipyard.tracking.entities import Metric
 from shipyard.server.charts import MAX_POINTS, Series, render_chart, thin
+from shipyard.tracking.entities import Metric
 
 
 def test_chart_overlays_runs_and_escapes_labels() -> None:

@@ -1,5 +1,6 @@
 """The real `mlflow` client runs a training script against `shipyard server`; everything it logged
 and registered is then visible through Shipyard's own client (over REST and on the database)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,12 +34,15 @@ def test_everything_is_visible_through_shipyards_client(mlflow_run: dict[str, An
         assert mv.current_stage == "Staging" and mv.aliases == ["champion"]
         assert [e.to_value for e in client.get_model_history("iris-remote")] == ["Staging", "1"]
     remote = shipyard.Client(shared_server.url)
-    assert remote.get_run(mlflow_run["run_id"]).info.artifact_uri.startswith(shared_server.url + "/api/2.0/mlflow-artifacts/")
+    assert remote.get_run(mlflow_run["run_id"]).info.artifact_uri.startswith(
+        shared_server.url + "/api/2.0/mlflow-artifacts/"
+    )
     assert sorted(f.path for f in remote.list_artifacts(mlflow_run["run_id"], "reports")) == ["reports/report.html"]
 
 
-def test_artifacts_and_models_download_through_the_proxy(mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path,
-                                                         monkeypatch: Any) -> None:
+def test_artifacts_and_models_download_through_the_proxy(
+    mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     monkeypatch.setenv("SHIPYARD_CACHE_DIR", str(tmp_path / "cache"))
     client = shipyard.Client(shared_server.url)
     local = Path(client.download_artifacts(mlflow_run["run_id"], "", tmp_path / "all"))
@@ -48,8 +52,10 @@ def test_artifacts_and_models_download_through_the_proxy(mlflow_run: dict[str, A
     shipyard.set_tracking_uri(shared_server.url)
     try:
         model = shipyard.pyfunc.load_model("models:/iris-remote@champion")
-        features = pd.DataFrame(np.array([[5.1, 3.5, 1.4, 0.2]]), columns=[
-            "sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+        features = pd.DataFrame(
+            np.array([[5.1, 3.5, 1.4, 0.2]]),
+            columns=["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"],
+        )
         assert len(model.predict(features)) == 1
     finally:
         shipyard.set_tracking_uri(None)

@@ -1,5 +1,6 @@
 """Shipyard's own fluent API and Client pointed at `shipyard server` (the REST stores): runs,
 background metric batches, artifacts through the proxy, log_model + register, models:/ loads."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -62,7 +63,9 @@ def test_fluent_api_through_the_server(remote: Any, tmp_path: Path) -> None:
     loaded = shipyard.pyfunc.load_model("models:/remote-lr@champion")
     assert list(loaded.predict(x[:4])) == list(LogisticRegression().fit(x, y).predict(x[:4]))
     assert [(e.action, e.to_value) for e in client.get_model_history("remote-lr")] == [
-        ("transition", "Production"), ("set_alias", "1")]
+        ("transition", "Production"),
+        ("set_alias", "1"),
+    ]
     frame = shipyard.search_runs(experiment_names=["remote-native"])
     assert list(frame["run_id"]) == [run.info.run_id]
 
@@ -102,7 +105,9 @@ def test_large_artifacts_stream_through_the_proxy(remote: Any, tmp_path: Path) -
     client.log_artifact(run.info.run_id, payload, "blobs")
     stored = next((remote.root / "artifacts").rglob("weights.bin"))
     assert stored.read_bytes() == payload.read_bytes()
-    assert [(f.path, f.file_size) for f in client.list_artifacts(run.info.run_id, "blobs")] == [("blobs/weights.bin", 12 << 20)]
+    assert [(f.path, f.file_size) for f in client.list_artifacts(run.info.run_id, "blobs")] == [
+        ("blobs/weights.bin", 12 << 20)
+    ]
     back = Path(client.download_artifacts(run.info.run_id, "blobs/weights.bin", tmp_path / "back"))
     assert back.read_bytes() == payload.read_bytes() and not list(back.parent.glob(".*.part"))
 

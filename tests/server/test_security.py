@@ -1,5 +1,6 @@
 """What the server refuses: missing credentials (401, nothing written), paths escaping the artifact
 root (400), bodies over the limits (413), malformed requests (400 naming the field)."""
+
 from __future__ import annotations
 
 import base64
@@ -28,26 +29,42 @@ def test_token_auth_refuses_calls_without_the_token(server_factory: Callable[...
     token_file.write_text("# tokens\ns3cret-token\n")
     server = server_factory("--auth-token-file", str(token_file))
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dTpw"}):
-        answer = requests.post(server.url + API + "/experiments/create", json={"name": "sneaky"}, headers=headers, timeout=10)
+        answer = requests.post(
+            server.url + API + "/experiments/create", json={"name": "sneaky"}, headers=headers, timeout=10
+        )
         assert answer.status_code == 401 and answer.json()["error_code"] == "UNAUTHENTICATED"
         upload = requests.put(server.url + ARTIFACTS + "/0/x.txt", data=b"x", headers=headers, timeout=10)
         assert upload.status_code == 401
-        assert requests.get(server.url + "/api/2.0/mlflow/experiments/search", headers=headers, timeout=10).status_code == 401
+        assert (
+            requests.get(server.url + "/api/2.0/mlflow/experiments/search", headers=headers, timeout=10).status_code
+            == 401
+        )
     assert "sneaky" not in _experiment_names(server)
     assert not (server.root / "artifacts" / "0" / "x.txt").exists()
     page = requests.get(server.url + "/ui/models", timeout=10, allow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login"
     browser = requests.Session()
-    signed_in = browser.post(server.url + "/login", data={"token": "s3cret-token"}, headers={"Origin": server.url}, timeout=10)
+    signed_in = browser.post(
+        server.url + "/login", data={"token": "s3cret-token"}, headers={"Origin": server.url}, timeout=10
+    )
     assert signed_in.status_code == 200 and "Experiments" in signed_in.text
-    assert "HttpOnly" in signed_in.history[0].headers["set-cookie"] and "SameSite=strict" in signed_in.history[0].headers["set-cookie"]
+    assert (
+        "HttpOnly" in signed_in.history[0].headers["set-cookie"]
+        and "SameSite=strict" in signed_in.history[0].headers["set-cookie"]
+    )
     good = {"Authorization": "Bearer s3cret-token"}
-    assert requests.post(server.url + API + "/experiments/create", json={"name": "ok"}, headers=good, timeout=10).status_code == 200
+    assert (
+        requests.post(
+            server.url + API + "/experiments/create", json={"name": "ok"}, headers=good, timeout=10
+        ).status_code
+        == 200
+    )
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
 
 
-def test_shipyard_client_sends_the_token_from_the_environment(server_factory: Callable[..., Any], tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipyard_client_sends_the_token_from_the_environment(
+    server_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shipyard
 
     token_file = tmp_path / "tokens"
@@ -63,23 +80,38 @@ def test_basic_auth_users_file(server_factory: Callable[..., Any], tmp_path: Pat
     users.write_text("alice:wonderland\n")
     server = server_factory("--basic-auth-file", str(users))
     bad = "Basic " + base64.b64encode(b"alice:wrong").decode()
-    assert requests.post(server.url + API + "/experiments/create", json={"name": "x"}, headers={"Authorization": bad}, timeout=10).status_code == 401
-    answer = requests.post(server.url + API + "/experiments/create", json={"name": "x"}, auth=("alice", "wonderland"), timeout=10)
+    assert (
+        requests.post(
+            server.url + API + "/experiments/create", json={"name": "x"}, headers={"Authorization": bad}, timeout=10
+        ).status_code
+        == 401
+    )
+    answer = requests.post(
+        server.url + API + "/experiments/create", json={"name": "x"}, auth=("alice", "wonderland"), timeout=10
+    )
     assert answer.status_code == 200
     assert _experiment_names(server) == ["Default", "x"]
 
 
 def test_path_traversal_is_refused(shared_server: Any) -> None:
     url = shared_server.url + ARTIFACTS
-    for path in ("/..%2F..%2Fetc%2Fpasswd", "/0/..%2F..%2F..%2Fescape.txt", "/%2Fetc%2Fpasswd", "/.shipyard/logged-models/x.json"):
+    for path in (
+        "/..%2F..%2Fetc%2Fpasswd",
+        "/0/..%2F..%2F..%2Fescape.txt",
+        "/%2Fetc%2Fpasswd",
+        "/.shipyard/logged-models/x.json",
+    ):
         assert requests.put(url + path, data=b"x", timeout=10).status_code == 400, path
         assert requests.get(url + path, timeout=10).status_code in (400, 404), path
     assert requests.get(url, params={"path": "../.."}, timeout=10).status_code == 400
     assert requests.put(url + "/model-versions/sha256/abc/MLmodel", data=b"x", timeout=10).status_code == 403
     assert not (shared_server.root / "escape.txt").exists()
     run = requests.post(shared_server.url + API + "/runs/create", json={"experiment_id": "0"}, timeout=10).json()["run"]
-    listing = requests.get(shared_server.url + API + "/artifacts/list",
-                           params={"run_id": run["info"]["run_id"], "path": "../../.."}, timeout=10)
+    listing = requests.get(
+        shared_server.url + API + "/artifacts/list",
+        params={"run_id": run["info"]["run_id"], "path": "../../.."},
+        timeout=10,
+    )
     assert listing.status_code == 400 and listing.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
@@ -120,7 +152,9 @@ def test_malformed_requests_get_400_naming_the_field(shared_server: Any) -> None
         ("POST", "/model-versions/create", b'{"name": "m", "source": "mlflow-artifacts:/../x"}', "'..'"),
     ]
     for method, path, body, field in cases:
-        answer = requests.request(method, url + path, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        answer = requests.request(
+            method, url + path, data=body, headers={"Content-Type": "application/json"}, timeout=10
+        )
         if path == "/runs/search" and method == "GET":
             assert answer.status_code == 405
             continue
@@ -151,15 +185,33 @@ def test_mlflow_client_sends_mlflow_tracking_token(server_factory: Callable[...,
     token_file = tmp_path / "tokens"
     token_file.write_text("mlflow-tok\n")
     server = server_factory("--auth-token-file", str(token_file))
-    script = ("import mlflow; mlflow.set_experiment('with-mlflow-token'); "
-              "r = mlflow.start_run(); mlflow.log_param('p', 1); mlflow.end_run(); print(r.info.run_id)")
-    base_env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "PYTHONWARNINGS": "ignore",
-                "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
-    refused = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**base_env, "MLFLOW_TRACKING_TOKEN": "bad"},
-                             capture_output=True, text=True, timeout=300)
+    script = (
+        "import mlflow; mlflow.set_experiment('with-mlflow-token'); "
+        "r = mlflow.start_run(); mlflow.log_param('p', 1); mlflow.end_run(); print(r.info.run_id)"
+    )
+    base_env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": server.url,
+        "PYTHONWARNINGS": "ignore",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    refused = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**base_env, "MLFLOW_TRACKING_TOKEN": "bad"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert refused.returncode != 0 and "with-mlflow-token" not in _experiment_names(server)
-    accepted = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**base_env, "MLFLOW_TRACKING_TOKEN": "mlflow-tok"},
-                              capture_output=True, text=True, timeout=300)
+    accepted = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**base_env, "MLFLOW_TRACKING_TOKEN": "mlflow-tok"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert accepted.returncode == 0, accepted.stderr[-2000:]
     assert "with-mlflow-token" in _experiment_names(server)
 
@@ -169,8 +221,12 @@ def test_client_chosen_artifact_locations_stay_under_the_root(shared_server: Any
     for location in ("file:///etc", "/tmp/elsewhere", "s3://bucket/x", "mlflow-artifacts:/../../etc"):
         answer = requests.post(url, json={"name": f"loc-{location}", "artifact_location": location}, timeout=10)
         assert answer.status_code == 400 and "artifact_location" in answer.json()["message"], location
-    created = requests.post(url, json={"name": "custom-place", "artifact_location": "mlflow-artifacts:/team/a"}, timeout=10)
-    experiment = requests.get(shared_server.url + API + "/experiments/get", params=created.json(), timeout=10).json()["experiment"]
+    created = requests.post(
+        url, json={"name": "custom-place", "artifact_location": "mlflow-artifacts:/team/a"}, timeout=10
+    )
+    experiment = requests.get(shared_server.url + API + "/experiments/get", params=created.json(), timeout=10).json()[
+        "experiment"
+    ]
     assert experiment["artifact_location"] == "mlflow-artifacts:/team/a"
     served = requests.get(shared_server.url + ARTIFACTS + "/0/../../x", timeout=10)
     assert served.status_code in (400, 404)

@@ -1,6 +1,7 @@
 """The web UI in a real headless Chromium (Debian's package, driven by Playwright): find the run,
 see its metric chart and artifacts, promote a version to Production and see the stage change.
 Screenshots land in the test's tmp folder (and in SHIPYARD_SCREENSHOT_DIR when set)."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,16 @@ import pytest
 import requests
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _screenshot(page: Any, tmp_path: Path, name: str) -> Path:
@@ -29,41 +38,74 @@ def _screenshot(page: Any, tmp_path: Path, name: str) -> Path:
 def test_ui_pages_render_without_a_browser(mlflow_run: dict[str, Any], shared_server: Any) -> None:
     run_page = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", timeout=10)
     assert run_page.status_code == 200 and 'data-metric="accuracy"' in run_page.text and "<polyline" in run_page.text
-    html = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact", params={"path": "reports/report.html"}, timeout=10)
+    html = requests.get(
+        f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact",
+        params={"path": "reports/report.html"},
+        timeout=10,
+    )
     assert html.headers["content-security-policy"] == "sandbox" and html.text.startswith("<html>")
-    missing = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact", params={"path": "../../x"}, timeout=10)
+    missing = requests.get(
+        f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact", params={"path": "../../x"}, timeout=10
+    )
     assert missing.status_code == 400
-    forged = requests.post(f"{shared_server.url}/ui/models/iris-remote/versions/1/stage", data={"stage": "Archived"},
-                           headers={"Origin": "http://evil.example"}, timeout=10, allow_redirects=False)
+    forged = requests.post(
+        f"{shared_server.url}/ui/models/iris-remote/versions/1/stage",
+        data={"stage": "Archived"},
+        headers={"Origin": "http://evil.example"},
+        timeout=10,
+        allow_redirects=False,
+    )
     assert forged.status_code == 403
     assert requests.get(f"{shared_server.url}/ui/models/nope", timeout=10).status_code == 404
 
 
 def test_run_page_overlays_compared_runs(mlflow_run: dict[str, Any], shared_server: Any) -> None:
     api = shared_server.url + "/api/2.0/mlflow"
-    experiment = requests.get(api + "/experiments/get-by-name", params={"experiment_name": "iris-remote"}, timeout=10).json()
-    other = requests.post(api + "/runs/create", json={"experiment_id": experiment["experiment"]["experiment_id"],
-                                                      "run_name": "second"}, timeout=10).json()["run"]["info"]["run_id"]
+    experiment = requests.get(
+        api + "/experiments/get-by-name", params={"experiment_name": "iris-remote"}, timeout=10
+    ).json()
+    other = requests.post(
+        api + "/runs/create",
+        json={"experiment_id": experiment["experiment"]["experiment_id"], "run_name": "second"},
+        timeout=10,
+    ).json()["run"]["info"]["run_id"]
     metrics = [{"key": "accuracy", "value": 0.5 + step / 10, "timestamp": 1, "step": step} for step in range(5)]
-    assert requests.post(api + "/runs/log-batch", json={"run_id": other, "metrics": metrics}, timeout=10).status_code == 200
-    page = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", params={"compare": other}, timeout=10).text
+    assert (
+        requests.post(api + "/runs/log-batch", json={"run_id": other, "metrics": metrics}, timeout=10).status_code
+        == 200
+    )
+    page = requests.get(
+        f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", params={"compare": other}, timeout=10
+    ).text
     chart = page.split('data-metric="accuracy"', 1)[1].split("</svg>", 1)[0]
     assert chart.count("<polyline") == 2 and 'data-run="second"' in chart
-    table = requests.get(f"{shared_server.url}/ui/experiments/{experiment['experiment']['experiment_id']}",
-                         params={"filter": "metrics.accuracy > 0.85"}, timeout=10).text
+    table = requests.get(
+        f"{shared_server.url}/ui/experiments/{experiment['experiment']['experiment_id']}",
+        params={"filter": "metrics.accuracy > 0.85"},
+        timeout=10,
+    ).text
     assert "second" in table and "mlflow-client" not in table
 
 
 # NOTE: under CI=true the test runs even without chromium, so a missing install fails instead of hiding.
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
-                    reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path) -> None:
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
+def test_browser_finds_run_chart_and_promotes_a_version(
+    mlflow_run: dict[str, Any], shared_server: Any, tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
-    created = requests.post(f"{shared_server.url}/api/2.0/mlflow/registered-models/create", json={"name": "iris-browser"}, timeout=30)
+    created = requests.post(
+        f"{shared_server.url}/api/2.0/mlflow/registered-models/create", json={"name": "iris-browser"}, timeout=30
+    )
     assert created.status_code == 200
-    version = requests.post(f"{shared_server.url}/api/2.0/mlflow/model-versions/create",
-                            json={"name": "iris-browser", "source": "models:/iris-remote/1"}, timeout=60)
+    version = requests.post(
+        f"{shared_server.url}/api/2.0/mlflow/model-versions/create",
+        json={"name": "iris-browser", "source": "models:/iris-remote/1"},
+        timeout=60,
+    )
     assert version.status_code == 200, version.text
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -101,5 +143,9 @@ def test_browser_finds_run_chart_and_promotes_a_version(mlflow_run: dict[str, An
             assert shot.stat().st_size > 10_000
         finally:
             browser.close()
-    answer = requests.get(f"{shared_server.url}/api/2.0/mlflow/model-versions/get", params={"name": "iris-browser", "version": "1"}, timeout=10)
+    answer = requests.get(
+        f"{shared_server.url}/api/2.0/mlflow/model-versions/get",
+        params={"name": "iris-browser", "version": "1"},
+        timeout=10,
+    )
     assert answer.json()["model_version"]["current_stage"] == "Production"

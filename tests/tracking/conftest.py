@@ -1,5 +1,6 @@
 """Fixtures for tracking tests: a fresh embedded store per test, a PostgreSQL database per session
 (only when SHIPYARD_TEST_POSTGRES_URI names a server), and clean fluent state."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The local artifact repository: round trips, and every way out of the root refused."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,11 @@ def test_log_list_download_round_trip(repo: LocalArtifactRepository, tmp_path: P
     repo.log_artifact(source)
     repo.log_artifact(source, "html/pages")
     repo.log_artifacts(folder, "data")
-    assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [("data", True), ("html", True), ("report.html", False)]
+    assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [
+        ("data", True),
+        ("html", True),
+        ("report.html", False),
+    ]
     assert [(f.path, f.file_size) for f in repo.list_artifacts("data")] == [("data/a.txt", 1), ("data/sub", None)]
     assert repo.list_artifacts("missing") == []
 

@@ -1,4 +1,5 @@
 """The background writer: nothing logged is lost, errors surface, exit flushes."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,12 +14,11 @@ from shipyard.exceptions import InvalidInput
 
 
 def test_nothing_is_lost_when_the_block_raises(fluent_cwd: Path) -> None:
-    with pytest.raises(RuntimeError):
-        with shipyard.start_run() as run:
-            for step in range(5000):
-                shipyard.log_metric("loss", step / 5000, step=step)
-            shipyard.log_param("p", "v")
-            raise RuntimeError("training diverged")
+    with pytest.raises(RuntimeError), shipyard.start_run() as run:
+        for step in range(5000):
+            shipyard.log_metric("loss", step / 5000, step=step)
+        shipyard.log_param("p", "v")
+        raise RuntimeError("training diverged")
     got = shipyard.Client().get_run(run.info.run_id)
     assert got.info.status == "FAILED"
     assert got.data.params == {"p": "v"}

@@ -3,6 +3,7 @@
 The processes start on a database that does not exist yet, so they also race to migrate it, to
 create the experiment and to create their runs.
 """
+
 from __future__ import annotations
 
 import subprocess

@@ -1,12 +1,13 @@
 """Database plumbing: migrations match the ORM, run once, and sqlite is set up for many writers."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import shipyard.tracking.orm  # noqa: F401  (registers the tracking tables on Base.metadata)
@@ -42,7 +43,7 @@ def test_migrations_create_what_the_orm_describes(tmp_path: Path, store_uri: str
     migrate(engine)  # idempotent
     assert current_revision(engine) == _head()
     with engine.connect() as connection:
-        assert TRACKING_TABLES <= set(sa.inspect(connection).get_table_names())
+        assert set(sa.inspect(connection).get_table_names()) >= TRACKING_TABLES
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     tracking_diffs = [d for d in diffs if _table_of(d) in TRACKING_TABLES]
     assert tracking_diffs == []

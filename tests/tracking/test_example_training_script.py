@@ -1,5 +1,6 @@
 """The README's training script (examples/train.py) runs on the embedded default, and everything
 it logged reads back through `Client` and `search_runs`."""
+
 from __future__ import annotations
 
 import re
@@ -26,9 +27,7 @@ def test_readme_shows_the_example_script() -> None:
 
 
 def test_example_script_logs_everything_readable(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT)], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    out = subprocess.run([sys.executable, str(SCRIPT)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     run_id = re.search(r"run_id=(\w+)", out.stdout).group(1)  # type: ignore[union-attr]
     assert (tmp_path / "shipyard.db").is_file() and (tmp_path / "shipyard-artifacts").is_dir()

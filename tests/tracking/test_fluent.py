@@ -1,4 +1,5 @@
 """The training-code API on the embedded default store in a temporary working directory."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,10 +61,25 @@ def test_git_commit_tag_when_the_source_is_in_a_repository(fluent_cwd: Path, mon
 
     subprocess.run(["git", "init", "-q", str(fluent_cwd)], check=True)
     subprocess.run(
-        ["git", "-C", str(fluent_cwd), "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"],
+        [
+            "git",
+            "-C",
+            str(fluent_cwd),
+            "-c",
+            "user.email=a@b",
+            "-c",
+            "user.name=a",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
         check=True,
     )
-    commit = subprocess.run(["git", "-C", str(fluent_cwd), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(fluent_cwd), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     script = fluent_cwd / "train.py"
     script.write_text("")
     monkeypatch.setattr("sys.argv", [str(script)])
@@ -86,10 +102,9 @@ def test_nested_runs_resume_and_failure_status(fluent_cwd: Path) -> None:
     assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == parent.info.run_id
     assert client.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id  # type: ignore[union-attr]
 
-    with pytest.raises(ZeroDivisionError):
-        with shipyard.start_run() as failing:
-            shipyard.log_metric("before", 1.0)
-            1 / 0  # noqa: B018
+    with pytest.raises(ZeroDivisionError), shipyard.start_run() as failing:
+        shipyard.log_metric("before", 1.0)
+        1 / 0  # noqa: B018
     failed = client.get_run(failing.info.run_id)
     assert failed.info.status == "FAILED"
     assert failed.data.metrics == {"before": 1.0}  # logged before the error, still written

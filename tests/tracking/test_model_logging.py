@@ -1,4 +1,5 @@
 """`<flavor>.log_model`: the model directory lands in the run's artifacts and loads back by URI."""
+
 from __future__ import annotations
 
 import json

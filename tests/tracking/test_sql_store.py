@@ -1,4 +1,5 @@
 """The SQL store on a real database: experiments, runs, batched data, history and search."""
+
 from __future__ import annotations
 
 import math
@@ -67,7 +68,10 @@ def test_missing_and_malformed_ids(store: AbstractTrackingStore) -> None:
 def test_search_experiments_by_name_and_tag(store: AbstractTrackingStore, experiment_name: str) -> None:
     store.create_experiment(experiment_name + "-a", tags=[ExperimentTag("k", "v")])
     store.create_experiment(experiment_name + "-b")
-    names = [e.name for e in store.search_experiments(filter_string=f"name LIKE '{experiment_name}%'", order_by=["name DESC"])]
+    names = [
+        e.name
+        for e in store.search_experiments(filter_string=f"name LIKE '{experiment_name}%'", order_by=["name DESC"])
+    ]
     assert names == [experiment_name + "-b", experiment_name + "-a"]
     tagged = store.search_experiments(filter_string=f"tags.k = 'v' AND name LIKE '{experiment_name}%'")
     assert [e.name for e in tagged] == [experiment_name + "-a"]
@@ -145,7 +149,7 @@ def test_search_runs_filters_and_order(store: AbstractTrackingStore, experiment_
     assert names("params.opt LIKE 'a%'") == ["a"]  # LIKE is case-sensitive
     assert names("params.opt ILIKE 'a%'") == ["c", "a"]
     assert names("params.opt != 'sgd'") == ["c", "a"]
-    assert names('tags."my tag" = \'B\'') == ["b"]
+    assert names("tags.\"my tag\" = 'B'") == ["b"]
     assert names("tags.`my tag` = 'C'") == ["c"]
     assert names("attributes.status = 'FINISHED'") == ["b"]
     assert names("attributes.start_time > 1") == ["c", "b"]

@@ -3,6 +3,7 @@
 The caller passes an open connection in `config.attributes["connection"]`; offline (SQL script)
 mode is not supported.
 """
+
 from __future__ import annotations
 
 from alembic import context

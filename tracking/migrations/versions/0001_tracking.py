@@ -3,6 +3,7 @@
 Revision ID: 0001_tracking
 Revises:
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -64,9 +65,7 @@ def upgrade() -> None:
     op.create_table(
         "metrics",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column(
-            "run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Float(precision=53), nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),

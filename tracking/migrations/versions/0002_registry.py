@@ -3,6 +3,7 @@
 Revision ID: 0002_registry
 Revises: 0001_tracking
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,17 +29,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "registered_model_tags",
-        sa.Column(
-            "name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), primary_key=True
-        ),
+        sa.Column("name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), primary_key=True),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value", sa.String(5000)),
     )
     op.create_table(
         "model_versions",
-        sa.Column(
-            "name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), primary_key=True
-        ),
+        sa.Column("name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), primary_key=True),
         sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("creation_time", sa.BigInteger, nullable=False),
         sa.Column("last_updated_time", sa.BigInteger, nullable=False),
@@ -59,25 +56,19 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value", sa.String(5000)),
-        sa.ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE
-        ),
+        sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE),
     )
     op.create_table(
         "registered_model_aliases",
         sa.Column("name", sa.String(256), primary_key=True),
         sa.Column("alias", sa.String(256), primary_key=True),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE
-        ),
+        sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE),
     )
     op.create_table(
         "registry_history",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column(
-            "name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), nullable=False
-        ),
+        sa.Column("name", sa.String(256), sa.ForeignKey("registered_models.name", **_CASCADE), nullable=False),
         sa.Column("action", sa.String(20), nullable=False),
         sa.Column("version", sa.Integer),
         sa.Column("alias", sa.String(256)),

@@ -24,6 +24,7 @@ from shipyard.registry.client import RegistryClient
 from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
+from shipyard.tracking.fluent_state import current_store
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def log_model_dir(
         active = fluent.active_run_or_start()
         run_id, artifact_uri, store = active.run_id, active.info.artifact_uri, active.store
     else:
-        store = fluent.current_store()
+        store = current_store()
         artifact_uri = store.get_run(run_id).info.artifact_uri
     with tempfile.TemporaryDirectory(prefix="shipyard-log-model-") as tmp:
         local = Path(tmp) / "model"

@@ -18,8 +18,8 @@ from shipyard.flavors.python_model import (
 )
 from shipyard.model_logging import log_python_model
 from shipyard.registry.uris import resolve_model_uri
-from shipyard.settings import Settings
 from shipyard.tracking.fluent import get_tracking_uri
+from shipyard.tracking.fluent_state import process_settings
 
 log_model = log_python_model
 
@@ -28,8 +28,9 @@ def load_model(model_uri: str | Path, *, allow_pickle: bool | None = None, **opt
     """Load a model (models:/ or runs:/ URI, file:// URI or local path) for generic predict.
 
     `allow_pickle=None` takes the policy from settings (SHIPYARD_ALLOW_PICKLE); `options` are
-    `LoadOptions` fields (device, onnx_providers, intra_op_threads, inter_op_threads)."""
-    settings = Settings()
+    `LoadOptions` fields (device, onnx_providers, intra_op_threads, inter_op_threads).
+    An edge of the public API: the settings are the process's (built on first use)."""
+    settings = process_settings()
     if allow_pickle is None:
         allow_pickle = settings.allow_pickle
     # models:/, runs:/, file:// and paths all become a verified local directory here.

@@ -1,15 +1,25 @@
 """Process-wide settings read once from `SHIPYARD_*` environment variables.
 
-NOTE: build a `Settings` at the edge (CLI command, public API call, server start) and pass it
-down; library code never reads `os.environ` itself. Areas with many knobs (serving) keep their
-own settings class beside their code, with the same `SHIPYARD_` prefix.
+NOTE: build a `Settings` only at an edge (a CLI command, the server's start, the public Python
+API's first use in a process, which keeps it in `shipyard.tracking.fluent_state`) and pass it
+down; library code never builds one and never reads `os.environ` itself
+(tests/test_settings_edges.py holds this). Areas with many knobs (`ServeSettings`,
+`ServerSettings`) keep their own settings class beside their code and contain a `Settings` as
+their `base` field instead of repeating its fields.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shipyard.redact import mask_url
+
+URL_FIELDS = ("tracking_uri", "registry_uri")
+"""Fields that may hold a database URL with a password: masked in `repr`, `str` and log dumps."""
 
 
 class Settings(BaseSettings):
@@ -29,5 +39,18 @@ class Settings(BaseSettings):
     allow_pickle: bool = True
     """False refuses every pickle-based model format at load time (cloudpickle, pickle, torch.save)."""
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """What `repr` and `str` show: URL passwords masked."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name in URL_FIELDS and isinstance(value, str) else value
 
-__all__ = ["Settings"]
+    def public_dump(self) -> dict[str, Any]:
+        """`model_dump(mode="json")` with URL passwords masked: for log lines, never for a hand-off."""
+        data = self.model_dump(mode="json")
+        for name in URL_FIELDS:
+            if isinstance(data.get(name), str):
+                data[name] = mask_url(data[name])
+        return data
+
+
+__all__ = ["Settings", "URL_FIELDS"]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from benchkit import MLP_SIZES, free_port, mlp_weights, torch_mlp
+from benchkit import MLP_SIZES, free_port, mlp_weights, stop_process, torch_mlp
 
 MLP = MLP_SIZES
 
@@ -65,7 +65,8 @@ def in_process(model_dir: Path) -> np.ndarray:
     print(f"{'batch':>6} {'default ms':>11} {'cpu ms':>8}")
     for batch in (1, 256):
         x = rows[:batch]
-        print(f"{batch:>6} {median_ms(lambda: default.predict(x)):>11.3f} {median_ms(lambda: cpu.predict(x)):>8.3f}")
+        on_default, on_cpu = median_ms(lambda x=x: default.predict(x)), median_ms(lambda x=x: cpu.predict(x))
+        print(f"{batch:>6} {on_default:>11.3f} {on_cpu:>8.3f}")
     if not same:
         raise SystemExit("GPU and CPU predictions differ")
     return want
@@ -108,9 +109,10 @@ def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) 
         "-p",
         str(port),
     ]
-    # NOTE: the access log goes to a file; an unread pipe fills up and stalls the server.
-    log = open(model_dir.parent / "serve.log", "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    # NOTE: the access log goes to a file; an unread pipe fills up and stalls the server. The child
+    # keeps its own copy of the file once this process closes its handle.
+    with open(model_dir.parent / "serve.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(port, proc)
         rows = np.random.default_rng(1).standard_normal((256, MLP[0])).astype(np.float32)
@@ -144,13 +146,7 @@ def served(model_dir: Path, want: np.ndarray, seconds: float, concurrency: int) 
             f"p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, non-200: {errors}"
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_process(proc)
         print(f"serve exit code after SIGTERM: {proc.returncode}")
 
 

@@ -27,7 +27,8 @@ SNIPPETS = {
     "import shipyard.cli": "import shipyard.cli",
     "serve a local dir (CLI + resolve)": (
         "import shipyard.cli; cli = shipyard.cli.cli; cli.get_command(None, 'serve'); "
-        "from shipyard.registry.uris import resolve_model_uri; resolve_model_uri({folder!r})"
+        "from shipyard.registry.uris import resolve_model_uri; from shipyard.settings import Settings; "
+        "resolve_model_uri({folder!r}, settings=Settings())"
     ),
     "import mlflow (comparison)": "import mlflow",
 }

@@ -144,10 +144,10 @@ def main() -> None:
                 calls = args.calls if batch == 1 else max(30, args.calls // 6)
                 b_ours, ours, b_theirs, theirs = medians_us(
                     [
-                        lambda: case["bare_ours"](data),
-                        lambda: case["ours"].predict(data),
-                        lambda: case["bare_theirs"](data),
-                        lambda: case["theirs"].predict(data),
+                        lambda case=case, data=data: case["bare_ours"](data),
+                        lambda case=case, data=data: case["ours"].predict(data),
+                        lambda case=case, data=data: case["bare_theirs"](data),
+                        lambda case=case, data=data: case["theirs"].predict(data),
                     ],
                     calls,
                 )

@@ -54,12 +54,13 @@ def main() -> None:
         for size in SIZES_MB:
             sources = [_model_dir(root / "src", size, i) for i in range(REPEATS)]
             it = iter(sources)
-            copy_ms = _median_ms(lambda: shutil.copytree(sources[0], root / "copies" / str(next(copies))))
-            register_ms = _median_ms(lambda: client.register_model(str(next(it)), f"bench-{size}"))
+            first = sources[0]
+            copy_ms = _median_ms(lambda first=first: shutil.copytree(first, root / "copies" / str(next(copies))))
+            register_ms = _median_ms(lambda it=it, size=size: client.register_model(str(next(it)), f"bench-{size}"))
             uri = f"models:/bench-{size}/latest"
-            plain_ms = _median_ms(lambda: client.resolve(str(sources[0])))
-            resolve_ms = _median_ms(lambda: client.resolve(uri))
-            digest_ms = _median_ms(lambda: compute_digest(sources[0]))
+            plain_ms = _median_ms(lambda first=first: client.resolve(str(first)))
+            resolve_ms = _median_ms(lambda uri=uri: client.resolve(uri))
+            digest_ms = _median_ms(lambda first=first: compute_digest(first))
             print(
                 f"{size:>4}MB | {copy_ms:>7.1f}ms | {register_ms:>7.1f}ms | {register_ms / copy_ms:>4.1f}x || "
                 f"{plain_ms:>7.2f}ms | {resolve_ms:>14.1f}ms | {size / (digest_ms / 1000):>11.0f}"

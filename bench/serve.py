@@ -28,49 +28,34 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-import urllib.request
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from benchkit import MLP_SIZES, free_port, machine, mlp_numpy, mlp_weights, onnx_mlp, torch_mlp
+from benchkit import (
+    MLP_SIZES,
+    WRK_SCRIPT,
+    cpu_seconds,
+    machine,
+    mlp_numpy,
+    mlp_weights,
+    onnx_mlp,
+    rss_mb,
+    run_wrk,
+    torch_mlp,
+    wrk_args,
+    wrk_env,
+    wrk_stats,
+)
+from model_servers import server
 
-BIN = Path(sys.executable).parent
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = io.open(os.getenv("BENCH_BODY"), "r"):read("*a")
-done = function(summary, latency, requests)
-  io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "non2xx": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\\n',
-    summary.requests, summary.duration, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-"""
-BARE_APP = """
-from starlette.applications import Starlette
-from starlette.responses import Response
-from starlette.routing import Route
-
-BODY = b'{"predictions": [0]}'
-
-async def invocations(request):
-    await request.body()
-    return Response(BODY, media_type="application/json")
-
-app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", lambda r: Response(b""))])
-"""
+IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -127,141 +112,17 @@ def compute_ceiling(model_dir: Path, pool: np.ndarray, seconds: float = 2.0) -> 
 def _iris_frame(rows: np.ndarray) -> object:
     import pandas as pd
 
-    return pd.DataFrame(
-        rows, columns=["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
-    )
+    return pd.DataFrame(rows, columns=IRIS_COLUMNS)
 
 
 def body_for(name: str, pool: np.ndarray, rows: int) -> bytes:
     data = np.resize(pool, (rows, pool.shape[1]))
     if name == "iris":
-        columns = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
-        return json.dumps({"dataframe_split": {"columns": columns, "data": data.round(2).tolist()}}).encode()
+        return json.dumps({"dataframe_split": {"columns": IRIS_COLUMNS, "data": data.round(2).tolist()}}).encode()
     return json.dumps({"inputs": data.round(4).tolist()}).encode()
 
 
-# -- processes ----------------------------------------------------------------------------------
-def tree(pid: int) -> list[int]:
-    """pid and all its descendants (mlflow serves from a child uvicorn process)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for p in tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def rss_mb(pid: int) -> float:
-    total = 0
-    for p in tree(pid):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
-
-
-@contextlib.contextmanager
-def server(kind: str, model_dir: Path | None, workdir: Path, *extra: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
-    if kind == "shipyard":
-        cmd = [str(BIN / "shipyard"), "serve", "-m", str(model_dir), "-p", str(port), "--no-access-log", *extra]
-        ready = "/health"
-    elif kind == "mlflow":
-        cmd = [
-            str(BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            str(model_dir),
-            "-p",
-            str(port),
-            "-h",
-            "127.0.0.1",
-            "--env-manager",
-            "local",
-        ]
-        ready = "/ping"
-    else:
-        (workdir / "bare_app.py").write_text(textwrap.dedent(BARE_APP))
-        cmd = [
-            str(BIN / "uvicorn"),
-            "bare_app:app",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        ready = "/ping"
-    log = open(workdir / f"{kind}-{port}.log", "wb")
-    process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(url + ready, timeout=2) as answer:
-                if answer.status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} did not start: {(workdir / log.name).read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url, process.pid
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
-
-
-def run_wrk(url: str, body_file: Path, script: Path, connections: int, seconds: float) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url + "/invocations",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BENCH_BODY": str(body_file)},
-        check=True,
-    )
-    line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
-    stats = json.loads(line)
-    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
-    return stats
-
-
+# -- overload -----------------------------------------------------------------------------------
 def overload(name: str, model: tuple[Path, np.ndarray], work: Path, script: Path, seconds: float) -> None:
     """10x the connections of the c=64 point against a small queue: 503s, flat RSS, recovery."""
     model_dir, pool = model
@@ -273,25 +134,12 @@ def overload(name: str, model: tuple[Path, np.ndarray], work: Path, script: Path
         rss_before = rss_mb(pid)
         samples: list[float] = []
         wrk = subprocess.Popen(
-            [
-                "wrk",
-                "-t1",
-                "-c640",
-                f"-d{max(1, round(seconds))}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                url + "/invocations",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "BENCH_BODY": str(body)},
+            wrk_args(url, script, 640, seconds), stdout=subprocess.PIPE, text=True, env=wrk_env(body)
         )
         while wrk.poll() is None:
             samples.append(rss_mb(pid))
             time.sleep(1.0)
-        stats = json.loads(next(line for line in wrk.stdout.read().splitlines() if line.startswith("{")))  # type: ignore[union-attr]
+        stats = wrk_stats(wrk.stdout.read())  # type: ignore[union-attr]
         after = run_wrk(url, body, script, 64, 5)
         print(
             f"before: {normal['requests'] / (normal['duration_us'] / 1e6):,.0f} req/s at c=64, "
@@ -391,7 +239,7 @@ def main() -> None:
             with contextlib.ExitStack() as stack:
                 running = {kind: stack.enter_context(server(kind, model_dir, work)) for kind in kinds}
                 time.sleep(1.0)
-                for kind, (url, pid) in running.items():
+                for kind, (_, pid) in running.items():
                     idle[(kind, name)] = rss_mb(pid)
                 if bare is not None:
                     running = {"bare": bare, **running}
@@ -424,7 +272,10 @@ def main() -> None:
         ours, theirs = results.get(("shipyard", name, 64, 1)), results.get(("mlflow", name, 64, 1))
         if ours is None:
             continue
-        line = f"{name:10s} shipyard {ours['rps']:,.0f} req/s p99 {ours['p99_us'] / 1000:.2f} ms, CPU {ours['cpu_ms']:.3f} ms/req"
+        line = (
+            f"{name:10s} shipyard {ours['rps']:,.0f} req/s p99 {ours['p99_us'] / 1000:.2f} ms, "
+            f"CPU {ours['cpu_ms']:.3f} ms/req"
+        )
         if theirs:
             need = 15 if name == "iris" else 8
             line += (
@@ -441,7 +292,8 @@ def main() -> None:
         if big and name in ceilings:
             frac = big["rps"] * 32 / ceilings[name]["rows_per_s_b256"]
             print(
-                f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling (target >= 0.5)"
+                f"{'':10s} c=64 32-row {big['rps'] * 32:,.0f} rows/s = {frac:.2f} of the batch-256 ceiling "
+                "(target >= 0.5)"
             )
     print(
         "\nshipyard idle RSS (target < 200 MB): "

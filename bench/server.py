@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import requests
-from benchkit import free_port, machine
+from benchkit import free_port, machine, stop_process
 
 BIN = Path(sys.executable).parent
 API = "/api/2.0/mlflow"
@@ -61,8 +61,8 @@ def start(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--workers",
             "1",
         ]
-    log = open(workdir / f"{kind}.log", "wb")
-    process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    with open(workdir / f"{kind}.log", "wb") as log:  # the child keeps its own copy of the file
+        process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -145,11 +145,7 @@ def measure(kind: str, workdir: Path, args: argparse.Namespace) -> dict[str, flo
             )
         return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def main() -> None:
@@ -173,7 +169,8 @@ def main() -> None:
         print(f"{kind:<10} {r['rps']:>12.1f} {r['rps'] * args.batch:>12.0f} {r['p50_ms']:>10.1f} {r['p99_ms']:>10.1f}")
     s, m = results["shipyard"], results["mlflow"]
     print(
-        f"ratio shipyard/mlflow: throughput {s['rps'] / m['rps']:.1f}x, p99 latency {m['p99_ms'] / s['p99_ms']:.1f}x lower"
+        f"ratio shipyard/mlflow: throughput {s['rps'] / m['rps']:.1f}x, "
+        f"p99 latency {m['p99_ms'] / s['p99_ms']:.1f}x lower"
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from shipyard.exceptions import SchemaEnforcementError
 from shipyard.flavors.signature import COLUMN_TYPES, ColSpec
@@ -32,6 +33,23 @@ def _fail(what: str, expected: str, given: str, why: str = "") -> SchemaEnforcem
     return SchemaEnforcementError(f"{what}: expected {expected}, got {given}{tail}")
 
 
+def numpy_dtype_of(dtype: np.dtype | ExtensionDtype) -> np.dtype:
+    """The numpy dtype behind a column's dtype (pandas' masked Int/Float/boolean and Arrow dtypes name one)."""
+    if isinstance(dtype, np.dtype):
+        return dtype
+    # NOTE: `numpy_dtype` is an attribute of those dtypes, not of ExtensionDtype (nor in pandas-stubs).
+    if hasattr(dtype, "numpy_dtype"):
+        behind: np.dtype = np.dtype(dtype.numpy_dtype)
+        return behind
+    raise TypeError(f"Cannot interpret {dtype!r} as a data type")
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """The values as an object array, None where one is missing."""
+    objects: np.ndarray = values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # stubs: no None
+    return objects
+
+
 def to_source(values: Any) -> tuple[np.ndarray, bool]:
     """(numpy values, loose) for a column or tensor as given: loose when it came from Python."""
     if isinstance(values, np.ndarray):
@@ -41,13 +59,13 @@ def to_source(values: Any) -> tuple[np.ndarray, bool]:
         if isinstance(dtype, np.dtype):
             return values.to_numpy(), False
         if isinstance(dtype, pd.StringDtype):
-            return values.to_numpy(dtype=object, na_value=None), False
+            return _objects(values), False
         if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             if values.hasnans:
-                return values.to_numpy(dtype=object, na_value=None), False
-            return values.to_numpy(dtype=dtype.numpy_dtype), False
+                return _objects(values), False
+            return values.to_numpy(dtype=numpy_dtype_of(dtype)), False
         if pd.api.types.is_float_dtype(dtype):
-            return values.to_numpy(dtype=dtype.numpy_dtype, na_value=np.nan), False
+            return values.to_numpy(dtype=numpy_dtype_of(dtype), na_value=np.nan), False
         return values.to_numpy(dtype=object), False
     if isinstance(values, (list, tuple)):
         try:
@@ -237,7 +255,7 @@ def convert_tensor(values: Any, dtype: np.dtype, shape: tuple[int, ...], what: s
         data, loose = to_source(values)
     if data.dtype != dtype:
         data = _tensor_dtype(data, dtype, what, loose)
-    if data.ndim != len(shape) or any(want != -1 and got != want for want, got in zip(shape, data.shape)):
+    if data.ndim != len(shape) or any(want != -1 and got != want for want, got in zip(shape, data.shape, strict=True)):
         raise _fail(what, f"shape {tuple(shape)}", f"shape {data.shape}", "-1 matches any size")
     return data
 
@@ -269,4 +287,4 @@ def _tensor_dtype(data: np.ndarray, dtype: np.dtype, what: str, loose: bool) -> 
     raise _fail(what, f"dtype {dtype}", f"dtype {src}", "the conversion is not safe")
 
 
-__all__ = ["convert_column", "convert_tensor", "to_source"]
+__all__ = ["convert_column", "convert_tensor", "numpy_dtype_of", "to_source"]

@@ -87,9 +87,13 @@ class TensorPlan:
     @staticmethod
     def _one(spec: TensorSpec, data: Any) -> np.ndarray:
         # Fast path: the common case of a correctly typed array costs two comparisons.
-        if isinstance(data, np.ndarray) and data.dtype == spec.dtype and data.ndim == len(spec.shape):
-            if all(w == -1 or w == g for w, g in zip(spec.shape, data.shape)):
-                return data
+        if (
+            isinstance(data, np.ndarray)
+            and data.dtype == spec.dtype
+            and data.ndim == len(spec.shape)
+            and all(w == -1 or w == g for w, g in zip(spec.shape, data.shape, strict=True))
+        ):
+            return data
         what = f"tensor {spec.name!r}" if spec.name is not None else "input tensor"
         return convert_tensor(data, spec.dtype, spec.shape, what)
 
@@ -142,7 +146,7 @@ class ColumnPlan:
             return fast
         columns = self._columns(data)
         converted: dict[Any, Any] = {}
-        for spec, key in zip(self.specs, self.names):
+        for spec, key in zip(self.specs, self.names, strict=True):
             values = columns.get(key, _MISSING)
             if values is _MISSING:
                 if spec.required:
@@ -223,7 +227,7 @@ class ColumnPlan:
                 widths = {len(r) for r in data}
                 if len(widths) != 1:
                     raise SchemaEnforcementError(f"rows have different lengths: {sorted(widths)}")
-                return self._positional([list(c) for c in zip(*data)])
+                return self._positional([list(c) for c in zip(*data, strict=True)])
             return self._positional([list(data)])
         if isinstance(data, (str, bytes, int, float, bool)):
             return self._positional([[data]])
@@ -237,7 +241,7 @@ class ColumnPlan:
             raise SchemaEnforcementError(
                 f"expected {len(self.specs)} columns ({self._described()}), got {len(columns)}"
             )
-        return dict(zip(self.names, columns))
+        return dict(zip(self.names, columns, strict=True))
 
 
 def make_input_plan(schema: Schema | None, *, needs_names: bool = True) -> PassThroughPlan | TensorPlan | ColumnPlan:

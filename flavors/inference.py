@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.exceptions import InvalidInput
+from shipyard.flavors.conversion import numpy_dtype_of
 from shipyard.flavors.signature import (
     ColSpec,
     ModelSignature,
@@ -68,10 +69,7 @@ def _as_column(value: Any) -> Any:
 
 
 def _tensorspec(array: np.ndarray, name: str | None) -> TensorSpec:
-    if array.dtype.kind in "OUS":
-        dtype = array.dtype if array.dtype.kind == "O" else np.dtype(object)
-    else:
-        dtype = array.dtype
+    dtype = np.dtype(object) if array.dtype.kind in "US" else array.dtype
     if array.ndim == 0:
         raise InvalidInput(f"tensor {name!r}: cannot infer a shape from a 0-d array")
     return TensorSpec(dtype, (-1,) + tuple(array.shape[1:]), name)
@@ -92,15 +90,10 @@ def column_type_of(series: pd.Series, name: str | None) -> str:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
     if pd.api.types.is_integer_dtype(dtype):
-        return (
-            "integer"
-            if np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype).itemsize <= 4
-            else "long"
-        )
+        return "integer" if numpy_dtype_of(dtype).itemsize <= 4 else "long"
     if pd.api.types.is_float_dtype(dtype):
-        np_dtype = np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
-        return "float" if np_dtype.itemsize <= 4 else "double"
-    if dtype == object:
+        return "float" if numpy_dtype_of(dtype).itemsize <= 4 else "double"
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
         values = series.dropna()
         if values.empty:
             raise InvalidInput(f"column {name!r}: cannot infer a type, every value is null")

@@ -146,7 +146,7 @@ class OnnxBackend:
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> dict[str, np.ndarray]:
         feed = self._feed(data)
-        return dict(zip(self._outputs, self.session.run(self._outputs, feed)))
+        return dict(zip(self._outputs, self.session.run(self._outputs, feed), strict=True))
 
     def _feed(self, data: Any) -> dict[str, Any]:
         if type(data) is dict and len(data) == 1 and self._first in data:

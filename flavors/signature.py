@@ -9,6 +9,7 @@ and Shipyard read each other's signatures.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ class Schema:
 
     inputs: tuple[Spec, ...]
 
-    def __init__(self, inputs: list[Spec] | tuple[Spec, ...]) -> None:
+    def __init__(self, inputs: Sequence[Spec]) -> None:
         specs = tuple(inputs)
         if not specs:
             raise InvalidInput("a schema needs at least one column or tensor")

@@ -109,7 +109,7 @@ def _read(model_dir: Path, model: Model, options: LoadOptions, device: Any) -> A
     path = data_dir / FILES[fmt]
     if fmt == "torchscript":
         with _torchscript_quiet():
-            return torch.jit.load(str(path), map_location=device)
+            return torch.jit.load(str(path), map_location=device)  # type: ignore[no-untyped-call]  # torch leaves it unannotated
     if fmt == "pt2":
         module = unpickle(path, "torch_export", allow_pickle=options.allow_pickle).module()
         return module
@@ -138,8 +138,9 @@ def load_model(path: str | Path, *, allow_pickle: bool = True, device: str | Non
 def _place(module: Any, device: Any) -> Any:
     import torch
 
-    if isinstance(module, torch.fx.GraphModule) and not isinstance(module, torch.jit.ScriptModule):
-        # NOTE: a torch.export module refuses eval() and stays on the device it was saved on.
+    # NOTE: a torch.export module refuses eval() and stays on the device it was saved on. (A
+    # ScriptModule, scripted or traced from an fx module, is never a GraphModule.)
+    if isinstance(module, torch.fx.GraphModule):
         return module
     module.eval()
     return module.to(device)
@@ -203,10 +204,8 @@ def apply_threads(options: LoadOptions) -> None:
     if options.intra_op_threads and torch.get_num_threads() != options.intra_op_threads:
         torch.set_num_threads(options.intra_op_threads)
     if options.inter_op_threads and torch.get_num_interop_threads() != options.inter_op_threads:
-        try:
+        with contextlib.suppress(RuntimeError):  # already set, or parallel work already started
             torch.set_num_interop_threads(options.inter_op_threads)
-        except RuntimeError:  # already set, or parallel work already started
-            pass
 
 
 def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> TorchBackend:

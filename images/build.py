@@ -150,6 +150,8 @@ def build_image(
         raise ShipyardError(f"docker build of {tag!r} failed: {exc}") from exc
     seconds = time.perf_counter() - start
     image = client.images.get(image_id or tag)
+    if image.id is None:  # docker-py reads it from the engine's answer, which always has one
+        raise ShipyardError(f"docker built {tag!r} but the engine reports no image id for it")
     return BuiltImage(id=image.id, tag=tag, size_bytes=int(image.attrs["Size"]), seconds=seconds)
 
 

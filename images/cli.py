@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -41,16 +43,23 @@ def _options(
 
 _common = [
     click.option("-m", "--model-uri", required=True, help="Model directory, file://, models:/ or runs:/ URI."),
-    click.option("--base-image", default=None, help="Base image with Python 3 (default python:3.11-slim); never pulled unless --pull."),
-    click.option("--wheelhouse", is_flag=True, help="Download every dependency as wheels on this host; the build needs no network."),
-    click.option("--ca-cert", multiple=True, type=click.Path(dir_okay=False), help="PEM certificate to add to the image's trust store (repeatable)."),
-    click.option("--build-arg", multiple=True, metavar="K=V", help="Build argument, e.g. PIP_INDEX_URL=... (repeatable)."),
+    click.option("--base-image", default=None,
+                 help="Base image with Python 3 (default python:3.11-slim); never pulled unless --pull."),
+    click.option("--wheelhouse", is_flag=True,
+                 help="Download every dependency as wheels on this host; the build needs no network."),
+    click.option("--ca-cert", multiple=True, type=click.Path(dir_okay=False),
+                 help="PEM certificate to add to the image's trust store (repeatable)."),
+    click.option("--build-arg", multiple=True, metavar="K=V",
+                 help="Build argument, e.g. PIP_INDEX_URL=... (repeatable)."),
     click.option("--label", multiple=True, metavar="K=V", help="Extra image label (repeatable)."),
     click.option("--gpu", is_flag=True, help="Mark the image for NVIDIA GPUs (run with --gpus all)."),
 ]  # fmt: skip
 
 
-def _with_common(f):  # type: ignore[no-untyped-def]
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _with_common(f: _Command) -> _Command:
     for option in reversed(_common):
         f = option(f)
     return f

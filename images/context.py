@@ -109,7 +109,7 @@ def _write(path: Path, data: str | bytes) -> None:
 
 def _fix_modes(root: Path) -> None:
     """0755 directories, 0644 files: the builder's cache key includes modes."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)

@@ -2,9 +2,9 @@
 
 The image is three parts, in cache order: the base image; one Python dependency layer (the model's
 pinned requirements plus a wheel of Shipyard itself with only serving's dependencies, its `serve`
-extra, installed into a virtual environment in a build stage and copied over); the model files. Everything model-specific that is not a file
-(labels) comes last, so a new version of a model with the same requirements rebuilds only its
-model-file layer.
+extra, installed into a virtual environment in a build stage and copied over); the model files.
+Everything model-specific that is not a file (labels) comes last, so a new version of a model with
+the same requirements rebuilds only its model-file layer.
 """
 
 from __future__ import annotations

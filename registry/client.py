@@ -8,6 +8,7 @@ OS user when no user was given.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from shipyard.registry.store import (
 )
 from shipyard.registry.uris import ResolvedModel, resolve_model_uri
 from shipyard.settings import Settings
+from shipyard.tracking.fluent_state import process_settings
 from shipyard.tracking.store import default_tracking_uri
 
 
@@ -42,7 +44,8 @@ class RegistryClient:
         settings: Settings | None = None,
         user: str | None = None,
     ) -> None:
-        self._settings = settings or Settings()
+        # NOTE: a public constructor is an edge: no `settings` means the process's, never a new one.
+        self._settings = settings if settings is not None else process_settings()
         self.tracking_uri = tracking_uri or self._settings.tracking_uri or default_tracking_uri()
         self.registry_uri = registry_uri or self._settings.registry_uri or self.tracking_uri
         self.user = user
@@ -135,10 +138,8 @@ class RegistryClient:
         progress: ProgressCallback | None = None,
     ) -> ModelVersion:
         """Create the registered model if needed, then register `model_uri` as a new version."""
-        try:
+        with contextlib.suppress(AlreadyExists):
             self.create_registered_model(name)
-        except AlreadyExists:
-            pass
         return self.create_model_version(name, model_uri, tags=tags, progress=progress)
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:

@@ -7,13 +7,24 @@ Child tables reference the model name with ON UPDATE CASCADE so a rename is one 
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.tracking.db import Base
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_CASCADE = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
+
+
+class _Cascade(TypedDict):
+    """The referential actions of a foreign key (typed, so `**_CASCADE` type-checks)."""
+
+    onupdate: str
+    ondelete: str
+
+
+_CASCADE: _Cascade = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
 
 
 class SqlRegisteredModel(Base):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipyard.exceptions import InvalidState
+from shipyard.redact import mask_url
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX, AbstractRegistryStore
 from shipyard.tracking.rest_client import SHIPYARD_API, RestClient, RestClientSettings
@@ -33,6 +34,9 @@ class RestRegistryStore(AbstractRegistryStore):
         self.uri = uri
         self.client = client
         self._uris = RestTrackingStore(uri, client)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask_url(self.uri)!r})"
 
     @classmethod
     def open(cls, uri: str, artifact_root: str | None = None) -> RestRegistryStore:
@@ -143,8 +147,11 @@ class RestRegistryStore(AbstractRegistryStore):
         description: str | None = None,
         *,
         user_id: str | None = None,
+        status_message: str | None = None,
     ) -> ModelVersion:
-        """Register `source` on the server (copied and verified there); returns the READY version."""
+        """Register `source` on the server (copied and verified there); returns the READY version.
+
+        The server keeps the version's status itself, so a `status_message` is not sent."""
         body = {
             "name": name,
             "source": self._uris.server_artifact_uri(source),

@@ -86,6 +86,15 @@ def _compare(column: Any, op: str, raw: str, clause: str, numeric: bool) -> Any:
     return ops[op]()
 
 
+def _tag_predicate(op: str, raw: str, clause: str) -> Callable[[Any], Any]:
+    """The comparison of one clause, applied to the tag table's value column."""
+
+    def predicate(value_column: Any) -> Any:
+        return _compare(value_column, op, raw, clause, False)
+
+    return predicate
+
+
 def filter_conditions(
     filter_string: str | None,
     columns: dict[str, Any],
@@ -110,9 +119,7 @@ def filter_conditions(
         ident, op, raw = m.group("ident"), m.group("op"), m.group("value")
         if ident.lower().startswith(("tag.", "tags.")):
             key = ident.split(".", 1)[1].strip('`"')
-            conditions.append(
-                tag_condition(key, lambda col, op=op, raw=raw, c=clause: _compare(col, op, raw, c, False))
-            )
+            conditions.append(tag_condition(key, _tag_predicate(op, raw, clause)))
             continue
         name = ident.lower()
         if name not in columns:

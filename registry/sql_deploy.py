@@ -8,7 +8,8 @@ history row records what the state really was before that operation.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,9 +33,6 @@ from shipyard.registry.entities import (
 from shipyard.registry.history import alias_stack, previous_version, stage_stack
 from shipyard.registry.validation import now_ms
 
-if TYPE_CHECKING:
-    from shipyard.registry.sql_store import SqlRegistryStore
-
 _ALIAS = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+|version\d+|\d+)$", re.IGNORECASE)
 
@@ -48,11 +46,26 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-class SqlDeployMixin:
-    """Mixed into `SqlRegistryStore`; relies on its `_session`, `_lock_model`, `_version_row`."""
+class SqlDeployMixin(ABC):
+    """Mixed into `SqlRegistryStore`, which provides the row helpers declared abstract here."""
+
+    @abstractmethod
+    def _session(self) -> AbstractContextManager[Session]: ...
+
+    @abstractmethod
+    def _lock_model(self, s: Session, name: str) -> m.SqlRegisteredModel: ...
+
+    @abstractmethod
+    def _model_not_found(self, s: Session, name: str) -> ResourceNotFound: ...
+
+    @abstractmethod
+    def _version_row(self, s: Session, name: str, version: int | str) -> m.SqlModelVersion: ...
+
+    @abstractmethod
+    def _version(self, s: Session, row: m.SqlModelVersion) -> ModelVersion: ...
 
     def _history_row(
-        self: Any,
+        self,
         s: Session,
         name: str,
         action: str,
@@ -78,7 +91,7 @@ class SqlDeployMixin:
         )
 
     def _move_to_stage(
-        self: Any,
+        self,
         s: Session,
         name: str,
         row: m.SqlModelVersion,
@@ -128,7 +141,7 @@ class SqlDeployMixin:
         s.flush()
 
     def transition_model_version_stage(
-        self: SqlRegistryStore,
+        self,
         name: str,
         version: int | str,
         stage: str,
@@ -146,7 +159,7 @@ class SqlDeployMixin:
             return self._version(s, row)
 
     def set_registered_model_alias(
-        self: SqlRegistryStore, name: str, alias: str, version: int | str, *, user_id: str | None = None
+        self, name: str, alias: str, version: int | str, *, user_id: str | None = None
     ) -> None:
         validate_alias(alias)
         with self._session() as s:
@@ -174,9 +187,7 @@ class SqlDeployMixin:
                 timestamp=now_ms(),
             )
 
-    def delete_registered_model_alias(
-        self: SqlRegistryStore, name: str, alias: str, *, user_id: str | None = None
-    ) -> None:
+    def delete_registered_model_alias(self, name: str, alias: str, *, user_id: str | None = None) -> None:
         with self._session() as s:
             self._lock_model(s, name)
             current = s.get(m.SqlRegisteredModelAlias, (name, alias))
@@ -196,7 +207,7 @@ class SqlDeployMixin:
                 timestamp=now_ms(),
             )
 
-    def _alias_not_found(self: SqlRegistryStore, s: Session, name: str, alias: str) -> ResourceNotFound:
+    def _alias_not_found(self, s: Session, name: str, alias: str) -> ResourceNotFound:
         aliases = s.execute(
             sa.select(m.SqlRegisteredModelAlias.alias, m.SqlRegisteredModelAlias.version)
             .where(m.SqlRegisteredModelAlias.name == name)
@@ -208,7 +219,7 @@ class SqlDeployMixin:
             + (f"aliases: {listed}" if aliases else "it has no aliases")
         )
 
-    def get_model_version_by_alias(self: SqlRegistryStore, name: str, alias: str) -> ModelVersion:
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         with self._session() as s:
             if s.get(m.SqlRegisteredModel, name) is None:
                 raise self._model_not_found(s, name)
@@ -217,7 +228,7 @@ class SqlDeployMixin:
                 raise self._alias_not_found(s, name, alias)
             return self._version(s, self._version_row(s, name, current.version))
 
-    def _history(self: Any, s: Session, name: str) -> list[HistoryEntry]:
+    def _history(self, s: Session, name: str) -> list[HistoryEntry]:
         h = m.SqlRegistryHistory
         return [
             HistoryEntry(
@@ -234,13 +245,13 @@ class SqlDeployMixin:
             for r in s.scalars(sa.select(h).where(h.name == name).order_by(h.id))
         ]
 
-    def get_history(self: SqlRegistryStore, name: str) -> list[HistoryEntry]:
+    def get_history(self, name: str) -> list[HistoryEntry]:
         with self._session() as s:
             if s.get(m.SqlRegisteredModel, name) is None:
                 raise self._model_not_found(s, name)
             return self._history(s, name)
 
-    def rollback(self: SqlRegistryStore, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
+    def rollback(self, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
         """A stage name (any case) rolls back that stage; `@x` or any other word an alias."""
         target = stage_or_alias.strip()
         is_alias = target.startswith("@") or target.lower() not in (st.lower() for st in STAGES)

@@ -10,12 +10,14 @@ consecutive numbers. Duplicate keys that slip past a check become `AlreadyExists
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shipyard.exceptions import AlreadyExists, InvalidState, ResourceNotFound
+from shipyard.redact import mask_url
 from shipyard.registry import dbmodels as m
 from shipyard.registry.entities import (
     STAGE_NONE,
@@ -48,6 +50,10 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         self.engine = engine
         self._artifact_root = artifact_root
 
+    def __repr__(self) -> str:
+        """The database URL with its password masked (the real one lives only in the engine)."""
+        return f"{type(self).__name__}({mask_url(self.engine.url.render_as_string(hide_password=False))!r})"
+
     @classmethod
     def open(cls, db_uri: str, artifact_root: str | None = None) -> SqlRegistryStore:
         """Engine + migrations, then the store (the constructor itself creates nothing).
@@ -65,7 +71,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         self.engine.dispose()
 
     # --- helpers ------------------------------------------------------------------------------
-    def _session(self) -> Any:
+    def _session(self) -> AbstractContextManager[Session]:
         return session_scope(self.engine)
 
     def _lock_model(self, s: Session, name: str) -> m.SqlRegisteredModel:
@@ -345,12 +351,10 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
 
     def digest_in_use(self, digest: str) -> bool:
         with self._session() as s:
-            return (
-                s.scalar(
-                    sa.select(sa.func.count()).select_from(m.SqlModelVersion).where(m.SqlModelVersion.digest == digest)
-                )
-                != 0
+            count: int | None = s.scalar(
+                sa.select(sa.func.count()).select_from(m.SqlModelVersion).where(m.SqlModelVersion.digest == digest)
             )
+            return count != 0
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
         with self._session() as s:

@@ -11,10 +11,8 @@ import abc
 import functools
 from collections.abc import Sequence
 
-from shipyard.exceptions import InvalidInput
-from shipyard.lazy import load
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
-from shipyard.tracking.store import uri_scheme
+from shipyard.tracking.store import store_class
 
 REGISTRY_STORES: dict[str, str] = {
     **{
@@ -34,14 +32,9 @@ SEARCH_MODEL_VERSIONS_MAX = 10_000
 @functools.cache
 def get_registry_store(uri: str, artifact_root: str | None = None) -> AbstractRegistryStore:
     """The process-wide registry store for a URI; its database is migrated on first use."""
-    scheme = uri_scheme(uri)
-    if scheme not in REGISTRY_STORES:
-        raise InvalidInput(
-            f"registry URI scheme {scheme!r} is not supported; known schemes: {', '.join(sorted(REGISTRY_STORES))}"
-        )
     # NOTE: the store class picks the default artifact root, so this module (imported when serving
     # a local directory) never imports SQLAlchemy.
-    store: AbstractRegistryStore = load(REGISTRY_STORES[scheme]).open(uri, artifact_root)
+    store: AbstractRegistryStore = store_class(REGISTRY_STORES, uri, what="registry").open(uri, artifact_root)
     return store
 
 
@@ -170,7 +163,7 @@ class AbstractRegistryStore(abc.ABC):
     def rollback(self, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
         """Point a stage or alias back at the version it held before; returns that version."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op by default: a store without connections has none to release
         """Release connections (tests and short-lived commands)."""
 
 

@@ -204,12 +204,13 @@ def registry_uri_for(settings: Settings, registry_uri: str | None = None) -> str
 def resolve_model_uri(
     uri: str | Path,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     tracking_uri: str | None = None,
     registry_uri: str | None = None,
 ) -> ResolvedModel:
-    """Resolve any model URI to a local, verified model directory (see the module docstring)."""
-    settings = settings or Settings()
+    """Resolve any model URI to a local, verified model directory (see the module docstring).
+
+    `settings` is the caller's (its edge built them): the cache and the default stores."""
     text = str(uri)
     scheme = _scheme(text)
     if scheme == MODELS_SCHEME:

@@ -1,11 +1,14 @@
-"""One structured access-log line and one metrics observation per request (pure ASGI, cheap).
+"""The access log: one structured line and one metrics observation per request (pure ASGI, cheap).
 
-The request id is the caller's `X-Request-ID` when given, else a fresh one; it is echoed in the
-response's `X-Request-ID` header so a client can quote it.
+It wraps the app and only watches: it routes nothing. The request id is the caller's
+`X-Request-ID` when given, else a fresh one; it is echoed in the response's `X-Request-ID` header
+so a client can quote it. Metrics are labelled with the route's template (`label`, from the route
+table), never the raw path, so the number of series stays bounded.
 
 Lines are JSON objects written to the stream (stderr) in one write per 50 ms rather than one per
 request: at thousands of requests per second a write syscall and a logging record per line cost
-more CPU than the request itself. `flush()` runs at shutdown, so no line is lost.
+more CPU than the request itself. The pending lines are written when the server's lifespan ends,
+so no line is lost at shutdown.
 """
 
 from __future__ import annotations
@@ -15,60 +18,37 @@ import itertools
 import os
 import sys
 import time
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.runtime.metrics import ServeMetrics
 
-ASGIApp = Any
 FLUSH_SECONDS = 0.05
-
-ROUTES = frozenset(
-    {
-        "/invocations",
-        "/ping",
-        "/health",
-        "/version",
-        "/metrics",
-        "/openapi.json",
-        "/v2",
-        "/v2/health/live",
-        "/v2/health/ready",
-    }
-)
-
-
-def route_of(path: str) -> str:
-    """A bounded label for the path (model names inside /v2 paths become `{name}`)."""
-    if path in ROUTES:
-        return path
-    if path.startswith("/v2/models/"):
-        tail = path.rsplit("/", 1)[-1]
-        return "/v2/models/{name}/" + tail if tail in ("infer", "ready") else "/v2/models/{name}"
-    return "other"
+LIFESPAN_ENDS = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
 
 
 class AccessLog:
-    """Wraps the app: times each request, tags it with a request id, logs and counts it."""
+    """ASGI middleware: times each request, tags it with a request id, logs and counts it."""
 
     def __init__(
         self,
         app: ASGIApp,
         metrics: ServeMetrics,
+        label: Callable[[str], str],
         *,
         enabled: bool = True,
         stream: TextIO | None = None,
-        direct: dict[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
         self.app = app
-        self.direct = direct or {}
-        """(method, path) -> ASGI app called without the framework's routing (the hot path)."""
-        self._id_prefix = os.urandom(4).hex()
-        self._ids = itertools.count(1)
         self.metrics = metrics
+        self.label = label
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
+        self._id_prefix = os.urandom(4).hex()
+        self._ids = itertools.count(1)
         self._pending: list[bytes] = []
         self._flush_scheduled = False
 
@@ -86,7 +66,10 @@ class AccessLog:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._flushing_at_end(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -100,20 +83,19 @@ class AccessLog:
             request_id = f"{self._id_prefix}-{next(self._ids):x}".encode()
         status = 500
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
             await send(message)
 
-        target = self.direct.get((scope["method"], scope["path"]), self.app)
         try:
-            await target(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         finally:
             duration = time.monotonic() - start
             path = scope["path"]
-            self.metrics.observe_request(scope["method"], route_of(path), status, duration)
+            self.metrics.observe_request(scope["method"], self.label(path), status, duration)
             if self.enabled:
                 self._log(
                     orjson.dumps(
@@ -128,5 +110,15 @@ class AccessLog:
                     )
                 )
 
+    def _flushing_at_end(self, send: Send) -> Send:
+        """The lifespan's `send`, writing the pending lines once the app has shut down."""
 
-__all__ = ["AccessLog", "route_of"]
+        async def send_then_flush(message: Message) -> None:
+            if message["type"] in LIFESPAN_ENDS:
+                self.flush()
+            await send(message)
+
+        return send_then_flush
+
+
+__all__ = ["AccessLog"]

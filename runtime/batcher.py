@@ -192,7 +192,7 @@ class Batcher:
                 ),
             )
         else:
-            for item, piece in zip(live, pieces):
+            for item, piece in zip(live, pieces, strict=True):  # split_rows gives one piece per request
                 if not item.future.done():
                     item.future.set_result(piece)
         self._pump()

@@ -56,15 +56,14 @@ def serve_command(**flags: Any) -> None:
     """Serve one model over REST (MLflow scoring protocol and KServe V2)."""
     given = {key: value for key, value in flags.items() if value is not None}
     try:
-        settings = ServeSettings(**given)
-        base = Settings()
+        settings = ServeSettings(base=Settings(), **given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise click.UsageError(problems) from None
     try:
-        serve(settings, base)
+        serve(settings)
     except ShipyardError as exc:
         raise click.ClickException(f"{exc.error_code}: {exc.message}") from None
 

@@ -11,15 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.exceptions import TemporarilyUnavailable
-from shipyard.runtime.http import error_response, json_response
-from shipyard.runtime.model import ServedModel
-from shipyard.runtime.scoring import dumps
+from shipyard.runtime.metrics import ServeMetrics
+from shipyard.runtime.state import served_model, state_of
 from shipyard.version import __version__
-
-
-def served_model(request: Request) -> ServedModel:
-    served: ServedModel = request.app.state.served
-    return served
+from shipyard.web import error_response, json_response
 
 
 async def ping(request: Request) -> Response:
@@ -32,24 +27,23 @@ async def ping(request: Request) -> Response:
 
 async def version(request: Request) -> Response:
     served = served_model(request)
-    body = {"shipyard_version": __version__, "model": served.identity.to_dict(), "state": served.state}
-    return json_response(dumps(body))
+    return json_response({"shipyard_version": __version__, "model": served.identity.to_dict(), "state": served.state})
 
 
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics
-    return Response(registry.render(), media_type=registry.CONTENT_TYPE)
+    state = state_of(request)
+    return Response(state.metrics.render(state.served.queue_depth()), media_type=ServeMetrics.CONTENT_TYPE)
 
 
 async def v2_live(request: Request) -> Response:
-    return json_response(b'{"live":true}')
+    return json_response({"live": True})
 
 
 async def v2_ready(request: Request) -> Response:
     served = served_model(request)
     if not served.ready:
         return error_response(TemporarilyUnavailable(served.reason))
-    return json_response(b'{"ready":true}')
+    return json_response({"ready": True})
 
 
-__all__ = ["metrics", "ping", "served_model", "v2_live", "v2_ready", "version"]
+__all__ = ["metrics", "ping", "v2_live", "v2_ready", "version"]

@@ -2,11 +2,11 @@
 
 Every series carries the served model's labels (name, version, stage/alias, digest). With
 `--workers N` each process exposes its own counts; scrape each, or run one process per container.
+The queue depth is read when scraped (`render` takes it), so the metrics need no reference to the
+served model they describe: they are built first, and the model reports its batches to them.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -37,7 +37,7 @@ class ServeMetrics:
 
     CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-    def __init__(self, model_labels: dict[str, str], queue_depth: Callable[[], float]) -> None:
+    def __init__(self, model_labels: dict[str, str]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = [model_labels.get(name, "") for name in MODEL_LABELS]
         self._labels = labels
@@ -68,13 +68,12 @@ class ServeMetrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         ).labels(*labels)
-        gauge = Gauge(
+        self.queue_depth = Gauge(
             "shipyard_queue_depth",
             "Requests waiting for predict.",
             MODEL_LABELS,
             registry=self.registry,
-        )
-        gauge.labels(*labels).set_function(queue_depth)
+        ).labels(*labels)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -93,7 +92,9 @@ class ServeMetrics:
         self.batch_requests.observe(requests)
         self.batch_rows.observe(rows)
 
-    def render(self) -> bytes:
+    def render(self, queue_depth: int) -> bytes:
+        """The Prometheus text of every series, with the queue depth as it is now."""
+        self.queue_depth.set(queue_depth)
         return generate_latest(self.registry)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import gc
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.exceptions import (
     InvalidInput,
@@ -26,6 +27,11 @@ from shipyard.runtime.rows import count_rows
 from shipyard.runtime.settings import ServeSettings
 from shipyard.runtime.workers import Workers
 from shipyard.settings import Settings
+
+if TYPE_CHECKING:
+    # NOTE: flavors.pyfunc imports pandas; the runtime loads it only when a model loads.
+    from shipyard.flavors.pyfunc import PyFuncModel
+    from shipyard.flavors.signature import ModelSignature
 
 logger = logging.getLogger("shipyard.runtime")
 
@@ -47,6 +53,11 @@ class ModelIdentity:
         out = asdict(self)
         out["aliases"] = list(self.aliases)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelIdentity:
+        """The inverse of `to_dict` (the worker hand-off)."""
+        return cls(**{**data, "aliases": tuple(data.get("aliases") or ())})
 
     def labels(self) -> dict[str, str]:
         """Prometheus labels (empty strings where unknown)."""
@@ -87,20 +98,41 @@ class ServedModel:
         settings: ServeSettings,
         workers: Workers,
         *,
-        on_batch: Any = None,
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         self.identity = identity
         self.settings = settings
         self.workers = workers
         self.state = "loading"
         self.reason = f"model {identity.name!r} is loading"
-        self.pyfunc: Any = None
+        self.pyfunc: PyFuncModel | None = None
         self.batcher: Batcher | None = None
         self._on_batch = on_batch
 
     @property
     def ready(self) -> bool:
         return self.state == "ready"
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        """The loaded model's signature; None before the load, or when the model was saved without one."""
+        return self.pyfunc.signature if self.pyfunc is not None else None
+
+    def queue_depth(self) -> int:
+        """Requests waiting for predict (0 before the load)."""
+        return self.batcher.queue_depth if self.batcher is not None else 0
+
+    def ready_batcher(self) -> Batcher:
+        """The batcher once the model is loaded and warmed up; 503 with the reason before that."""
+        if not self.ready or self.batcher is None:
+            raise TemporarilyUnavailable(self.reason)
+        return self.batcher
+
+    def loaded(self) -> PyFuncModel:
+        """The loaded model; 503 with the reason while it is loading or after it failed."""
+        if self.pyfunc is None:
+            raise TemporarilyUnavailable(self.reason)
+        return self.pyfunc
 
     async def load(self) -> None:
         """Load + warm up; never raises (the failure becomes the readiness reason)."""
@@ -119,25 +151,25 @@ class ServedModel:
         from shipyard.flavors.pyfunc import load_model
 
         try:
-            self.pyfunc = await self.workers.run(
+            self.pyfunc = pyfunc = await self.workers.run(
                 load_model,
                 self.identity.local_path,
-                allow_pickle=self.settings.allow_pickle,
+                allow_pickle=self.settings.base.allow_pickle,
                 intra_op_threads=self.settings.intra_op_threads,
             )
             s = self.settings
             self.batcher = Batcher(
-                self.pyfunc.predict_prepared,
+                pyfunc.predict_prepared,
                 start_work=self.workers.start,
                 max_batch_size=s.max_batch_size,
                 max_batch_delay=s.max_batch_delay_ms / 1000.0,
                 max_queue=s.max_queue,
                 max_concurrency=1,
-                batchable=bool(getattr(self.pyfunc, "batchable", True)),
+                batchable=pyfunc.batchable,
                 on_batch=self._on_batch,
             )
             if s.warmup:
-                example = self.pyfunc.input_example()
+                example = pyfunc.input_example()
                 if example is None:
                     logger.info("model %r has no input example; skipping warm-up", self.identity.name)
                 else:
@@ -146,7 +178,7 @@ class ServedModel:
                     await self.batcher.submit(
                         example,
                         count_rows(example),
-                        self.pyfunc.enforce_params(None),
+                        pyfunc.enforce_params(None),
                         timeout=s.timeout,
                     )
         except Exception as exc:
@@ -162,9 +194,10 @@ class ServedModel:
 
     def prepare(self, data: Any, params: dict[str, Any] | None) -> tuple[Any, int, Any]:
         """Validate one request against the signature; the caller's mistakes become 400s."""
+        pyfunc = self.loaded()
         try:
-            prepared = self.pyfunc.prepare_input(data)
-            params = self.pyfunc.enforce_params(params)
+            prepared = pyfunc.prepare_input(data)
+            params = pyfunc.enforce_params(params)
         except ShipyardError:
             raise
         except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
@@ -174,12 +207,6 @@ class ServedModel:
         except ShipyardError as exc:
             raise SchemaEnforcementError(exc.message) from None
         return prepared, rows, params
-
-    async def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
-        if self.batcher is None:
-            raise TemporarilyUnavailable(self.reason)
-        prepared, rows, params = self.prepare(data, params)
-        return await self.batcher.submit(prepared, rows, params, timeout=self.settings.timeout)
 
     async def close(self) -> None:
         if self.batcher is not None:

@@ -25,7 +25,7 @@ def count_rows(data: Any) -> int:
         if len(counts) > 1:
             raise ShipyardError(f"named inputs disagree on the number of rows: {sorted(counts)}")
         return counts.pop() if counts else 0
-    if hasattr(data, "shape") and getattr(data, "ndim", 1):
+    if hasattr(data, "shape") and getattr(data, "ndim", 1) != 0:
         return int(data.shape[0])  # pandas DataFrame/Series, torch tensors
     if isinstance(data, (list, tuple)):
         return len(data)

@@ -23,6 +23,7 @@ import numpy as np
 import orjson
 
 from shipyard.exceptions import SchemaEnforcementError, UnsupportedMediaType
+from shipyard.web import dumps
 
 FORMAT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS_KEY = "params"
@@ -191,23 +192,6 @@ def jsonable(output: Any) -> Any:
     return output
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"cannot serialize a {type(obj).__name__} in a prediction")
-
-
-def dumps(obj: Any) -> bytes:
-    """orjson with numpy support; NaN becomes null (MLflow writes a bare NaN, which is not JSON)."""
-    return orjson.dumps(obj, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
-
-
 def predictions_body(output: Any) -> bytes:
     return dumps({"predictions": jsonable(output)})
 
@@ -229,7 +213,6 @@ def _json_kind(value: Any) -> str:
 __all__ = [
     "FORMAT_KEYS",
     "ScoringRequest",
-    "dumps",
     "jsonable",
     "parse_invocation",
     "parse_json_payload",

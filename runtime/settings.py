@@ -9,10 +9,12 @@ it is.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shipyard.settings import Settings
 
 
 def default_intra_op_threads() -> int:
@@ -28,9 +30,16 @@ def default_threads() -> int:
 
 
 class ServeSettings(BaseSettings):
-    """The effective configuration of one `shipyard serve` process (flags win over variables)."""
+    """The effective configuration of one `shipyard serve` process (flags win over variables).
+
+    NOTE: `base` is the process's `Settings` (tracking URI, cache, `allow_pickle`), built by the
+    CLI and passed in; it is required so that nothing builds a second one by nesting. No field
+    here repeats one of `Settings` (both read the `SHIPYARD_` prefix; a test checks)."""
 
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore", frozen=True)
+
+    base: Settings
+    """Where things live and what is allowed, shared with the rest of the process."""
 
     model_uri: str = ""
     """What to serve: a local directory, file://, models:/name/<version|stage|@alias> or runs:/."""
@@ -75,8 +84,9 @@ class ServeSettings(BaseSettings):
     graceful_timeout: float | None = Field(default=None, gt=0)
     """Seconds to finish in-flight requests after SIGTERM; None waits for all of them."""
 
-    allow_pickle: bool = True
-    """False refuses pickle-based model formats at load time."""
+    def public_dump(self) -> dict[str, Any]:
+        """The effective settings for the start-up log line, URL passwords masked."""
+        return {**self.model_dump(mode="json"), "base": self.base.public_dump()}
 
 
 __all__ = ["ServeSettings", "default_intra_op_threads", "default_threads"]

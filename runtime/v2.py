@@ -4,6 +4,9 @@ Inputs arrive as named tensors (`name`, `datatype`, `shape`, flat `data`), or as
 the binary tensor extension (`Inference-Header-Content-Length`). They map onto the model's
 signature: one unnamed tensor -> an ndarray; named tensors or columns -> a dict of arrays; one
 [rows, k] tensor for a k-column model -> an ndarray. Outputs are answered as JSON tensors.
+
+A body goes through the same rule as `/invocations`: read with the body limit (413 past it),
+decoded and validated in a worker thread when it is large (`Workers.run_if_large`), then batched.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.exceptions import ResourceNotFound, SchemaEnforcementError
-from shipyard.runtime.health import served_model
-from shipyard.runtime.http import json_response, read_body
 from shipyard.runtime.model import ServedModel
-from shipyard.runtime.scoring import dumps
+from shipyard.runtime.state import served_model
 from shipyard.version import __version__
+from shipyard.web import json_response, read_body
 
 DATATYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
@@ -82,39 +84,29 @@ def _check_name(request: Request) -> ServedModel:
 
 
 async def server_metadata(request: Request) -> Response:
-    return json_response(
-        dumps(
-            {
-                "name": "shipyard",
-                "version": __version__,
-                "extensions": ["binary_tensor_data"],
-            }
-        )
-    )
+    return json_response({"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"]})
 
 
 async def model_metadata(request: Request) -> Response:
     served = _check_name(request)
-    signature = getattr(served.pyfunc, "signature", None)
-    platform = ",".join(sorted(getattr(getattr(served.pyfunc, "metadata", None), "flavors", {}) or {}))
+    signature = served.signature
+    flavors = served.pyfunc.metadata.flavors if served.pyfunc is not None else {}
     return json_response(
-        dumps(
-            {
-                "name": served.identity.name,
-                "versions": [served.identity.version or "1"],
-                "platform": platform or "shipyard",
-                "inputs": _tensor_meta(getattr(signature, "inputs", None), "input"),
-                "outputs": _tensor_meta(getattr(signature, "outputs", None), "output"),
-            }
-        )
+        {
+            "name": served.identity.name,
+            "versions": [served.identity.version or "1"],
+            "platform": ",".join(sorted(flavors or {})) or "shipyard",
+            "inputs": _tensor_meta(signature.inputs if signature is not None else None, "input"),
+            "outputs": _tensor_meta(signature.outputs if signature is not None else None, "output"),
+        }
     )
 
 
 async def model_ready(request: Request) -> Response:
     served = _check_name(request)
     if not served.ready:
-        return json_response(dumps({"ready": False, "reason": served.reason}), 503)
-    return json_response(b'{"ready":true}')
+        return json_response({"ready": False, "reason": served.reason}, 503)
+    return json_response({"ready": True})
 
 
 def _decode(body: bytes, header_length: str | None) -> tuple[dict[str, Any], bytes]:
@@ -174,7 +166,8 @@ def _tensor(item: Any, index: int, binary: bytes, offset: int) -> tuple[str, np.
 
 def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
     """Map named tensors onto what `prepare_input` takes for this model's signature."""
-    schema = getattr(getattr(served.pyfunc, "signature", None), "inputs", None)
+    signature = served.signature
+    schema = signature.inputs if signature is not None else None
     if len(tensors) == 1:
         ((name, array),) = tensors.items()
         if schema is None or len(schema.inputs) == 1 or array.ndim == 2:
@@ -186,7 +179,8 @@ def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
 
 
 def _outputs(served: ServedModel, output: Any) -> list[dict[str, Any]]:
-    schema = getattr(getattr(served.pyfunc, "signature", None), "outputs", None)
+    signature = served.signature
+    schema = signature.outputs if signature is not None else None
     default = "predictions"
     if schema is not None and len(schema.inputs) == 1 and schema.inputs[0].name is not None:
         default = schema.inputs[0].name
@@ -207,18 +201,31 @@ def _outputs(served: ServedModel, output: Any) -> list[dict[str, Any]]:
     return result
 
 
-async def infer(request: Request) -> Response:
-    served = _check_name(request)
-    body = await read_body(request, served.settings.max_body_bytes)
-    payload, binary = _decode(body, request.headers.get(BINARY_HEADER))
+def parse_infer(
+    served: ServedModel, body: bytes, header_length: str | None
+) -> tuple[dict[str, Any], Any, int, dict[str, Any] | None]:
+    """Decode one V2 body and validate it against the signature: (payload, prepared, rows, params)."""
+    payload, binary = _decode(body, header_length)
     tensors: dict[str, np.ndarray] = {}
     offset = 0
     for index, item in enumerate(payload["inputs"]):
         name, array, offset = _tensor(item, index, binary, offset)
         tensors[name] = array
-    params = payload.get("parameters")
-    params = {k: v for k, v in params.items() if k not in ("binary_data_output",)} if isinstance(params, dict) else None
-    output = await served.predict(_model_input(served, tensors), params or None)
+    given = payload.get("parameters")
+    params = {k: v for k, v in given.items() if k != "binary_data_output"} if isinstance(given, dict) else None
+    prepared, rows, enforced = served.prepare(_model_input(served, tensors), params or None)
+    return payload, prepared, rows, enforced
+
+
+async def infer(request: Request) -> Response:
+    served = _check_name(request)
+    batcher = served.ready_batcher()
+    body = await read_body(request, served.settings.max_body_bytes)
+    header_length = request.headers.get(BINARY_HEADER)
+    payload, prepared, rows, params = await served.workers.run_if_large(
+        len(body), parse_infer, served, body, header_length
+    )
+    output = await batcher.submit(prepared, rows, params, timeout=served.settings.timeout)
     answer: dict[str, Any] = {
         "model_name": served.identity.name,
         "model_version": served.identity.version or "1",
@@ -226,7 +233,7 @@ async def infer(request: Request) -> Response:
     }
     if "id" in payload:
         answer["id"] = payload["id"]
-    return json_response(dumps(answer))
+    return json_response(answer)
 
 
-__all__ = ["infer", "model_metadata", "model_ready", "server_metadata"]
+__all__ = ["infer", "model_metadata", "model_ready", "parse_infer", "server_metadata"]

@@ -4,6 +4,10 @@ onnxruntime, torch and numpy release the GIL inside their kernels, so a few thre
 run on one core while the event loop parses and answers HTTP on another. A process pool would
 copy the model per process (memory) and pickle every batch (latency); `--workers N` is the way
 to get processes, each with its own model copy.
+
+Parsing a large request body leaves the loop through the same pool (`run_if_large`): a 16 MiB
+JSON body takes tens of milliseconds to parse and validate, during which every other request on
+the loop would wait.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+OFFLOAD_BYTES = 256 * 1024
+"""Bodies larger than this are parsed and validated in a worker thread, not on the event loop."""
 
 
 class Workers:
@@ -30,6 +37,13 @@ class Workers:
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
+    async def run_if_large(self, size: int, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` for a request body of `size` bytes: in a thread past OFFLOAD_BYTES, else inline
+        (a small body parses faster than a thread hand-off takes)."""
+        if size > OFFLOAD_BYTES:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return fn(*args)
+
     def start(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Start `fn(*args)` in a thread now; the returned future resolves on the event loop."""
         return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -39,4 +53,4 @@ class Workers:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
-__all__ = ["Workers"]
+__all__ = ["OFFLOAD_BYTES", "Workers"]

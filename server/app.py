@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,10 +15,12 @@ from starlette.staticfiles import StaticFiles
 from shipyard.server import artifact_proxy, routes_logged_models, routes_registry, routes_tracking, ui
 from shipyard.server.auth import AuthMiddleware, read_tokens, read_users
 from shipyard.server.context import ServerContext
-from shipyard.server.protocol import api_endpoint, json_response
+from shipyard.server.protocol import api_endpoint
 from shipyard.server.settings import ServerSettings
+from shipyard.web import configure_logging, handed_over, http_error
 
-SETTINGS_ENV = "SHIPYARD_SERVER_SETTINGS_JSON"
+HANDOFF_ENV = "SHIPYARD_SERVER_HANDOFF"
+"""The environment variable that carries the settings to `--workers N` processes."""
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -51,17 +51,6 @@ def api_routes(limit: int) -> list[BaseRoute]:
     return routes
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return json_response({"error_code": "ENDPOINT_NOT_FOUND", "message": f"no route {request.url.path!r}"}, 404)
-    if exc.status_code == 405:
-        return json_response(
-            {"error_code": "BAD_REQUEST", "message": f"{request.method} is not allowed on {request.url.path!r}"}, 405
-        )
-    return json_response({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, exc.status_code)
-
-
 def create_app(settings: ServerSettings, context: ServerContext | None = None) -> Starlette:
     """The ASGI app; opens (and migrates) the stores unless a context is given."""
     middleware: list[Middleware] = []
@@ -73,14 +62,16 @@ def create_app(settings: ServerSettings, context: ServerContext | None = None) -
     routes += api_routes(settings.max_body_bytes)
     routes += ui.routes()
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.ctx = context or ServerContext.open(settings)
     return app
 
 
-def app_from_env() -> Any:
-    """Worker-process edge (`--workers N`): rebuild the settings the parent put in the environment."""
-    return create_app(ServerSettings.model_validate_json(os.environ[SETTINGS_ENV]))
+def app_from_env() -> Starlette:
+    """Worker-process edge (`--workers N`): rebuild the settings the parent handed over."""
+    settings = ServerSettings.model_validate(handed_over(HANDOFF_ENV)["settings"])
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
-__all__ = ["SETTINGS_ENV", "app_from_env", "create_app"]
+__all__ = ["HANDOFF_ENV", "app_from_env", "create_app"]

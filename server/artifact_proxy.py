@@ -3,7 +3,8 @@
 Bodies stream in and out in chunks; an upload goes to a temporary file beside its target and
 is renamed into place only when complete, so a cut-off or oversized upload leaves nothing.
 Every path is confined to the artifact root; the server's own folder and the immutable
-version storage are read-only (or hidden) through here.
+version storage are read-only (or hidden) through here. File-system calls run in the thread pool,
+never on the event loop (a slow disk or a large folder would stall every other request).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -26,21 +28,51 @@ from shipyard.exceptions import (
 )
 from shipyard.registry.registration import STORAGE_DIR
 from shipyard.server.context import INTERNAL_DIR, context_of
-from shipyard.server.protocol import error_response, internal_error_response, json_response
 from shipyard.tracking.artifacts import confined, safe_relative_path
+from shipyard.web import error_response, internal_error_response, json_response
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 
 
-def _target(request: Request, relative: str) -> Path:
+def _target(root: Path, relative: str) -> Path:
     if relative.split("/", 1)[0] == INTERNAL_DIR:
         raise ArtifactPathError(f"path {relative!r} is reserved for the server's own files")
-    return confined(context_of(request).artifact_root, relative, what="path")
+    return confined(root, relative, what="path")
 
 
 def _relative(raw: str) -> str:
     # NOTE: the router already %-decoded the path, so '..%2F' arrives here as '../'.
     return safe_relative_path(raw, what="path")
+
+
+def _part_file(root: Path, relative: str, target: Path) -> Path:
+    """Make the target's folder; the path of the temporary file to write first."""
+    if target.is_dir():
+        raise InvalidInput(f"path {relative!r} is a folder; upload to a file path under it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # e.g. a file already sits where a folder is needed
+        raise InvalidInput(f"path {relative!r} cannot be created: {error.strerror}") from None
+    confined(root, relative, what="path")  # again, after mkdir
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+
+
+async def _receive(request: Request, tmp: Path, limit: int) -> None:
+    """The body streamed into `tmp`, each chunk written from the thread pool."""
+    out = await run_in_threadpool(tmp.open, "wb")
+    try:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestTooLarge(f"artifact is over the limit of {limit} bytes")
+            await run_in_threadpool(out.write, chunk)
+    finally:
+        await run_in_threadpool(out.close)
+
+
+def _discard(tmp: Path) -> None:
+    tmp.unlink(missing_ok=True)
 
 
 async def upload(request: Request) -> Response:
@@ -50,59 +82,50 @@ async def upload(request: Request) -> Response:
             raise InvalidInput("path must name a file, got the artifact root")
         if relative.split("/", 1)[0] == STORAGE_DIR:
             raise PermissionDenied(f"{STORAGE_DIR}/ holds immutable registered versions; it cannot be written")
-        target = _target(request, relative)
+        root = context_of(request).artifact_root
+        target = await run_in_threadpool(_target, root, relative)
         limit = context_of(request).settings.max_artifact_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestTooLarge(f"artifact of {declared} bytes is over the limit of {limit} bytes")
-        if target.is_dir():
-            raise InvalidInput(f"path {relative!r} is a folder; upload to a file path under it")
+        tmp = await run_in_threadpool(_part_file, root, relative, target)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:  # e.g. a file already sits where a folder is needed
-            raise InvalidInput(f"path {relative!r} cannot be created: {error.strerror}") from None
-        confined(context_of(request).artifact_root, relative, what="path")  # again, after mkdir
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
-        size = 0
-        try:
-            with open(tmp, "wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise RequestTooLarge(f"artifact is over the limit of {limit} bytes")
-                    out.write(chunk)
-            os.replace(tmp, target)
+            await _receive(request, tmp, limit)
+            await run_in_threadpool(os.replace, tmp, target)
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            await run_in_threadpool(_discard, tmp)
     except ShipyardError as error:
         return error_response(error)
-    except Exception as error:  # noqa: BLE001 - our bug: log it, answer 500
-        return internal_error_response(error)
+    except Exception:  # noqa: BLE001 - our bug: logged under an error id, answered 500
+        return internal_error_response(f"{request.method} {request.url.path}")
     return json_response({})
 
 
 async def download_or_list(request: Request) -> Response:
     try:
+        root = context_of(request).artifact_root
         raw = request.path_params.get("path")
         if raw is None:
-            return _list(request, _relative(request.query_params.get("path", "")))
-        relative = _relative(raw)
-        target = _target(request, relative)
-        if target.is_dir():
-            return _list(request, relative)
-        if not target.is_file():
-            raise ResourceNotFound(f"artifact {relative!r} does not exist")
-        # NOTE: artifacts are the users' files (HTML too): never let one script this origin.
-        return FileResponse(target, headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
+            return await run_in_threadpool(_list, root, _relative(request.query_params.get("path", "")))
+        return await run_in_threadpool(_download_or_list, root, _relative(raw))
     except ShipyardError as error:
         return error_response(error)
-    except Exception as error:  # noqa: BLE001 - our bug: log it, answer 500
-        return internal_error_response(error)
+    except Exception:  # noqa: BLE001 - our bug: logged under an error id, answered 500
+        return internal_error_response(f"{request.method} {request.url.path}")
 
 
-def _list(request: Request, relative: str) -> Response:
-    target = _target(request, relative)
+def _download_or_list(root: Path, relative: str) -> Response:
+    target = _target(root, relative)
+    if target.is_dir():
+        return _list(root, relative)
+    if not target.is_file():
+        raise ResourceNotFound(f"artifact {relative!r} does not exist")
+    # NOTE: artifacts are the users' files (HTML too): never let one script this origin.
+    return FileResponse(target, headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
+
+
+def _list(root: Path, relative: str) -> Response:
+    target = _target(root, relative)
     files = []
     if target.is_dir():
         for child in sorted(target.iterdir()):
@@ -118,16 +141,20 @@ def _list(request: Request, relative: str) -> Response:
     return json_response({"files": files} if files else {})
 
 
+def _delete(root: Path, relative: str) -> None:
+    target = _target(root, relative)
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+
+
 async def delete(request: Request) -> Response:
     try:
         relative = _relative(request.path_params["path"])
         if not relative or relative.split("/", 1)[0] == STORAGE_DIR:
             raise PermissionDenied(f"path {relative!r} cannot be deleted through the proxy")
-        target = _target(request, relative)
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        await run_in_threadpool(_delete, context_of(request).artifact_root, relative)
     except ShipyardError as error:
         return error_response(error)
     return json_response({})

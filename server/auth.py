@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def _lines(path: Path) -> list[str]:
 
 
 def _cookie(scope: dict[str, Any], name: str) -> bytes | None:
-    for key, value in scope["headers"]:
+    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == b"cookie":
             for part in value.split(b";"):
                 cookie_name, _, cookie_value = part.strip().partition(b"=")
@@ -78,9 +80,12 @@ class AuthMiddleware:
         """The authenticated user ('' for a token), or None."""
         scheme, _, value = header.partition(b" ")
         value = value.strip()
-        if self.tokens and scheme.lower() == b"bearer":
-            if any(hmac.compare_digest(value, token) for token in self.tokens):
-                return ""
+        if (
+            self.tokens
+            and scheme.lower() == b"bearer"
+            and any(hmac.compare_digest(value, token) for token in self.tokens)
+        ):
+            return ""
         if self.users and scheme.lower() == b"basic":
             try:
                 user, _, password = base64.b64decode(value, validate=True).decode().partition(":")

@@ -94,7 +94,8 @@ def render_chart(key: str, series: Sequence[Series]) -> str:
             )
         for x, y in points if len(points) <= 50 else points[-1:]:
             parts.append(
-                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"><title>{label} step {x}: {_fmt(y)}</title></circle>'
+                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}">'
+                f"<title>{label} step {x}: {_fmt(y)}</title></circle>"
             )
     parts.append("</svg>")
     return "".join(parts)

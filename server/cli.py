@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from shipyard.exceptions import ShipyardError
 from shipyard.server.run import serve
 from shipyard.server.settings import ServerSettings
+from shipyard.settings import Settings
 
 
 @click.command("server")
@@ -27,7 +28,7 @@ def server_command(**flags: Any) -> None:
     """Serve MLflow's tracking and registry REST API, the artifact proxy and the web UI."""
     given = {key: value for key, value in flags.items() if value is not None}
     try:
-        settings = ServerSettings(**given)
+        settings = ServerSettings(base=Settings(), **given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()

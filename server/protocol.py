@@ -4,12 +4,12 @@ Requests: POST/PATCH/DELETE carry a JSON object; GET carries the same fields as 
 parameters (repeated parameters make lists). `Fields` reads one field at a time and raises
 `InvalidInput` naming the field, so a caller's mistake is always a 400, never a 500.
 Answers: JSON objects; errors are `{"error_code", "message"}` with the status from
-`ERROR_CODE_TO_HTTP_STATUS`.
+`ERROR_CODE_TO_HTTP_STATUS`, and anything unexpected a 500 with an error id (`shipyard.web`).
 """
 
 from __future__ import annotations
 
-import logging
+import builtins
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,40 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shipyard.exceptions import InvalidInput, RequestTooLarge, ShipyardError
-
-_log = logging.getLogger("shipyard.server")
+from shipyard.exceptions import InvalidInput
+from shipyard.web import guarded, json_response, read_body
 
 T = TypeVar("T")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
-
-
-def error_response(error: ShipyardError) -> Response:
-    return json_response(error.to_dict(), error.http_status)
-
-
-def internal_error_response(error: BaseException) -> Response:
-    _log.exception("unexpected server error: %s", error)
-    return json_response({"error_code": "INTERNAL_ERROR", "message": "internal server error (see the server log)"}, 500)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class Fields:
@@ -67,7 +38,7 @@ class Fields:
         if request.method == "GET":
             params = request.query_params
             data: dict[str, Any] = {}
-            for key in params.keys():
+            for key in params:
                 values = params.getlist(key)
                 data[key] = values if len(values) > 1 else values[0]
             return cls(data)
@@ -95,7 +66,7 @@ class Fields:
             raise InvalidInput(f"parameter {name!r} must be a string, got {type(value).__name__}")
         return value
 
-    def int(self, name: str, default: int | None = None, *, required: bool = False) -> Any:
+    def int(self, name: builtins.str, default: builtins.int | None = None, *, required: bool = False) -> Any:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -111,7 +82,7 @@ class Fields:
             raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}")
         return number
 
-    def float(self, name: str, *, required: bool = True) -> Any:
+    def float(self, name: builtins.str, *, required: bool = True) -> Any:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -119,7 +90,7 @@ class Fields:
             return None
         return to_float(value, name)
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: bool = False) -> bool:
         value = self.data.get(name)
         if value is None or value == "":
             return default
@@ -129,20 +100,20 @@ class Fields:
             return value.lower() == "true"
         raise InvalidInput(f"parameter {name!r} must be true or false, got {value!r:.100}")
 
-    def list(self, name: str) -> list[Any]:
+    def list(self, name: builtins.str) -> builtins.list[Any]:
         value = self.data.get(name)
         if value is None or value == "":
             return []
         return value if isinstance(value, list) else [value]
 
-    def str_list(self, name: str) -> list[str]:
+    def str_list(self, name: builtins.str) -> builtins.list[builtins.str]:
         values = self.list(name)
         for value in values:
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise InvalidInput(f"parameter {name!r} must be a list of strings")
         return [str(v) for v in values]
 
-    def key_values(self, name: str) -> list[tuple[str, str]]:
+    def key_values(self, name: builtins.str) -> builtins.list[tuple[builtins.str, builtins.str]]:
         """A list of `{"key": ..., "value": ...}` objects (MLflow's tags and params)."""
         pairs = []
         for index, item in enumerate(self.list(name)):
@@ -217,23 +188,18 @@ Handler = Callable[[Fields, Request], Any]
 
 
 def api_endpoint(handler: Handler, limit: int) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a synchronous `handler(fields, request) -> dict` as a Starlette endpoint.
+    """Wrap a synchronous `handler(fields, request) -> dict` as a guarded Starlette endpoint.
 
     The handler runs in the thread pool (stores block); its result is the JSON answer.
     """
 
     async def endpoint(request: Request) -> Response:
-        try:
-            fields = await Fields.from_request(request, limit)
-            result = await run_in_threadpool(handler, fields, request)
-        except ShipyardError as error:
-            return error_response(error)
-        except Exception as error:  # noqa: BLE001 - anything else is our bug: log it, answer 500
-            return internal_error_response(error)
+        fields = await Fields.from_request(request, limit)
+        result = await run_in_threadpool(handler, fields, request)
         return json_response(result if result is not None else {})
 
     endpoint.__name__ = handler.__name__
-    return endpoint
+    return guarded(endpoint)
 
 
 __all__ = [
@@ -241,10 +207,6 @@ __all__ = [
     "Page",
     "SEARCH_MAX",
     "api_endpoint",
-    "error_response",
-    "internal_error_response",
     "json_float",
-    "json_response",
-    "read_body",
     "to_float",
 ]

@@ -19,7 +19,6 @@ from shipyard.server.context import ServerContext, context_of, user_of
 from shipyard.server.logged_models import check_model_id
 from shipyard.server.protocol import Fields, Page
 from shipyard.server.serialize import model_version_json, registered_model_json
-from shipyard.settings import Settings
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 
 
@@ -130,7 +129,7 @@ def source_directory(ctx: ServerContext, source: str, model_id: str | None) -> t
         return confined(repo.root, safe_relative_path(path, what="source")), run_id
     if source.startswith("models:/"):
         mv = find_version(ctx.registry, parse_models_uri(source), source)
-        return local_copy(mv, settings=Settings()), mv.run_id
+        return local_copy(mv, settings=ctx.settings.base), mv.run_id
     if not source.startswith("mlflow-artifacts:"):
         raise InvalidInput(
             f"source {source!r} is not something this server can read; give runs:/<run_id>/<path>, "

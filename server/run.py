@@ -1,33 +1,25 @@
-"""Starting the tracking server: say how it is protected, then hand the app to uvicorn."""
+"""Starting the tracking server: say how it is protected, then hand the app to uvicorn
+(`shipyard.web.launch`: one process, or `--workers N` that each rebuild it from the hand-off)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
-import uvicorn
-
-from shipyard.server.app import SETTINGS_ENV, create_app
+from shipyard.redact import mask_url
+from shipyard.server.app import HANDOFF_ENV, create_app
 from shipyard.server.settings import ServerSettings
+from shipyard.web import Launch, configure_logging, run_one, run_workers
 
 logger = logging.getLogger("shipyard.server")
 
 
-def _configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    shipyard_logger = logging.getLogger("shipyard")
-    shipyard_logger.handlers[:] = [handler]
-    shipyard_logger.propagate = False
-    shipyard_logger.setLevel(level.upper())
-
-
 def announce(settings: ServerSettings) -> list[str]:
-    """The start-up lines about who may connect (the loud one when nothing protects a public bind)."""
-    lines = [
-        f"shipyard server: backend {settings.backend_store_uri}, artifacts proxied from {settings.default_artifact_root}"
-    ]
+    """The start-up lines about who may connect (the loud one when nothing protects a public bind).
+
+    The backend URL is shown with its password masked (this goes to the terminal and the logs)."""
+    backend = mask_url(settings.backend_store_uri)
+    lines = [f"shipyard server: backend {backend}, artifacts proxied from {settings.default_artifact_root}"]
     if settings.auth_enabled:
         kind = "bearer tokens" if settings.auth_token_file is not None else "basic-auth users"
         lines.append(f"shipyard server: authentication on ({kind}); listening on {settings.host}:{settings.port}")
@@ -49,25 +41,17 @@ def announce(settings: ServerSettings) -> list[str]:
 
 
 def serve(settings: ServerSettings) -> None:
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     for line in announce(settings):
         print(line, file=sys.stderr, flush=True)
-    options = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "access_log": False,
-        "server_header": False,
-        "timeout_keep_alive": 30,
-        "loop": "uvloop" if sys.platform != "win32" else "asyncio",
-        "http": "httptools",
-    }
+    launch = Launch(host=settings.host, port=settings.port, log_level=settings.log_level, workers=settings.workers)
     if settings.workers == 1:
-        uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run()
+        run_one(create_app(settings), launch)
         return
     create_app(settings)  # NOTE: migrate once in the parent, not in N racing workers
-    os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run("shipyard.server.app:app_from_env", factory=True, workers=settings.workers, **options)
+    # NOTE: the hand-off carries the real backend URL (password included); only printing masks it.
+    handoff = {"settings": settings.model_dump(mode="json")}
+    run_workers("shipyard.server.app:app_from_env", launch, env=HANDOFF_ENV, handoff=handoff)
 
 
 __all__ = ["announce", "serve"]

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shipyard.redact import mask_url
+from shipyard.settings import Settings
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ServerSettings(BaseSettings):
-    """Everything one server process needs; built once at the CLI edge and passed down."""
+    """Everything one server process needs; built once at the CLI edge and passed down.
+
+    NOTE: `base` is the process's `Settings` (`SHIPYARD_*`: cache, `allow_pickle`), built by the
+    CLI and passed in, never built here by nesting; no field here repeats one of it."""
 
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_SERVER_", extra="ignore")
+
+    base: Settings
+    """Where things live and what is allowed, shared with the rest of the process."""
 
     backend_store_uri: str = "sqlite:///shipyard.db"
     """SQLAlchemy URL of the tracking and registry database."""
@@ -44,6 +55,11 @@ class ServerSettings(BaseSettings):
         if self.auth_token_file is not None and self.basic_auth_file is not None:
             raise ValueError("give --auth-token-file or --basic-auth-file, not both")
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """What `repr` and `str` show: the backend URL's password masked."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "backend_store_uri" and isinstance(value, str) else value
 
     @property
     def auth_enabled(self) -> bool:

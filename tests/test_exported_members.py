@@ -15,6 +15,7 @@ PACKAGES = [
     "shipyard.images",
     "shipyard.tracking",
     "shipyard.server",
+    "shipyard.web",
 ]
 
 

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED_DIRS = {"tests", "bench", "examples", "docs", ".venv", ".git", "build", "dist"}
 
-BASE = frozenset({"exceptions", "lazy", "settings", "version", "secrets", "web"})
+BASE = frozenset({"exceptions", "lazy", "redact", "settings", "version", "web"})
 """Root modules and folders every part may import: errors, settings, import strings, plumbing."""
 FACADES = frozenset({"__init__", "client", "model_logging", "onnx", "pyfunc", "pytorch", "sklearn"})
 """The training-code facades at the root, where flavors, tracking and the registry meet."""

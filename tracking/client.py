@@ -29,6 +29,7 @@ from shipyard.tracking.entities import (
     RunTag,
     ViewType,
 )
+from shipyard.tracking.fluent_state import process_settings
 from shipyard.tracking.store import (
     SEARCH_MAX_RESULTS_DEFAULT,
     AbstractTrackingStore,
@@ -37,19 +38,21 @@ from shipyard.tracking.store import (
 )
 
 
-def resolve_tracking_uri(tracking_uri: str | None = None, settings: Settings | None = None) -> str:
+def resolve_tracking_uri(tracking_uri: str | None, settings: Settings) -> str:
     """Explicit URI, else `SHIPYARD_TRACKING_URI`, else the embedded sqlite default in the cwd."""
-    if tracking_uri:
-        return tracking_uri
-    settings = settings or Settings()
-    return settings.tracking_uri or default_tracking_uri()
+    return tracking_uri or settings.tracking_uri or default_tracking_uri()
 
 
 class TrackingClient:
     """Experiments, runs and their data in the store a tracking URI names."""
 
-    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
-        settings = Settings()
+    def __init__(
+        self, tracking_uri: str | None = None, registry_uri: str | None = None, *, settings: Settings | None = None
+    ) -> None:
+        """`settings` None means the process's (`fluent_state.process_settings`): this public
+        constructor is an edge, like `start_run`."""
+        if settings is None:
+            settings = process_settings()
         self.tracking_uri = resolve_tracking_uri(tracking_uri, settings)
         self.registry_uri = registry_uri or settings.registry_uri or self.tracking_uri
         self._settings = settings

@@ -41,7 +41,7 @@ def sqlite_path(url: sa.URL) -> Path | None:
     """The database file of a sqlite URL; None for in-memory databases."""
     if not _is_sqlite(url) or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database).expanduser().resolve()  # type: ignore[arg-type]
+    return Path(url.database).expanduser().resolve()
 
 
 def default_artifact_root(db_uri: str, cwd: Path | None = None) -> str:

@@ -20,15 +20,15 @@ from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
 from shipyard.tracking import artifact_logging, system_tags, validation
 from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import AsyncWriter, writer_for
+from shipyard.tracking.client import TrackingClient
 from shipyard.tracking.entities import Run, RunData, RunInfo, RunStatus, RunTag, ViewType
 from shipyard.tracking.fluent_state import (
     STATE,
-    create_experiment,
-    current_client,
     current_store,
     get_experiment,
     get_experiment_by_name,
     get_tracking_uri,
+    process_settings,
     set_experiment,
     set_tracking_uri,
 )
@@ -299,6 +299,15 @@ def last_active_run_id() -> str | None:
     """The id of the run most recently started in this process, ended or not (None if none)."""
     active = active_run()
     return active.run_id if active is not None else STATE.last_run_id
+
+
+def current_client() -> TrackingClient:
+    """A client of the fluent store, with the process's settings."""
+    return TrackingClient(get_tracking_uri(), settings=process_settings())
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    return current_client().create_experiment(name, artifact_location, tags)
 
 
 def search_runs(

@@ -16,9 +16,11 @@ from typing import IO, Any
 
 import orjson
 import requests
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shipyard import exceptions as errors
+from shipyard.redact import mask_url
 
 API = "/api/2.0/mlflow"
 SHIPYARD_API = "/api/2.0/shipyard"
@@ -46,9 +48,9 @@ class RestClientSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_TRACKING_", extra="ignore")
 
-    token: str | None = None
+    token: str | None = Field(default=None, repr=False)
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     insecure_tls: bool = False
     timeout: float = 120.0
     max_retries: int = 6
@@ -104,7 +106,7 @@ class RestClient:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 if last:
-                    raise errors.TemporarilyUnavailable(f"cannot reach {self.base_url}: {error}") from None
+                    raise errors.TemporarilyUnavailable(f"cannot reach {mask_url(self.base_url)}: {error}") from None
             else:
                 if response.status_code < 400:
                     return response
@@ -166,12 +168,12 @@ class RestClient:
                 response = send()
             except (requests.ConnectionError, requests.Timeout) as error:
                 if last:
-                    raise errors.TemporarilyUnavailable(f"upload to {url} failed: {error}") from None
+                    raise errors.TemporarilyUnavailable(f"upload to {mask_url(url)} failed: {error}") from None
             else:
                 if response.status_code < 400:
                     return
                 if response.status_code not in RETRY_STATUSES or last:
-                    raise error_from_response(response, f"PUT {url}")
+                    raise error_from_response(response, f"PUT {mask_url(url)}")
             self._sleep(attempt)
 
 

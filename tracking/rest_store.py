@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
+from shipyard.redact import mask_url
 from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag, ViewType
 from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient, RestClientSettings
 from shipyard.tracking.store import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
@@ -48,6 +49,9 @@ class RestTrackingStore(AbstractTrackingStore):
     def __init__(self, uri: str, client: RestClient) -> None:
         self.uri = uri
         self.client = client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask_url(self.uri)!r})"
 
     @classmethod
     def from_uri(cls, uri: str, artifact_root: str | None = None) -> RestTrackingStore:

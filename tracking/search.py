@@ -11,6 +11,7 @@ Errors name the offending token and its position.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -196,7 +197,7 @@ def parse_filter(filter_string: str | None) -> list[Comparison]:
             raise bad(joiner, "AND (OR is not supported)")
 
 
-def parse_order_by(order_by: list[str] | tuple[str, ...] | None) -> list[OrderBy]:
+def parse_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
     """`["metrics.loss ASC", "attributes.start_time DESC"]` -> order clauses (ascending default)."""
     clauses = []
     for entry in order_by or []:

@@ -22,12 +22,14 @@ _CHUNK = 500
 def _dialect_insert(session: Session, model: Any) -> Any:
     name = session.get_bind().dialect.name
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        return None
-    return insert(model)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model)
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(model)
+    return None
 
 
 def _key_of(model: Any, row: dict[str, Any], keys: Sequence[str]) -> tuple[Any, ...]:
@@ -143,7 +145,8 @@ def _insert_metric_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
             f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows
         )
         return
-    session.execute(sa.insert(SqlMetric.__table__), [dict(zip(_METRIC_COLUMNS, row)) for row in rows])
+    metrics = SqlMetric.metadata.tables[SqlMetric.__tablename__]
+    session.execute(sa.insert(metrics), [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows])
 
 
 def write_batch(
@@ -169,7 +172,7 @@ def write_batch(
     upsert(
         session,
         SqlLatestMetric,
-        [dict(zip(_METRIC_COLUMNS, row)) for row in latest.values()],
+        [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in latest.values()],
         ["run_uuid", "key"],
         ["value", "timestamp", "step", "is_nan"],
         where=_newer,

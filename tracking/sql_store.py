@@ -6,16 +6,14 @@ Sessions are short (one per call). Writes of metrics, params and tags go through
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
+from shipyard.redact import mask_url
 from shipyard.tracking import validation
 from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 from shipyard.tracking.entities import (
@@ -24,7 +22,6 @@ from shipyard.tracking.entities import (
     Metric,
     Param,
     Run,
-    RunData,
     RunInfo,
     RunStatus,
     RunTag,
@@ -33,7 +30,6 @@ from shipyard.tracking.entities import (
 from shipyard.tracking.orm import (
     SqlExperiment,
     SqlExperimentTag,
-    SqlLatestMetric,
     SqlMetric,
     SqlParam,
     SqlRun,
@@ -41,6 +37,17 @@ from shipyard.tracking.orm import (
 )
 from shipyard.tracking.search import parse_filter, parse_order_by
 from shipyard.tracking.sql_batch import insert_ignore, upsert, write_batch
+from shipyard.tracking.sql_rows import (
+    PARENT_RUN_TAG,
+    RUN_NAME_TAG,
+    experiment_row,
+    now_ms,
+    random_run_name,
+    run_info,
+    run_row,
+    runs_of,
+    to_experiment,
+)
 from shipyard.tracking.sql_search import compare, order_columns, run_condition
 from shipyard.tracking.store import (
     DEFAULT_EXPERIMENT_ID,
@@ -48,53 +55,6 @@ from shipyard.tracking.store import (
     SEARCH_MAX_RESULTS_DEFAULT,
     AbstractTrackingStore,
 )
-
-RUN_NAME_TAG = "mlflow.runName"
-PARENT_RUN_TAG = "mlflow.parentRunId"
-_ADJECTIVES = (
-    "amber",
-    "bold",
-    "calm",
-    "deft",
-    "eager",
-    "fleet",
-    "grand",
-    "hardy",
-    "keen",
-    "lucid",
-    "merry",
-    "nimble",
-    "quiet",
-    "swift",
-    "tidy",
-    "vivid",
-)
-_NOUNS = (
-    "anchor",
-    "brig",
-    "cutter",
-    "dory",
-    "ferry",
-    "galley",
-    "hull",
-    "keel",
-    "mast",
-    "oar",
-    "prow",
-    "rudder",
-    "sloop",
-    "tide",
-    "wharf",
-    "yawl",
-)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def random_run_name() -> str:
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
 
 
 class SqlTrackingStore(AbstractTrackingStore):
@@ -104,7 +64,12 @@ class SqlTrackingStore(AbstractTrackingStore):
         self.engine = engine
         self._artifact_root = artifact_root.rstrip("/")
         self.dialect = engine.dialect.name
+        # NOTE: the real URL, password included, so a registry client reaches the same database;
+        # never print it: `repr` masks it.
         self.uri = engine.url.render_as_string(hide_password=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask_url(self.uri)!r})"
 
     @classmethod
     def from_uri(cls, uri: str, artifact_root: str | None = None) -> SqlTrackingStore:
@@ -167,36 +132,14 @@ class SqlTrackingStore(AbstractTrackingStore):
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"experiment {name!r} already exists") from None
 
-    def _experiment_row(self, session: Session, experiment_id: str) -> SqlExperiment:
-        row = session.get(SqlExperiment, validation.check_experiment_id(experiment_id))
-        if row is None:
-            raise ResourceNotFound(f"experiment {experiment_id!r} does not exist")
-        return row
-
-    def _to_experiment(self, session: Session, row: SqlExperiment) -> Experiment:
-        tags = session.execute(
-            sa.select(SqlExperimentTag.key, SqlExperimentTag.value).where(
-                SqlExperimentTag.experiment_id == row.experiment_id
-            )
-        ).all()
-        return Experiment(
-            experiment_id=str(row.experiment_id),
-            name=row.name,
-            artifact_location=row.artifact_location or "",
-            lifecycle_stage=row.lifecycle_stage,
-            tags={key: value for key, value in tags},
-            creation_time=row.creation_time,
-            last_update_time=row.last_update_time,
-        )
-
     def get_experiment(self, experiment_id: str) -> Experiment:
         with session_scope(self.engine, read_only=True) as session:
-            return self._to_experiment(session, self._experiment_row(session, experiment_id))
+            return to_experiment(session, experiment_row(session, experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         with session_scope(self.engine, read_only=True) as session:
             row = session.execute(sa.select(SqlExperiment).where(SqlExperiment.name == name)).scalar_one_or_none()
-            return None if row is None else self._to_experiment(session, row)
+            return None if row is None else to_experiment(session, row)
 
     def search_experiments(
         self,
@@ -218,7 +161,8 @@ class SqlTrackingStore(AbstractTrackingStore):
                 statement = statement.where(compare(SqlExperiment.name, comparison.op, comparison.value, self.dialect))
             else:
                 raise InvalidInput(
-                    f"filter_string: experiments can be filtered on name and tags.<key>, not {comparison.kind} {comparison.key!r}"
+                    "filter_string: experiments can be filtered on name and tags.<key>, "
+                    f"not {comparison.kind} {comparison.key!r}"
                 )
         columns = {
             "run_name": SqlExperiment.name,
@@ -232,11 +176,11 @@ class SqlTrackingStore(AbstractTrackingStore):
             statement = statement.order_by(column.asc() if clause.ascending else column.desc())
         statement = statement.order_by(SqlExperiment.experiment_id).limit(max_results)
         with session_scope(self.engine, read_only=True) as session:
-            return [self._to_experiment(session, row) for row in session.execute(statement).scalars()]
+            return [to_experiment(session, row) for row in session.execute(statement).scalars()]
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         with session_scope(self.engine) as session:
-            row = self._experiment_row(session, experiment_id)
+            row = experiment_row(session, experiment_id)
             row.lifecycle_stage = stage
             row.last_update_time = now_ms()
             session.execute(
@@ -257,7 +201,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         validation.check_experiment_name(new_name)
         try:
             with session_scope(self.engine) as session:
-                row = self._experiment_row(session, experiment_id)
+                row = experiment_row(session, experiment_id)
                 row.name = new_name
                 row.last_update_time = now_ms()
         except sa.exc.IntegrityError:
@@ -266,7 +210,7 @@ class SqlTrackingStore(AbstractTrackingStore):
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
         key = validation.check_key(tag.key, "experiment tag")
         with session_scope(self.engine) as session:
-            row = self._experiment_row(session, experiment_id)
+            row = experiment_row(session, experiment_id)
             upsert(
                 session,
                 SqlExperimentTag,
@@ -289,7 +233,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         tag_map[RUN_NAME_TAG] = run_name
         run_id = uuid.uuid4().hex
         with session_scope(self.engine) as session:
-            experiment = self._experiment_row(session, experiment_id)
+            experiment = experiment_row(session, experiment_id)
             if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
                 raise InvalidState(f"experiment {experiment_id!r} is deleted; restore it before starting runs")
             session.add(
@@ -310,55 +254,15 @@ class SqlTrackingStore(AbstractTrackingStore):
             session.add_all(SqlTag(run_uuid=run_id, key=k, value=v) for k, v in tag_map.items())
         return self.get_run(run_id)
 
-    def _run_row(self, session: Session, run_id: str) -> SqlRun:
-        row = session.get(SqlRun, validation.check_run_id(run_id))
-        if row is None:
-            raise ResourceNotFound(f"run {run_id!r} does not exist")
-        return row
-
-    @staticmethod
-    def _info(row: SqlRun) -> RunInfo:
-        return RunInfo(
-            run_id=row.run_uuid,
-            experiment_id=str(row.experiment_id),
-            run_name=row.name,
-            user_id=row.user_id,
-            status=row.status,
-            start_time=row.start_time,
-            end_time=row.end_time,
-            artifact_uri=row.artifact_uri or "",
-            lifecycle_stage=row.lifecycle_stage,
-            parent_run_id=row.parent_run_id,
-        )
-
-    def _runs(self, session: Session, rows: Sequence[SqlRun]) -> list[Run]:
-        """Entities for many runs with three queries (params, tags, latest metrics), not 3 per run."""
-        ids = [row.run_uuid for row in rows]
-        data: dict[str, tuple[dict[str, float], dict[str, str], dict[str, str]]] = {i: ({}, {}, {}) for i in ids}
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            for run_id, key, value, nan in session.execute(
-                sa.select(
-                    SqlLatestMetric.run_uuid, SqlLatestMetric.key, SqlLatestMetric.value, SqlLatestMetric.is_nan
-                ).where(SqlLatestMetric.run_uuid.in_(chunk))
-            ):
-                data[run_id][0][key] = float("nan") if nan else value
-            for index, table in ((1, SqlParam), (2, SqlTag)):
-                for run_id, key, value in session.execute(
-                    sa.select(table.run_uuid, table.key, table.value).where(table.run_uuid.in_(chunk))
-                ):
-                    data[run_id][index][key] = value
-        return [Run(self._info(row), RunData(*data[row.run_uuid])) for row in rows]
-
     def get_run(self, run_id: str) -> Run:
         with session_scope(self.engine, read_only=True) as session:
-            return self._runs(session, [self._run_row(session, run_id)])[0]
+            return runs_of(session, [run_row(session, run_id)])[0]
 
     def update_run_info(self, run_id: str, run_status: str, end_time: int | None, run_name: str | None) -> RunInfo:
         if run_status not in RunStatus.ALL:
             raise InvalidInput(f"run status {run_status!r} is not one of {', '.join(RunStatus.ALL)}")
         with session_scope(self.engine) as session:
-            row = self._run_row(session, run_id)
+            row = run_row(session, run_id)
             row.status = run_status
             row.end_time = end_time
             if run_name:
@@ -370,11 +274,11 @@ class SqlTrackingStore(AbstractTrackingStore):
                     ["run_uuid", "key"],
                     ["value"],
                 )
-            return self._info(row)
+            return run_info(row)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         with session_scope(self.engine) as session:
-            row = self._run_row(session, run_id)
+            row = run_row(session, run_id)
             row.lifecycle_stage = stage
             row.deleted_time = now_ms() if stage == LifecycleStage.DELETED else None
 
@@ -388,7 +292,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
     ) -> None:
         with session_scope(self.engine) as session:
-            row = self._run_row(session, run_id)
+            row = run_row(session, run_id)
             if row.lifecycle_stage != LifecycleStage.ACTIVE:
                 raise InvalidState(f"run {run_id!r} is deleted; restore it before logging to it")
             write_batch(session, run_id, metrics, params, tags)
@@ -398,14 +302,14 @@ class SqlTrackingStore(AbstractTrackingStore):
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with session_scope(self.engine) as session:
-            self._run_row(session, run_id)
+            run_row(session, run_id)
             deleted = session.execute(sa.delete(SqlTag).where(SqlTag.run_uuid == run_id, SqlTag.key == key))
             if deleted.rowcount == 0:  # type: ignore[attr-defined]
                 raise ResourceNotFound(f"run {run_id!r} has no tag {key!r}")
 
     def get_metric_history(self, run_id: str, metric_key: str) -> list[Metric]:
         with session_scope(self.engine, read_only=True) as session:
-            self._run_row(session, run_id)
+            run_row(session, run_id)
             rows = session.execute(
                 sa.select(SqlMetric.value, SqlMetric.timestamp, SqlMetric.step, SqlMetric.is_nan)
                 .where(SqlMetric.run_uuid == run_id, SqlMetric.key == metric_key)
@@ -436,7 +340,7 @@ class SqlTrackingStore(AbstractTrackingStore):
             statement = statement.where(run_condition(comparison, self.dialect))
         statement = order_columns(statement, parse_order_by(list(order_by or []))).limit(max_results)
         with session_scope(self.engine, read_only=True) as session:
-            return self._runs(session, list(session.execute(statement).scalars()))
+            return runs_of(session, list(session.execute(statement).scalars()))
 
 
 __all__ = ["SqlTrackingStore"]

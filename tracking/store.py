@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +52,21 @@ def uri_scheme(uri: str) -> str:
     return uri.split("://", 1)[0].split("+", 1)[0].lower()
 
 
+def store_class(table: Mapping[str, str], uri: str, *, what: str) -> Any:
+    """The class that a scheme table (`STORES`, the registry's `REGISTRY_STORES`) names for the
+    URI's scheme, imported now; `what` names the kind of URI in the error for an unknown scheme."""
+    scheme = uri_scheme(uri)
+    if scheme not in table:
+        raise InvalidInput(f"{what} URI scheme {scheme!r} is not supported; known schemes: {', '.join(sorted(table))}")
+    return load(table[scheme])
+
+
 @functools.cache
 def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTrackingStore:
     """The process-wide store for a URI (created, and its database migrated, on first use)."""
-    scheme = uri_scheme(uri)
-    if scheme not in STORES:
-        raise InvalidInput(
-            f"tracking URI scheme {scheme!r} is not supported; known schemes: {', '.join(sorted(STORES))}"
-        )
     # NOTE: the store class picks the default artifact root (a SQL store: beside its sqlite file),
     # so this module never imports SQLAlchemy: serving a local directory imports it.
-    store: AbstractTrackingStore = load(STORES[scheme]).from_uri(uri, artifact_root)
+    store: AbstractTrackingStore = store_class(STORES, uri, what="tracking").from_uri(uri, artifact_root)
     return store
 
 
@@ -177,5 +181,6 @@ __all__ = [
     "STORES",
     "default_tracking_uri",
     "get_tracking_store",
+    "store_class",
     "uri_scheme",
 ]

@@ -3,6 +3,7 @@ says who ran what, from which file and at which commit."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import subprocess
 import sys
@@ -39,10 +40,8 @@ def source_name(argv0: str | None = None) -> str:
 def resolve_system_tags() -> dict[str, str]:
     """User, source file and (when the source is in a git work tree) commit and branch."""
     tags: dict[str, str] = {SOURCE_TYPE: "LOCAL"}
-    try:
+    with contextlib.suppress(KeyError, OSError):  # no user name in a bare container
         tags[USER] = getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        pass
     name = source_name()
     tags[SOURCE_NAME] = name
     path = Path(name)

@@ -37,15 +37,16 @@ def metric_value(key: str, value: Any) -> float:
     """The metric as a float; bools and non-numbers are refused."""
     if type(value) is float or type(value) is int:
         return float(value)
-    if isinstance(value, numbers.Number) and not isinstance(value, bool) and not isinstance(value, complex):
-        return float(value)  # type: ignore[arg-type]
-    raise InvalidInput(f"metric {key!r} has value {value!r} of type {type(value).__name__}; expected a number")
+    # NOTE: bool is a Number (an int) at run time, though not in typeshed: test it first.
+    if isinstance(value, (bool, complex)) or not isinstance(value, numbers.Number):
+        raise InvalidInput(f"metric {key!r} has value {value!r} of type {type(value).__name__}; expected a number")
+    return float(value)  # type: ignore[arg-type]  # Number declares no __float__; the concrete ones all have it
 
 
 def metric_step(key: str, step: Any) -> int:
     if step is None:
         return 0
-    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+    if not isinstance(step, bool) and isinstance(step, numbers.Integral):
         return int(step)
     raise InvalidInput(f"metric {key!r} has step {step!r}; expected an integer")
 

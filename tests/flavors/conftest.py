@@ -39,7 +39,7 @@ def mlp_weights(sizes: list[int], seed: int = 0) -> list[tuple[np.ndarray, np.nd
     rng = np.random.default_rng(seed)
     return [
         (rng.normal(scale=0.1, size=(a, b)).astype(np.float32), rng.normal(size=b).astype(np.float32))
-        for a, b in zip(sizes[:-1], sizes[1:])
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
     ]
 
 

@@ -42,8 +42,8 @@ def test_a_stripped_extension_still_imports_and_runs(tmp_path: Path) -> None:
     assert slim._parse(after).segments == slim._parse(before).segments
     assert extension.stat().st_mode == mode
     code = (
-        "import asyncio, uvloop; assert uvloop.__file__.startswith(%r); "
-        "print(uvloop.run(asyncio.sleep(0, result='ran')))" % str(package)
+        f"import asyncio, uvloop; assert uvloop.__file__.startswith({str(package)!r}); "
+        "print(uvloop.run(asyncio.sleep(0, result='ran')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -10,6 +10,7 @@ them at a barrier, release them together, and collect one result per child.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -25,10 +26,8 @@ from shipyard.tracking.db import create_engine_for
 
 def _register(db_uri: str, root: str, name: str, i: int, sources: list[str]) -> Any:
     store = SqlRegistryStore(create_engine_for(db_uri), root)
-    try:
+    with contextlib.suppress(AlreadyExists):
         store.create_registered_model(name)
-    except AlreadyExists:
-        pass
     return register_version(store, name, sources[i % len(sources)], source=f"worker-{i}").version
 
 

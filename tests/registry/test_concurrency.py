@@ -3,6 +3,7 @@ and a registration killed mid-copy leaves nothing READY and nothing loadable."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -73,7 +74,7 @@ def test_ten_concurrent_transitions_to_production_leave_exactly_one(
     winner = store.get_latest_versions(model_name, ["Production"])[0].version
     assert into_production[-1].version == winner
     # each transition archived exactly the version that was in Production just before it
-    for before, after in zip(into_production, into_production[1:]):
+    for before, after in itertools.pairwise(into_production):
         archived = [e for e in history if e.id < after.id and e.id > before.id and e.to_value == "Archived"]
         assert [e.version for e in archived] == [before.version]
 

@@ -11,6 +11,7 @@ from shipyard import Client
 from shipyard.exceptions import IntegrityError, InvalidInput, InvalidState, ResourceNotFound
 from shipyard.registry.digest import compute_digest
 from shipyard.registry.uris import ModelsUri, parse_models_uri, parse_runs_uri, resolve_model_uri
+from shipyard.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -95,8 +96,9 @@ def test_every_models_uri_form_resolves_to_its_verified_copy(
     assert (resolved.local_path / "model.bin").read_bytes() == f"v{version}".encode()
     mv = client.get_model_version("fraud", version)
     assert resolved.run_id == mv.run_id and resolved.source_uri == f"runs:/{mv.run_id}/model"
-    # the module-level function reads the same store from settings (SHIPYARD_TRACKING_URI)
-    assert resolve_model_uri(uri, tracking_uri=client.tracking_uri).local_path == resolved.local_path
+    # the module-level function, given settings and the same store, finds the same copy
+    again = resolve_model_uri(uri, settings=Settings(), tracking_uri=client.tracking_uri)
+    assert again.local_path == resolved.local_path
 
 
 def test_runs_file_and_path_uris_resolve_in_place(registry: tuple[Client, str, list[Path]]) -> None:
@@ -170,8 +172,8 @@ def test_resolving_a_local_directory_imports_no_database_code(tmp_path: Path) ->
 
     code = (
         "import sys; import shipyard.runtime.cli; "
-        "from shipyard.registry.uris import resolve_model_uri; "
-        f"print(resolve_model_uri({str(tmp_path)!r}).local_path); "
+        "from shipyard.registry.uris import resolve_model_uri; from shipyard.settings import Settings; "
+        f"print(resolve_model_uri({str(tmp_path)!r}, settings=Settings()).local_path); "
         "print(','.join(m for m in ('sqlalchemy', 'alembic', 'shipyard.tracking.sql_store', "
         "'shipyard.registry.sql_store') if m in sys.modules))"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -38,6 +39,15 @@ class Server:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 30) -> str:
+        """The log once `text` appears in it `count` times (the access log writes every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        while (log := self.log_text()).count(text) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged {count} times within {timeout}s:\n{log[-3000:]}")
+            time.sleep(0.05)
+        return log
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -196,20 +206,24 @@ from shipyard.flavors.python_model import PythonModel
 class Scripted(PythonModel):
     """Doubles column x; sleeps `delay` seconds per call; raises when x holds -999."""
 
-    def __init__(self, delay: float = 0.0, load_delay: float = 0.0, slow_marker=None) -> None:
+    def __init__(self, delay: float = 0.0, load_delay: float = 0.0, slow_marker=None, gate=None) -> None:
         self.delay = delay
         self.load_delay = load_delay
         self.slow_marker = slow_marker
+        self.gate = gate
 
     def load_context(self, context):
-        if self.slow_marker is None:
+        if self.slow_marker is not None:
+            try:  # only the one process that creates the marker loads slowly
+                os.close(os.open(self.slow_marker, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+        if self.gate is None:
             time.sleep(self.load_delay)
             return
-        try:  # only the one process that creates the marker loads slowly
-            os.close(os.open(self.slow_marker, os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return
-        time.sleep(self.load_delay)
+        deadline = time.monotonic() + self.load_delay  # the gate opens it, at the latest the deadline
+        while not os.path.exists(self.gate) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def predict(self, context, model_input, params=None):
         values = np.asarray(model_input["x"], dtype=np.float64)
@@ -222,10 +236,18 @@ class Scripted(PythonModel):
 
 
 def build_python_model(
-    path: Path, code_dir: Path, *, delay: float = 0.0, load_delay: float = 0.0, slow_marker: Path | None = None
+    path: Path,
+    code_dir: Path,
+    *,
+    delay: float = 0.0,
+    load_delay: float = 0.0,
+    slow_marker: Path | None = None,
+    gate: Path | None = None,
 ) -> Path:
     """A Shipyard python_model with a controllable delay and a failure trigger; with `slow_marker`,
-    only the first process to load it sleeps `load_delay` (one slow worker among several)."""
+    only the first process to load it sleeps `load_delay` (one slow worker among several). With
+    `gate`, the slow load lasts until the test creates that file (`load_delay` is then only the
+    bound), so a test sees the model loading for as long as it needs, however slow the machine."""
     import importlib.util
 
     import pandas as pd
@@ -244,12 +266,22 @@ def build_python_model(
     example = pd.DataFrame({"x": [1.0, 2.0]})
     save_model(
         path,
-        module.Scripted(delay, load_delay, str(slow_marker) if slow_marker else None),
+        module.Scripted(delay, load_delay, str(slow_marker) if slow_marker else None, str(gate) if gate else None),
         code_paths=[source],
         signature=infer_signature(example, np.array([2.0, 4.0])),
         input_example=example,
     )
     return path
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    """For tests that load a model in-process: the load disables the collector, then freezes
+    what it loaded; the next test starts from a plain, enabled collector."""
+    gc.enable()
+    yield
+    gc.unfreeze()
+    gc.enable()
 
 
 @pytest.fixture(scope="session")
@@ -281,5 +313,5 @@ def start_mlflow() -> object:
 
 @pytest.fixture(scope="session")
 def python_model_factory() -> object:
-    """`python_model_factory(path, code_dir, delay=..., load_delay=...)` builds a python_model."""
+    """`python_model_factory(path, code_dir, delay=..., load_delay=..., gate=...)` builds a python_model."""
     return build_python_model

@@ -20,7 +20,7 @@ MLP_ROWS = np.random.default_rng(1).standard_normal((3, 8)).round(4).tolist()
 
 
 def _records(rows: list[list[float]], columns: list[str]) -> list[dict[str, float]]:
-    return [dict(zip(columns, row)) for row in rows]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _iris_cases() -> list[tuple[str, str, Any]]:

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from shipyard.runtime.model import ModelIdentity, ServedModel
 from shipyard.runtime.settings import ServeSettings
 from shipyard.runtime.workers import Workers
-
-
-@pytest.fixture
-def restore_gc() -> Iterator[None]:
-    gc.enable()
-    yield
-    gc.unfreeze()  # the load freezes what it loaded; other tests start from a plain collector
-    gc.enable()
+from shipyard.settings import Settings
 
 
 def load(model_dir: Path, *, observe: bool = False) -> tuple[ServedModel, list[bool]]:
@@ -29,7 +19,8 @@ def load(model_dir: Path, *, observe: bool = False) -> tuple[ServedModel, list[b
 
     async def run() -> ServedModel:
         workers = Workers(1)
-        served = ServedModel(ModelIdentity("m", str(model_dir), str(model_dir)), ServeSettings(), workers)
+        identity = ModelIdentity("m", str(model_dir), str(model_dir))
+        served = ServedModel(identity, ServeSettings(base=Settings()), workers)
         loading = asyncio.create_task(served.load())
         await asyncio.sleep(0)  # the load task starts
         while observe and not loading.done():

@@ -50,7 +50,7 @@ def post(
         (b'{"inputs": [[1.0]], "instances": [[1.0]]}', "application/json", 400, "exactly one"),
         (b"[1, 2]", "application/json", 400, "JSON object"),
         (b'{"dataframe_split": {"data": [[1]], "cols": []}}', "application/json", 400, "dataframe_split"),
-        (b'{"inputs": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', "application/json", 400, ""),
+        (b'{"inputs": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', "application/json", 400, "expected dtype float32"),
         (b'{"inputs": [[1.0]], "params": [1]}', "application/json", 400, "params"),
         (b"x" * 5000, "application/json", 413, "limit"),
         (b"a,b\n1,2\n", "text/plain", 415, "text/plain"),
@@ -88,9 +88,7 @@ def test_model_exception_is_500_with_error_id_logged_with_traceback(scripted: An
     assert body["error_code"] == "INTERNAL_ERROR"
     assert "Traceback" not in response.text and "scripted failure" not in response.text
     error_id = body["error_id"]
-    time.sleep(0.2)
-    log = scripted.log_text()
-    assert error_id in log
+    log = scripted.wait_for_log(error_id)
     after = log[log.index(error_id) :]
     assert "Traceback" in after and "scripted failure" in after
     ok = post(scripted, {"dataframe_records": [{"x": 1.5}]})
@@ -118,26 +116,15 @@ def test_health_identity_metrics_openapi(mlp: Any) -> None:
     assert missing.status_code == 404 and missing.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     response = post(mlp, {"inputs": MLP_INPUT.tolist()})
     assert response.headers["x-request-id"]
-    assert response.headers["x-request-id"] in mlp.log_text() or _eventually_logged(
-        mlp, response.headers["x-request-id"]
-    )
-
-
-def _eventually_logged(server: Any, text: str) -> bool:
-    for _ in range(20):
-        if text in server.log_text():
-            return True
-        time.sleep(0.05)
-    return False
+    mlp.wait_for_log(response.headers["x-request-id"])
 
 
 def test_access_log_lines_are_structured(mlp: Any) -> None:
     rid = "test-request-id-123"
     httpx.post(mlp.url + "/invocations", json={"inputs": MLP_INPUT.tolist()}, headers={"x-request-id": rid})
-    assert _eventually_logged(mlp, rid)
     import json
 
-    line = next(line for line in mlp.log_text().splitlines() if rid in line)
+    line = next(line for line in mlp.wait_for_log(rid).splitlines() if rid in line)
     record = json.loads(line)
     assert record["method"] == "POST" and record["path"] == "/invocations" and record["status"] == 200
     assert isinstance(record["duration_ms"], float) and record["request_id"] == rid
@@ -172,16 +159,17 @@ def test_tritonclient_infers_against_v2(mlp: Any) -> None:
 def test_readiness_waits_for_load_and_bad_model_fails_cleanly(
     tmp_path: Path, start_shipyard: Any, python_model_factory: Any
 ) -> None:
-    model = python_model_factory(tmp_path / "slow", tmp_path / "code", load_delay=3.0)
+    gate = tmp_path / "load-may-finish"
+    model = python_model_factory(tmp_path / "slow", tmp_path / "code", load_delay=120.0, gate=gate)
     with start_shipyard(model, tmp_path, ready_path="/v2/health/live") as server:
         early = httpx.get(server.url + "/health")
-        assert early.status_code == 503  # load_context sleeps 3 s: still loading, reason given
+        assert early.status_code == 503  # load_context waits for the gate: still loading, reason given
         assert "loading" in early.json()["message"]
         assert early.headers["retry-after"]
         assert post(server, {"dataframe_records": [{"x": 1.0}]}).status_code == 503
-        deadline = time.monotonic() + 30
-        while httpx.get(server.url + "/health").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        gate.touch()
+        server.wait_for_log("model 'slow' is ready")  # logged once the state is ready
+        assert httpx.get(server.url + "/health").status_code == 200
         assert httpx.get(server.url + "/v2/health/ready").status_code == 200
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -198,12 +186,24 @@ def test_a_worker_still_loading_takes_no_requests(
     tmp_path: Path, start_shipyard: Any, python_model_factory: Any
 ) -> None:
     """With --workers 2 and one worker loading slowly, /health 200 from the fast one means every
-    request is served: the slow worker stays off the shared socket until it is ready."""
+    request is served: the slow worker stays off the shared socket until it is ready.
+
+    The slow worker loads until the test opens a gate, so it is still loading during the requests
+    however long the fast one took to start; afterwards both report ready."""
+    gate = tmp_path / "slow-worker-may-finish"
     model = python_model_factory(
-        tmp_path / "one-slow", tmp_path / "code", load_delay=6.0, slow_marker=tmp_path / "slow-worker"
+        tmp_path / "one-slow", tmp_path / "code", load_delay=120.0, slow_marker=tmp_path / "slow-worker", gate=gate
     )
     with start_shipyard(model, tmp_path, "--workers", "2") as server:
-        assert (tmp_path / "slow-worker").exists()  # one worker is still asleep in load_context
+        try:
+            # the fast worker, ready, found the marker taken: the other one is held at the gate
+            assert (tmp_path / "slow-worker").exists()
+            assert server.log_text().count("model 'one-slow' is ready") == 1
+            codes = [post(server, {"dataframe_records": [{"x": 1.0}]}).status_code for _ in range(12)]
+            assert codes == [200] * 12
+        finally:
+            gate.touch()
+        server.wait_for_log("model 'one-slow' is ready", count=2)
         codes = [post(server, {"dataframe_records": [{"x": 1.0}]}).status_code for _ in range(12)]
         assert codes == [200] * 12
 

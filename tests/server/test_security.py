@@ -14,6 +14,7 @@ import requests
 
 from shipyard.server.run import announce
 from shipyard.server.settings import ServerSettings
+from shipyard.settings import Settings
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -168,13 +169,14 @@ def test_malformed_requests_get_400_naming_the_field(shared_server: Any) -> None
 
 
 def test_start_up_says_how_the_server_is_protected(tmp_path: Path) -> None:
-    local = " ".join(announce(ServerSettings(host="127.0.0.1")))
+    local = " ".join(announce(ServerSettings(base=Settings(), host="127.0.0.1")))
     assert "no authentication" in local and "this machine only" in local
-    public = "\n".join(announce(ServerSettings(host="0.0.0.0")))
+    public = "\n".join(announce(ServerSettings(base=Settings(), host="0.0.0.0")))
     assert "WARNING" in public and "WITHOUT AUTHENTICATION" in public
     tokens = tmp_path / "t"
     tokens.write_text("x\n")
-    assert "authentication on" in " ".join(announce(ServerSettings(host="0.0.0.0", auth_token_file=tokens)))
+    protected = ServerSettings(base=Settings(), host="0.0.0.0", auth_token_file=tokens)
+    assert "authentication on" in " ".join(announce(protected))
 
 
 def test_mlflow_client_sends_mlflow_tracking_token(server_factory: Callable[..., Any], tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def _run_workers(uri: str, experiment: str, tmp_path: Path) -> None:
         time.sleep(0.01)
     (barrier / "go").touch()
     results = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (_, stderr) in zip(workers, results):
+    for worker, (_, stderr) in zip(workers, results, strict=True):
         assert "database is locked" not in stderr
         assert worker.returncode == 0, stderr
 

@@ -6,6 +6,8 @@ Revises: 0001_tracking
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,7 +17,16 @@ branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_CASCADE = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
+
+
+class _Cascade(TypedDict):
+    """The referential actions of a foreign key (typed, so `**_CASCADE` type-checks)."""
+
+    onupdate: str
+    ondelete: str
+
+
+_CASCADE: _Cascade = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
 
 
 def upgrade() -> None:

@@ -1,0 +1,54 @@
+"""The route table of `shipyard serve`: every route, written down once.
+
+The app (`runtime/app.py`) mounts it, the front door takes its direct routes, the OpenAPI
+document lists it and the access log labels requests with its path templates.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shipyard.runtime import health, v2
+from shipyard.runtime.hotpath import Invocations
+from shipyard.runtime.openapi import build_openapi
+from shipyard.runtime.routing import RouteSpec
+from shipyard.runtime.state import served_model
+from shipyard.web import json_response
+
+
+async def openapi(request: Request) -> Response:
+    served = served_model(request)
+    return json_response(build_openapi(ROUTES, served.identity.name, served.signature))
+
+
+MODEL = "/v2/models/{name}"
+VERSION = "/v2/models/{name}/versions/{version}"
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("/invocations", "POST", "Score rows (MLflow scoring protocol)", direct=Invocations, protocol="scoring"),
+    RouteSpec("/ping", "GET", "200 once the model is loaded and warmed up, else 503", health.ping),
+    RouteSpec("/health", "GET", "same as /ping", health.ping),
+    RouteSpec("/version", "GET", "Shipyard's version and the served model's identity", health.version),
+    RouteSpec("/metrics", "GET", "Prometheus metrics", health.metrics),
+    RouteSpec("/openapi.json", "GET", "this document", openapi),
+    RouteSpec("/v2", "GET", "KServe V2 server metadata", v2.server_metadata),
+    RouteSpec("/v2/health/live", "GET", "200 while the process serves HTTP", health.v2_live),
+    RouteSpec("/v2/health/ready", "GET", "200 once the model is ready", health.v2_ready),
+    RouteSpec(MODEL, "GET", "KServe V2 model metadata", v2.model_metadata),
+    RouteSpec(MODEL + "/ready", "GET", "200 once the model is ready", v2.model_ready),
+    RouteSpec(
+        MODEL + "/infer",
+        "POST",
+        "KServe V2 inference (JSON tensors or binary tensor extension)",
+        v2.infer,
+        protocol="v2",
+    ),
+    RouteSpec(VERSION, "GET", "KServe V2 metadata of one model version", v2.model_metadata),
+    RouteSpec(VERSION + "/ready", "GET", "200 once that version is ready", v2.model_ready),
+    RouteSpec(VERSION + "/infer", "POST", "KServe V2 inference on one model version", v2.infer, protocol="v2"),
+)
+"""(path, method) pairs are unique; a path template names its parameters as Starlette reads them."""
+
+
+__all__ = ["ROUTES", "openapi"]

@@ -10,10 +10,12 @@ their `base` field instead of repeating its fields.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+import click
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shipyard.redact import mask_url
@@ -53,4 +55,29 @@ class Settings(BaseSettings):
         return data
 
 
-__all__ = ["Settings", "URL_FIELDS"]
+class AreaSettings(Protocol):
+    """A settings class of one area (`ServeSettings`, `ServerSettings`): contains a `Settings`."""
+
+    def __init__(self, *, base: Settings, **fields: Any) -> None: ...
+
+
+AreaT = TypeVar("AreaT", bound=AreaSettings)
+
+
+def settings_from_flags(area: type[AreaT], flags: Mapping[str, Any]) -> AreaT:
+    """A CLI command's settings: the flags given (None = not given) win over the variables.
+
+    The one place a command turns a bad flag or variable into a usage error that names it
+    (`port: Input should be less than or equal to 65535`), never a pydantic traceback.
+    """
+    given = {key: value for key, value in flags.items() if value is not None}
+    try:
+        return area(base=Settings(), **given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise click.UsageError(problems) from None
+
+
+__all__ = ["AreaSettings", "Settings", "URL_FIELDS", "settings_from_flags"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from shipyard.exceptions import ShipyardError
 from shipyard.runtime.server import serve
 from shipyard.runtime.settings import ServeSettings
-from shipyard.settings import Settings
+from shipyard.settings import settings_from_flags
 
 
 @click.command("serve")
@@ -54,14 +53,7 @@ from shipyard.settings import Settings
 )
 def serve_command(**flags: Any) -> None:
     """Serve one model over REST (MLflow scoring protocol and KServe V2)."""
-    given = {key: value for key, value in flags.items() if value is not None}
-    try:
-        settings = ServeSettings(base=Settings(), **given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
-        )
-        raise click.UsageError(problems) from None
+    settings = settings_from_flags(ServeSettings, flags)
     try:
         serve(settings)
     except ShipyardError as exc:

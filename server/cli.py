@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from shipyard.exceptions import ShipyardError
 from shipyard.server.run import serve
 from shipyard.server.settings import ServerSettings
-from shipyard.settings import Settings
+from shipyard.settings import settings_from_flags
 
 
 @click.command("server")
@@ -26,14 +25,7 @@ from shipyard.settings import Settings
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def server_command(**flags: Any) -> None:
     """Serve MLflow's tracking and registry REST API, the artifact proxy and the web UI."""
-    given = {key: value for key, value in flags.items() if value is not None}
-    try:
-        settings = ServerSettings(base=Settings(), **given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
-        )
-        raise click.UsageError(problems) from None
+    settings = settings_from_flags(ServerSettings, flags)
     try:
         serve(settings)
     except ShipyardError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from shipyard.cli import COMMANDS, cli
@@ -35,3 +36,15 @@ def test_without_a_package_the_cli_still_lists_and_names_what_is_missing() -> No
     for line in out[1:]:  # one fails on import, the other when it opens a store
         assert line.startswith("1 ") and "needs the 'sqlalchemy' package" in line, line
         assert "Traceback" not in line
+
+
+def test_a_bad_flag_or_variable_is_a_usage_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both servers build their settings through one helper: exit 2, the field named, no traceback."""
+    for args in (["serve", "-m", ".", "--port", "70000"], ["server", "--port", "70000"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert "port: Input should be less than or equal to 65535" in result.output
+        assert "Traceback" not in result.output
+    monkeypatch.setenv("SHIPYARD_MAX_QUEUE", "zero")
+    result = CliRunner().invoke(cli, ["serve", "-m", "."])
+    assert result.exit_code == 2 and "max_queue: Input should be a valid integer" in result.output

@@ -27,15 +27,15 @@ SKIPPED_DIRS = {"tests", "bench", "examples", "docs", ".venv", ".git", "build", 
 EDGES: dict[str, frozenset[str]] = {
     "Settings": frozenset(
         {
-            "runtime/cli.py",  # shipyard serve
-            "server/cli.py",  # shipyard server
+            "settings.py",  # settings_from_flags, which only the CLI commands call (below)
             "images/cli.py",  # shipyard build-docker / generate-dockerfile
             "models_cli.py",  # shipyard models ...
             "tracking/fluent_state.py",  # the Python API's first use (process_settings)
         }
     ),
-    "ServeSettings": frozenset({"runtime/cli.py"}),
-    "ServerSettings": frozenset({"server/cli.py"}),
+    "settings_from_flags": frozenset({"runtime/cli.py", "server/cli.py"}),  # serve, server
+    "ServeSettings": frozenset(),
+    "ServerSettings": frozenset(),
 }
 """Settings class -> the only modules that may call it (worker processes rebuild theirs with
 `model_validate_json` from the parent's hand-off, which reads no environment)."""

@@ -15,8 +15,8 @@ from shipyard.lazy import lazy_exports
 from shipyard.version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import onnx, pyfunc, pytorch, sklearn
-    from shipyard.client import Client
+    from shipyard import entities, models, onnx, pyfunc, pytorch, sklearn, types
+    from shipyard.client import Client, MlflowClient
     from shipyard.flavors.inference import infer_signature
     from shipyard.flavors.signature import (
         ColSpec,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         get_artifact_uri,
         get_experiment,
         get_experiment_by_name,
+        get_registry_uri,
         get_tracking_uri,
         last_active_run_id,
         log_artifact,
@@ -48,17 +49,19 @@ if TYPE_CHECKING:
         log_param,
         log_params,
         log_text,
-        search_runs,
         set_experiment,
+        set_registry_uri,
         set_tag,
         set_tags,
         set_tracking_uri,
         start_run,
     )
+    from shipyard.tracking.fluent_search import search_experiments, search_runs
 
 _LAZY: dict[str, str] = {
     "Client": "shipyard.client:Client",
     "ColSpec": "shipyard.flavors.signature:ColSpec",
+    "MlflowClient": "shipyard.client:MlflowClient",
     "ModelInfo": "shipyard.model_logging:ModelInfo",
     "ModelSignature": "shipyard.flavors.signature:ModelSignature",
     "ParamSchema": "shipyard.flavors.signature:ParamSchema",
@@ -68,10 +71,12 @@ _LAZY: dict[str, str] = {
     "active_run": "shipyard.tracking.fluent:active_run",
     "create_experiment": "shipyard.tracking.fluent:create_experiment",
     "end_run": "shipyard.tracking.fluent:end_run",
+    "entities": "shipyard.entities",
     "flush_async_logging": "shipyard.tracking.fluent:flush_async_logging",
     "get_artifact_uri": "shipyard.tracking.fluent:get_artifact_uri",
     "get_experiment": "shipyard.tracking.fluent:get_experiment",
     "get_experiment_by_name": "shipyard.tracking.fluent:get_experiment_by_name",
+    "get_registry_uri": "shipyard.tracking.fluent:get_registry_uri",
     "get_tracking_uri": "shipyard.tracking.fluent:get_tracking_uri",
     "infer_signature": "shipyard.flavors.inference:infer_signature",
     "last_active_run_id": "shipyard.tracking.fluent:last_active_run_id",
@@ -85,17 +90,21 @@ _LAZY: dict[str, str] = {
     "log_param": "shipyard.tracking.fluent:log_param",
     "log_params": "shipyard.tracking.fluent:log_params",
     "log_text": "shipyard.tracking.fluent:log_text",
+    "models": "shipyard.models",
     "onnx": "shipyard.onnx",
     "pyfunc": "shipyard.pyfunc",
     "pytorch": "shipyard.pytorch",
     "register_model": "shipyard.registry.fluent:register_model",
-    "search_runs": "shipyard.tracking.fluent:search_runs",
+    "search_experiments": "shipyard.tracking.fluent_search:search_experiments",
+    "search_runs": "shipyard.tracking.fluent_search:search_runs",
     "set_experiment": "shipyard.tracking.fluent:set_experiment",
+    "set_registry_uri": "shipyard.tracking.fluent:set_registry_uri",
     "set_tag": "shipyard.tracking.fluent:set_tag",
     "set_tags": "shipyard.tracking.fluent:set_tags",
     "set_tracking_uri": "shipyard.tracking.fluent:set_tracking_uri",
     "sklearn": "shipyard.sklearn",
     "start_run": "shipyard.tracking.fluent:start_run",
+    "types": "shipyard.types",
 }
 """Public name -> import string, imported on first access (see the NOTE above)."""
 
@@ -104,6 +113,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 __all__ = [
     "Client",
     "ColSpec",
+    "MlflowClient",
     "ModelInfo",
     "ModelSignature",
     "ParamSchema",
@@ -114,10 +124,12 @@ __all__ = [
     "active_run",
     "create_experiment",
     "end_run",
+    "entities",
     "flush_async_logging",
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_registry_uri",
     "get_tracking_uri",
     "infer_signature",
     "last_active_run_id",
@@ -131,15 +143,19 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "models",
     "onnx",
     "pyfunc",
     "pytorch",
     "register_model",
+    "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "sklearn",
     "start_run",
+    "types",
 ]

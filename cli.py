@@ -1,8 +1,13 @@
 """The `shipyard` command line: one click group; each area contributes its commands.
 
-An area adds a line to `COMMANDS` (name -> "module:attr" of its click command)."""
+An area adds a line to `COMMANDS` (name -> "module:attr" of its click command). The MLflow
+command names (`experiments`, `runs`, `artifacts`, `gc`, `db`, `ui`, `models serve` ...) live in
+`commands/`, one module per group, each a thin entry into the code the Python API uses."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -10,32 +15,43 @@ from shipyard.lazy import load
 from shipyard.version import __version__
 
 COMMANDS: dict[str, str] = {
-    "build-docker": "shipyard.images.cli:build_docker",
+    "artifacts": "shipyard.commands.artifacts:artifacts",
+    "build-docker": "shipyard.commands.model_image:build_docker",
+    "db": "shipyard.commands.db:db",
+    "experiments": "shipyard.commands.experiments:experiments",
+    "gc": "shipyard.commands.gc:gc",
     "generate-dockerfile": "shipyard.images.cli:generate_dockerfile",
     "models": "shipyard.models_cli:models_cli",
-    "serve": "shipyard.runtime.cli:serve_command",
+    "runs": "shipyard.commands.runs:runs",
+    "serve": "shipyard.commands.model_serving:serve_command",
     "server": "shipyard.server.cli:server_command",
+    "ui": "shipyard.commands.ui:ui_command",
 }
 """Command name -> import string of its click command, imported only when that command runs."""
 
 
 class LazyGroup(click.Group):
-    """A click group whose commands come from `COMMANDS`, each imported on first use.
+    """A click group whose commands come from a table of import strings (`COMMANDS` for the
+    root; a subgroup passes its own as `lazy_commands=`), each imported on first use.
 
     NOTE: the serving image runs `shipyard serve` and installs only serving's dependencies (the
     `serve` extra): importing every command up front would import docker-py, SQLAlchemy and the
     tracking server there (and cost about 0.5 s on every start).
     """
 
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: Mapping[str, str] = COMMANDS if lazy_commands is None else lazy_commands
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in COMMANDS and cmd_name not in self.commands:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
             try:
-                command = load(COMMANDS[cmd_name])
+                command = load(self.lazy_commands[cmd_name])
             except ModuleNotFoundError as exc:  # e.g. a serving image: no SQLAlchemy, no docker-py
-                command = _unavailable(cmd_name, _missing_package(exc))
+                command = _unavailable(_full_name(ctx, cmd_name), _missing_package(exc))
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -45,7 +61,13 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ModuleNotFoundError as exc:
             missing = _missing_package(exc)
-            raise click.ClickException(_missing(ctx.invoked_subcommand or "", missing)) from None
+            raise click.ClickException(_missing(_full_name(ctx, ctx.invoked_subcommand or ""), missing)) from None
+
+
+def _full_name(ctx: click.Context | None, cmd_name: str) -> str:
+    """`models serve` for the `serve` of the `models` group (the program's own name left out)."""
+    parents = ctx.command_path.split()[1:] if ctx is not None else []
+    return " ".join([*parents, cmd_name])
 
 
 def _missing_package(exc: ModuleNotFoundError) -> str:
@@ -74,7 +96,7 @@ def _unavailable(name: str, missing: str) -> click.Command:
         raise click.ClickException(_missing(name, missing))
 
     return click.Command(
-        name,
+        name.rpartition(" ")[2],
         callback=fail,
         help=f"Unavailable: {reason}.",
         short_help=f"(unavailable: {reason})",

@@ -14,4 +14,7 @@ class Client(TrackingClient, RegistryClient):
     """Experiments, runs, artifacts (and, from the registry, registered models and versions)."""
 
 
-__all__ = ["Client"]
+MlflowClient = Client
+"""MLflow's name for the same class (`shipyard.MlflowClient`, `shipyard.tracking.MlflowClient`)."""
+
+__all__ = ["Client", "MlflowClient"]

@@ -48,6 +48,12 @@ class ShipyardError(Exception):
         return http_status_for(self.error_code)
 
 
+MlflowException = ShipyardError
+"""MLflow's name for the root (`except shipyard.exceptions.MlflowException as e: e.error_code`).
+NOTE: `error_code` is Shipyard's string code ("INVALID_PARAMETER_VALUE"), which is also the name
+MLflow's proto enum gives the same error; MLflow's is the enum's int value."""
+
+
 class InvalidInput(ShipyardError):
     error_code = "INVALID_PARAMETER_VALUE"
 
@@ -162,6 +168,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInput",
     "InvalidState",
+    "MlflowException",
     "ModelLoadError",
     "PermissionDenied",
     "PredictionFailed",

@@ -1,4 +1,4 @@
-"""`<flavor>.log_model`: save a model directory with the flavor's `save_model`, then log it as
+"""`<flavor>.log_model`'s one body: save a model directory with the flavor's `save_model`, then log it as
 artifacts of the active run (or `run_id`) under `name`, register it when asked, and return where
 it went.
 
@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.exceptions import InvalidInput
-from shipyard.flavors import python_model as python_model_flavor
 from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
-from shipyard.lazy import load
 from shipyard.registry.client import RegistryClient
 from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
-from shipyard.tracking.fluent_state import current_store
+from shipyard.tracking.fluent_state import current_store, process_http
 
 
 @dataclass(frozen=True)
@@ -49,83 +47,6 @@ class ModelInfo:
         return self.artifact_path
 
 
-def log_model(
-    flavor_module: str,
-    model: Any,
-    name: str | None = None,
-    *,
-    artifact_path: str | None = None,
-    registered_model_name: str | None = None,
-    run_id: str | None = None,
-    **save_kwargs: Any,
-) -> ModelInfo:
-    """Save `model` with `<flavor_module>.save_model(model, path, **save_kwargs)` and log it.
-
-    `name` (MLflow 3) and `artifact_path` (MLflow 2) are the same thing; give one.
-    """
-    save_model = load(f"{flavor_module}:save_model")
-    return log_model_dir(
-        lambda path: save_model(model, path, **save_kwargs),
-        name or artifact_path,
-        artifact_path=artifact_path if name else None,
-        registered_model_name=registered_model_name,
-        run_id=run_id,
-    )
-
-
-def flavor_log_model(flavor_module: str) -> Callable[..., ModelInfo]:
-    """The `log_model` of a root facade (`shipyard.sklearn.log_model`, ...)."""
-
-    def log_flavor_model(
-        model: Any,
-        name: str | None = None,
-        *,
-        artifact_path: str | None = None,
-        registered_model_name: str | None = None,
-        run_id: str | None = None,
-        **save_kwargs: Any,
-    ) -> ModelInfo:
-        return log_model(
-            flavor_module,
-            model,
-            name,
-            artifact_path=artifact_path,
-            registered_model_name=registered_model_name,
-            run_id=run_id,
-            **save_kwargs,
-        )
-
-    log_flavor_model.__name__ = log_flavor_model.__qualname__ = "log_model"
-    log_flavor_model.__doc__ = (
-        f"Save `model` with `{flavor_module}.save_model` (keyword arguments such as signature and "
-        "input_example go to it), log the directory as artifacts of the active run under `name`, "
-        "and return a ModelInfo whose model_uri is runs:/<run_id>/<name>. With "
-        "registered_model_name the logged model is also registered as a new version."
-    )
-    return log_flavor_model
-
-
-def log_python_model(
-    name: str | None = None,
-    python_model: Any = None,
-    *,
-    artifact_path: str | None = None,
-    registered_model_name: str | None = None,
-    run_id: str | None = None,
-    **save_kwargs: Any,
-) -> ModelInfo:
-    """`shipyard.pyfunc.log_model`: log a custom `PythonModel` (MLflow's argument order)."""
-    if python_model is None:
-        raise InvalidInput("python_model is required (an object with a predict method)")
-    return log_model_dir(
-        lambda path: python_model_flavor.save_model(path, python_model, **save_kwargs),
-        name or artifact_path,
-        artifact_path=artifact_path if name else None,
-        registered_model_name=registered_model_name,
-        run_id=run_id,
-    )
-
-
 def log_model_dir(
     save: Callable[[Path], Any],
     name: str | None,
@@ -135,10 +56,10 @@ def log_model_dir(
     run_id: str | None = None,
 ) -> ModelInfo:
     """Run `save(path)` into a temporary folder, record the run in its MLmodel, log the folder
-    under `name`, and register it when asked."""
+    under `name` (MLflow 3; MLflow 2's `artifact_path` is the same thing), and register it when asked."""
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidInput(f"give name or artifact_path, not both (got {name!r} and {artifact_path!r})")
-    relative = safe_relative_path(name or "model", what="name")
+    relative = safe_relative_path(name or artifact_path or "model", what="name")
     if not relative:
         raise InvalidInput("name must be a non-empty relative path such as 'model'")
     if run_id is None:
@@ -154,7 +75,7 @@ def log_model_dir(
         mlmodel.run_id = run_id
         mlmodel.artifact_path = relative
         mlmodel.save(local / MLMODEL_FILE_NAME)
-        get_artifact_repository(artifact_uri).log_artifacts(local, relative)
+        get_artifact_repository(artifact_uri, process_http()).log_artifacts(local, relative)
     history = {
         "run_id": run_id,
         "artifact_path": relative,
@@ -199,10 +120,4 @@ def _append_model_history(store: Any, run_id: str, entry: dict[str, Any]) -> Non
     writer.queue_tag(run_id, system_tags.LOGGED_MODELS, text)
 
 
-__all__ = [
-    "ModelInfo",
-    "flavor_log_model",
-    "log_model",
-    "log_model_dir",
-    "log_python_model",
-]
+__all__ = ["ModelInfo", "log_model_dir"]

@@ -1,4 +1,5 @@
-"""`shipyard models ...`: the registry commands release pipelines script (each with `--json`).
+"""`shipyard models ...`: the registry commands release pipelines script (each with `--json`),
+and MLflow's `models serve|predict|build-docker` (`MODEL_COMMANDS`, imported only when they run).
 
 Errors print one line (`Error: <CODE>: <message>`) and exit 1; there is never a traceback for a
 caller's mistake.
@@ -6,7 +7,6 @@ caller's mistake.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 from collections.abc import Callable
@@ -14,19 +14,20 @@ from typing import Any
 
 import click
 
-from shipyard.exceptions import ShipyardError
+from shipyard.cli import LazyGroup
+from shipyard.commands.errors import reported_errors
+from shipyard.commands.output import when
 from shipyard.flavors.mlmodel import Model
 from shipyard.registry.client import RegistryClient
 from shipyard.registry.digest import compute_digest
 from shipyard.registry.entities import HistoryEntry, ModelVersion
 from shipyard.registry.search import quote_value
-from shipyard.settings import Settings
+from shipyard.settings import cli_settings
 
 _tracking_uri = click.option(
     "--tracking-uri",
-    envvar="SHIPYARD_TRACKING_URI",
     default=None,
-    help="Tracking/registry store URI [SHIPYARD_TRACKING_URI, default sqlite in the cwd]",
+    help="Tracking/registry store URI [SHIPYARD_TRACKING_URI, then MLFLOW_TRACKING_URI, default sqlite in the cwd]",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 _user = click.option(
@@ -42,11 +43,9 @@ def _command(func: Callable[..., Any]) -> Callable[..., Any]:
     @_user
     @functools.wraps(func)
     def wrapper(tracking_uri: str | None, as_json: bool, user: str | None, **kwargs: Any) -> None:
-        try:
-            client = RegistryClient(tracking_uri, settings=Settings(), user=user)
+        with reported_errors():
+            client = RegistryClient(tracking_uri, settings=cli_settings(), user=user)
             result = func(client, **kwargs)
-        except ShipyardError as exc:
-            raise click.ClickException(f"{exc.error_code}: {exc.message}") from None
         if as_json:
             click.echo(json.dumps(_jsonable(result), indent=2, sort_keys=True))
         else:
@@ -59,10 +58,6 @@ def _jsonable(result: Any) -> Any:
     if isinstance(result, list):
         return [_jsonable(r) for r in result]
     return result.to_dict() if hasattr(result, "to_dict") else result
-
-
-def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _version_line(mv: ModelVersion) -> str:
@@ -78,7 +73,7 @@ def _history_line(e: HistoryEntry) -> str:
         what = f"@{e.alias}: version {e.from_value or '-'} -> {e.to_value or '(deleted)'}"
     else:
         what = f"version {e.version}: {e.from_value} -> {e.to_value}"
-    return f"{_when(e.timestamp)}  {e.user_id or '-':<12} {e.action:<12} {what}"
+    return f"{when(e.timestamp)}  {e.user_id or '-':<12} {e.action:<12} {what}"
 
 
 def _text(result: Any) -> str:
@@ -102,9 +97,21 @@ def _scalar(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-@click.group("models")
+MODEL_COMMANDS: dict[str, str] = {
+    "build-docker": "shipyard.commands.model_image:build_docker",
+    "generate-dockerfile": "shipyard.images.cli:generate_dockerfile",
+    "predict": "shipyard.commands.model_predict:predict",
+    "serve": "shipyard.commands.model_serving:serve_command",
+}
+"""MLflow's `models` subcommands (the same commands as the top-level ones), as import strings:
+`shipyard models serve` in a serving image imports neither the registry's database code nor
+docker-py."""
+
+
+@click.group("models", cls=LazyGroup, lazy_commands=MODEL_COMMANDS)
 def models_cli() -> None:
-    """Registered models: register versions, move stages and aliases, roll back."""
+    """Registered models: register versions, move stages and aliases, roll back; serve, predict
+    and build images (MLflow's `models serve|predict|build-docker`)."""
 
 
 @models_cli.command("register")
@@ -192,4 +199,4 @@ def rollback(client: RegistryClient, name: str, stage_or_alias: str) -> ModelVer
     return client.rollback_model(name, stage_or_alias)
 
 
-__all__ = ["models_cli"]
+__all__ = ["MODEL_COMMANDS", "models_cli"]

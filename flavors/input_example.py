@@ -11,12 +11,16 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from shipyard.exceptions import InvalidInput
+
+ModelInputExample: TypeAlias = pd.DataFrame | np.ndarray | dict[str, Any] | list[Any] | str | bytes | tuple[Any, ...]
+"""What an input example may be (MLflow's `mlflow.models.ModelInputExample`); a tuple is
+(example, params). Sparse matrices are MLflow's too but are not listed, to keep scipy optional."""
 
 INPUT_EXAMPLE_FILE = "input_example.json"
 SERVING_INPUT_EXAMPLE_FILE = "serving_input_example.json"
@@ -125,6 +129,7 @@ def read_input_example(model_dir: Path, info: dict[str, Any] | None) -> Any | No
 
 __all__ = [
     "INPUT_EXAMPLE_FILE",
+    "ModelInputExample",
     "SERVING_INPUT_EXAMPLE_FILE",
     "normalize_example",
     "read_input_example",

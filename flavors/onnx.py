@@ -16,10 +16,12 @@ import numpy as np
 
 from shipyard.exceptions import InvalidInput, ModelLoadError
 from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlflow_loader import MlflowPyfunc, load_for_mlflow
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
 from shipyard.flavors.pyfunc import LoadOptions, local_model_dir
 from shipyard.flavors.signature import ModelSignature, Schema, TensorSpec
+from shipyard.mlflow_names import refuses
 
 FLAVOR_NAME = "onnx"
 LOADER_MODULE = "shipyard.flavors.onnx"
@@ -65,20 +67,29 @@ def graph_signature(onnx_model: Any) -> ModelSignature | None:
     return ModelSignature(inputs=inputs, outputs=_graph_schema(onnx_model.graph.output))
 
 
+@refuses("conda_env", "mlflow_model", "onnx_session_options", "extra_files")
 def save_model(
     onnx_model: Any,
     path: str | Path,
-    *,
-    providers: list[str] | None = None,
+    conda_env: Any = None,
+    code_paths: list[str | Path] | None = None,
+    mlflow_model: Any = None,
     signature: ModelSignature | None | bool = None,
     input_example: Any = None,
-    code_paths: list[str | Path] | None = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
+    onnx_execution_providers: list[str] | None = None,
+    onnx_session_options: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
+    save_as_external_data: bool = False,
+    extra_files: Any = None,
 ) -> Model:
     """Save an ONNX model (ModelProto, or path to a .onnx file). Without signature or example
-    the signature is read from the graph."""
+    the signature is read from the graph.
+
+    MLflow's parameters in MLflow's order (see shipyard.mlflow_names). NOTE: save_as_external_data
+    defaults to False (MLflow: True), so a model stays one file unless asked."""
+    providers = onnx_execution_providers
     import onnx
 
     if isinstance(onnx_model, (str, Path)):
@@ -87,7 +98,7 @@ def save_model(
         raise InvalidInput(f"onnx_model must be an onnx.ModelProto or a path, got {type(onnx_model).__name__}")
     onnx.checker.check_model(onnx_model)
     model_dir = create_model_dir(path)
-    onnx.save(onnx_model, str(model_dir / MODEL_FILE))
+    onnx.save(onnx_model, str(model_dir / MODEL_FILE), save_as_external_data=save_as_external_data)
     if signature is None and input_example is None:
         signature = graph_signature(onnx_model)
     session_backend = None
@@ -213,6 +224,11 @@ def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> OnnxBack
     if not file_name:
         raise ModelLoadError(f"{model_dir}: the onnx flavor names no model file")
     return _make_backend(model_dir / file_name, list(conf.get("providers") or []), options)
+
+
+def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> MlflowPyfunc:
+    """MLflow's loader-module contract (see flavors.mlflow_loader)."""
+    return load_for_mlflow(data_path, model_config)
 
 
 __all__ = ["FLAVOR_NAME", "OnnxBackend", "graph_signature", "load_model", "load_pyfunc", "save_model"]

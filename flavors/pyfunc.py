@@ -9,7 +9,6 @@ was built once from the signature. When a load fails, the error lists every reco
 
 from __future__ import annotations
 
-import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from shipyard.exceptions import InvalidInput, ModelLoadError, ShipyardError, Uns
 from shipyard.flavors.enforcement import ColumnPlan, enforce_params, make_input_plan
 from shipyard.flavors.environment import version_differences
 from shipyard.flavors.input_example import read_input_example
+from shipyard.flavors.mlflow_pickle import load_pickle
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.signature import ModelSignature, TensorSpec
 from shipyard.flavors.table import FLAVORS, LOADER_MODULES, RECORDED_VERSIONS
@@ -42,6 +42,8 @@ class LoadOptions:
     """onnxruntime execution providers, in order; None = the saved list, filtered to available."""
     intra_op_threads: int | None = None
     inter_op_threads: int | None = None
+    model_config: dict[str, Any] | None = None
+    """python models: keys that override the saved `model_config` (MLflow's load-time config)."""
 
 
 class Backend(Protocol):
@@ -58,7 +60,8 @@ def unpickle(path: Path, fmt: str, *, allow_pickle: bool, map_location: Any = No
     """Every pickle-based read in Shipyard goes through here, under one policy.
 
     NOTE: unpickling runs code chosen by whoever wrote the file; `allow_pickle=False` refuses it
-    before the file is opened."""
+    before the file is opened. Plain pickles go through `MlflowUnpickler`, so those that MLflow
+    wrote load without mlflow installed."""
     if fmt not in PICKLE_FORMATS:
         raise InvalidInput(f"unknown pickle format {fmt!r}; known: {sorted(PICKLE_FORMATS)}")
     if not allow_pickle:
@@ -70,7 +73,7 @@ def unpickle(path: Path, fmt: str, *, allow_pickle: bool, map_location: Any = No
         )
     if fmt in ("pickle", "cloudpickle"):
         with open(path, "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - the policy check above is the guard
+            return load_pickle(fh)  # the policy check above is the guard
     import torch  # heavy: only when a torch model is loaded
 
     if fmt == "torch":

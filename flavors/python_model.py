@@ -1,9 +1,10 @@
 """Custom Python models: a `PythonModel` subclass with `load_context` and `predict`, saved with
 cloudpickle together with its artifacts and code paths.
 
-Also loads MLflow's `mlflow.pyfunc.model` directories. NOTE: MLflow pickles the user's object,
-whose class subclasses `mlflow.pyfunc.PythonModel`; unpickling it needs `mlflow` importable, so
-those directories load only where mlflow is installed (sklearn, onnx and pytorch ones do not).
+Also loads MLflow's `mlflow.pyfunc.model` directories, without mlflow installed: the pickle's
+references to MLflow's classes (`mlflow.pyfunc.PythonModel`, ...) are mapped to Shipyard's by
+`flavors.mlflow_pickle`. NOTE: a class pickled by reference from a module (code_paths) that
+itself imports mlflow still needs mlflow; the load error says so.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 from shipyard.exceptions import InvalidInput, ModelLoadError
 from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlflow_loader import MlflowPyfunc, load_for_mlflow
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
 from shipyard.flavors.pyfunc import LoadOptions, load_model, unpickle
@@ -23,14 +25,27 @@ from shipyard.flavors.signature import ModelSignature
 LOADER_MODULE = "shipyard.flavors.python_model"
 PICKLE_FILE = "python_model.pkl"
 ARTIFACTS_DIR = "artifacts"
+CONFIG_KEY = "config"
+"""MLflow's key for `model_config` in the python_function flavor (older Shipyard versions wrote
+`model_config`; both are read)."""
 
 
 class PythonModelContext:
     """What `load_context` and `predict` receive: artifact paths (absolute, local) and config."""
 
+    # NOTE: stored under MLflow's attribute names, so a context that MLflow pickled (mapped to this
+    # class by flavors.mlflow_pickle) is restored with working properties.
     def __init__(self, artifacts: dict[str, str], model_config: dict[str, Any] | None = None) -> None:
-        self.artifacts = artifacts
-        self.model_config = model_config or {}
+        self._artifacts = artifacts
+        self._model_config = model_config or {}
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        return self._artifacts
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return self._model_config or {}  # MLflow's may hold None
 
 
 class PythonModel:
@@ -92,7 +107,7 @@ def save_model(
     if recorded:
         conf["artifacts"] = recorded
     if model_config:
-        conf["model_config"] = model_config
+        conf[CONFIG_KEY] = model_config
     if batchable is not None:
         conf["batchable"] = bool(batchable)
     context = PythonModelContext({k: str(model_dir / v["path"]) for k, v in recorded.items()}, model_config)
@@ -121,8 +136,13 @@ class _Predictor:
         self.context = context
         self._loaded = loaded
         params = inspect.signature(obj.predict).parameters
-        positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        self._takes_context = len(positional) >= 2 or "context" in params
+        # MLflow's rule: a parameter named context, or two besides params (ctx, model_input).
+        positional = [
+            name
+            for name, p in params.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in ("self", "params")
+        ]
+        self._takes_context = "context" in params or len(positional) == 2
         self._takes_params = "params" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
@@ -150,6 +170,16 @@ class PythonModelBackend:
 
 def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> PythonModelBackend:
     conf = model.flavors.get(PYFUNC_FLAVOR) or {}
+    if conf.get("model_code_path"):
+        raise ModelLoadError(
+            f"{model_dir}: a models-from-code directory (model_code_path {conf['model_code_path']!r}) "
+            "is not supported; save the model object with python_model=<instance>"
+        )
+    if conf.get("python_model_compression"):
+        raise ModelLoadError(
+            f"{model_dir}: python_model_compression {conf['python_model_compression']!r} is not supported; "
+            "save the model uncompressed"
+        )
     file_name = conf.get("python_model")
     if not file_name:
         raise ModelLoadError(f"{model_dir}: python_function names no python_model file")
@@ -158,12 +188,30 @@ def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> PythonMo
         name: str(model_dir / (entry["path"] if isinstance(entry, dict) else entry))
         for name, entry in (conf.get("artifacts") or {}).items()
     }
-    context = PythonModelContext(artifacts, conf.get("model_config"))
+    context = PythonModelContext(artifacts, _model_config(conf, options.model_config) or None)
     obj.load_context(context)
     batchable = conf.get("batchable")
     if batchable is None:
         batchable = bool(getattr(obj, "batchable", True))
     return PythonModelBackend(_Predictor(obj, context, loaded=True), bool(batchable))
+
+
+def _model_config(conf: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The saved config with load-time overrides; as in MLflow, only saved keys can be overridden
+    (MLflow warns and drops the others; Shipyard refuses them)."""
+    saved = dict(conf.get(CONFIG_KEY) or conf.get("model_config") or {})
+    unknown = sorted(set(overrides or {}) - set(saved))
+    if unknown:
+        raise InvalidInput(
+            f"model_config: keys {unknown} are not in the model's saved config "
+            f"(saved keys: {sorted(saved) or 'none'}); only saved keys can be overridden at load"
+        )
+    return {**saved, **(overrides or {})}
+
+
+def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> MlflowPyfunc:
+    """MLflow's loader-module contract (see flavors.mlflow_loader)."""
+    return load_for_mlflow(data_path, model_config)
 
 
 def load_python_model(path: str | Path, *, allow_pickle: bool = True) -> Any:

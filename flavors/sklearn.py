@@ -12,10 +12,12 @@ from typing import Any
 
 from shipyard.exceptions import InvalidInput, ModelLoadError
 from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlflow_loader import MlflowPyfunc, load_for_mlflow
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
 from shipyard.flavors.pyfunc import LoadOptions, add_code_paths, local_model_dir, unpickle
 from shipyard.flavors.signature import ModelSignature
+from shipyard.mlflow_names import refuses
 
 FLAVOR_NAME = "sklearn"
 LOADER_MODULE = "shipyard.flavors.sklearn"
@@ -32,21 +34,28 @@ PREDICT_FNS = (
 )
 
 
+@refuses("conda_env", "mlflow_model", "extra_files")
 def save_model(
     sk_model: Any,
     path: str | Path,
-    *,
-    serialization_format: str = "cloudpickle",
+    conda_env: Any = None,
+    code_paths: list[str | Path] | None = None,
+    mlflow_model: Any = None,
+    serialization_format: str | None = None,
     signature: ModelSignature | None | bool = None,
     input_example: Any = None,
-    pyfunc_predict_fn: str = "predict",
-    skops_trusted_types: list[str] | None = None,
-    code_paths: list[str | Path] | None = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
+    pyfunc_predict_fn: str = "predict",
     metadata: dict[str, Any] | None = None,
+    skops_trusted_types: list[str] | None = None,
+    extra_files: Any = None,
 ) -> Model:
-    """Save a fitted estimator as a model directory with `sklearn` and `python_function` flavors."""
+    """Save a fitted estimator as a model directory with `sklearn` and `python_function` flavors.
+
+    MLflow's parameters in MLflow's order (see shipyard.mlflow_names); serialization_format None
+    is cloudpickle."""
+    serialization_format = serialization_format or "cloudpickle"
     if serialization_format not in SERIALIZATION_FORMATS:
         raise InvalidInput(
             f"serialization_format {serialization_format!r} is not supported; "
@@ -193,6 +202,19 @@ def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> SklearnB
     if not hasattr(sk_model, fn):
         raise ModelLoadError(f"{model_dir}: predict_fn {fn!r} is not a method of {type(sk_model).__name__}")
     return SklearnBackend(sk_model, fn)
+
+
+class _MlflowSklearnPyfunc(MlflowPyfunc):
+    """MLflow calls the method MLmodel's `predict_fn` names; Shipyard's backend already calls
+    that estimator method, so every name MLflow may look up is the same predict."""
+
+    predict_proba = predict_log_proba = predict_joint_log_proba = MlflowPyfunc.predict
+    decision_function = score_samples = transform = MlflowPyfunc.predict
+
+
+def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> MlflowPyfunc:
+    """MLflow's loader-module contract (see flavors.mlflow_loader)."""
+    return load_for_mlflow(data_path, model_config, _MlflowSklearnPyfunc)
 
 
 __all__ = ["FLAVOR_NAME", "SklearnBackend", "load_model", "load_pyfunc", "save_model"]

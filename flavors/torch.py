@@ -18,10 +18,12 @@ import numpy as np
 
 from shipyard.exceptions import InvalidInput, ModelLoadError
 from shipyard.flavors.environment import installed_version
+from shipyard.flavors.mlflow_loader import MlflowPyfunc, load_for_mlflow
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
 from shipyard.flavors.model_dir import create_model_dir, finish_model_dir
 from shipyard.flavors.pyfunc import LoadOptions, add_code_paths, local_model_dir, unpickle
 from shipyard.flavors.signature import ModelSignature
+from shipyard.mlflow_names import refuses
 
 FLAVOR_NAME = "pytorch"
 LOADER_MODULE = "shipyard.flavors.torch"
@@ -29,20 +31,27 @@ DATA_DIR = "data"
 FILES = {"pickle": "model.pth", "torchscript": "model.pt", "pt2": "model.pt2"}
 
 
+@refuses("conda_env", "mlflow_model", "pickle_module", "extra_files", "export_model")
 def save_model(
     pytorch_model: Any,
     path: str | Path,
-    *,
-    serialization_format: str | None = None,
+    conda_env: Any = None,
+    mlflow_model: Any = None,
+    code_paths: list[str | Path] | None = None,
+    pickle_module: Any = None,
     signature: ModelSignature | None | bool = None,
     input_example: Any = None,
-    code_paths: list[str | Path] | None = None,
+    extra_files: Any = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    export_model: bool = False,
+    serialization_format: str | None = None,
 ) -> Model:
     """Save an `nn.Module` ("pickle": whole model via torch.save + cloudpickle) or a
-    `torch.jit.ScriptModule` ("torchscript", the default for script modules)."""
+    `torch.jit.ScriptModule` ("torchscript", the default for script modules).
+
+    MLflow's parameters in MLflow's order (see shipyard.mlflow_names)."""
     import cloudpickle
     import torch
 
@@ -212,6 +221,11 @@ def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> TorchBac
     apply_threads(options)
     device = _device(options)
     return TorchBackend(_place(_read(model_dir, model, options, device), device), device)
+
+
+def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> MlflowPyfunc:
+    """MLflow's loader-module contract (see flavors.mlflow_loader)."""
+    return load_for_mlflow(data_path, model_config)
 
 
 __all__ = ["FLAVOR_NAME", "TorchBackend", "apply_threads", "load_model", "load_pyfunc", "save_model"]

@@ -16,7 +16,7 @@ from shipyard.images.build import build_image, connect, human_size
 from shipyard.images.context import write_context
 from shipyard.images.source import resolve_model
 from shipyard.images.spec import BuildOptions, check_image_ref, parse_key_values
-from shipyard.settings import Settings
+from shipyard.settings import Settings, cli_settings
 
 
 def _wheel_cache(settings: Settings) -> Path:
@@ -80,7 +80,7 @@ def build_docker(
         options = _options(base_image, wheelhouse, ca_cert, build_arg, label, gpu)
         client = connect(dict(os.environ))
         try:
-            settings = Settings()
+            settings = cli_settings()
             model = resolve_model(model_uri, settings=settings)
             with tempfile.TemporaryDirectory(prefix="shipyard-context-") as tmp:
                 context = Path(tmp) / "context"
@@ -115,7 +115,7 @@ def generate_dockerfile(
     """Write the build context (Dockerfile, dependencies, model) for your own build tools."""
     try:
         options = _options(base_image, wheelhouse, ca_cert, build_arg, label, gpu)
-        settings = Settings()
+        settings = cli_settings()
         model = resolve_model(model_uri, settings=settings)
         write_context(model, options, Path(output), wheel_cache=_wheel_cache(settings), log=_echo)
     except ShipyardError as exc:

@@ -1,7 +1,8 @@
 """The registry half of `shipyard.Client` (MLflow's `MlflowClient` names and semantics).
 
 `RegistryClient` works alone or mixed into the root `Client` next to the tracking client: it
-only needs `tracking_uri`, `registry_uri` and `_settings` attributes, which both constructors set.
+only needs `tracking_uri`, `registry_uri`, `_settings` and `_http` attributes, which both
+constructors set.
 Deployment actions (stage transitions, alias moves, rollbacks) are recorded with `user`, or the
 OS user when no user was given.
 """
@@ -13,7 +14,8 @@ import getpass
 from collections.abc import Sequence
 from typing import Any
 
-from shipyard.exceptions import AlreadyExists
+from shipyard.exceptions import AlreadyExists, InvalidInput
+from shipyard.mlflow_names import refuses
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.storage import ProgressCallback
@@ -25,8 +27,9 @@ from shipyard.registry.store import (
 )
 from shipyard.registry.uris import ResolvedModel, resolve_model_uri
 from shipyard.settings import Settings
-from shipyard.tracking.fluent_state import process_settings
-from shipyard.tracking.store import default_tracking_uri
+from shipyard.tracking.fluent_state import http_for, process_settings, resolve_registry_uri, resolve_tracking_uri
+from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.paging import PagedList
 
 
 class RegistryClient:
@@ -35,6 +38,7 @@ class RegistryClient:
     tracking_uri: str
     registry_uri: str
     _settings: Settings
+    _http: RestClientSettings
 
     def __init__(
         self,
@@ -45,21 +49,28 @@ class RegistryClient:
         user: str | None = None,
     ) -> None:
         # NOTE: a public constructor is an edge: no `settings` means the process's, never a new one.
+        # No URI means the current one: the same answer the fluent API gets.
         self._settings = settings if settings is not None else process_settings()
-        self.tracking_uri = tracking_uri or self._settings.tracking_uri or default_tracking_uri()
-        self.registry_uri = registry_uri or self._settings.registry_uri or self.tracking_uri
+        self.tracking_uri = resolve_tracking_uri(tracking_uri, self._settings)
+        self.registry_uri = resolve_registry_uri(registry_uri, self._settings, self.tracking_uri)
+        self._http = http_for(self._settings)
         self.user = user
 
     @property
     def registry_store(self) -> AbstractRegistryStore:
-        return get_registry_store(self.registry_uri)
+        return get_registry_store(self.registry_uri, None, self._http)
 
     def _user(self) -> str:
         return getattr(self, "user", None) or getpass.getuser()
 
     # --- registered models --------------------------------------------------------------------
+    @refuses("deployment_job_id")
     def create_registered_model(
-        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+        self,
+        name: str,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
     ) -> RegisteredModel:
         return self.registry_store.create_registered_model(name, _str_tags(tags), description)
 
@@ -69,7 +80,10 @@ class RegistryClient:
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         return self.registry_store.rename_registered_model(name, new_name)
 
-    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+    @refuses("deployment_job_id")
+    def update_registered_model(
+        self, name: str, description: str | None = None, deployment_job_id: str | None = None
+    ) -> RegisteredModel:
         return self.registry_store.update_registered_model(name, description)
 
     def delete_registered_model(self, name: str) -> None:
@@ -81,8 +95,9 @@ class RegistryClient:
         filter_string: str | None = None,
         max_results: int = SEARCH_REGISTERED_MODELS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[RegisteredModel]:
-        return self.registry_store.search_registered_models(filter_string, max_results, order_by)
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        return self.registry_store.search_registered_models(filter_string, max_results, order_by, page_token)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         self.registry_store.set_registered_model_tag(name, key, str(value))
@@ -94,6 +109,7 @@ class RegistryClient:
         return self.registry_store.get_latest_versions(name, stages)
 
     # --- model versions -----------------------------------------------------------------------
+    @refuses("model_id")
     def create_model_version(
         self,
         name: str,
@@ -102,6 +118,8 @@ class RegistryClient:
         tags: dict[str, Any] | None = None,
         run_link: str | None = None,
         description: str | None = None,
+        await_creation_for: int = 300,
+        model_id: str | None = None,
         *,
         progress: ProgressCallback | None = None,
     ) -> ModelVersion:
@@ -157,13 +175,27 @@ class RegistryClient:
         filter_string: str | None = None,
         max_results: int = SEARCH_MODEL_VERSIONS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[ModelVersion]:
-        return self.registry_store.search_model_versions(filter_string, max_results, order_by)
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        return self.registry_store.search_model_versions(filter_string, max_results, order_by, page_token)
 
-    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+    @refuses("stage")
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        version, key = _version_and_key(version, key)
         self.registry_store.set_model_version_tag(name, version, key, str(value))
 
-    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+    @refuses("stage")
+    def delete_model_version_tag(
+        self, name: str, version: int | str | None = None, key: str | None = None, stage: str | None = None
+    ) -> None:
+        version, key = _version_and_key(version, key)
         self.registry_store.delete_model_version_tag(name, version, key)
 
     # --- deployment -----------------------------------------------------------------------------
@@ -197,6 +229,14 @@ class RegistryClient:
         return resolve_model_uri(
             model_uri, settings=self._settings, tracking_uri=self.tracking_uri, registry_uri=self.registry_uri
         )
+
+
+def _version_and_key(version: int | str | None, key: str | None) -> tuple[int | str, str]:
+    """MLflow's tag calls default version and key to None (stage may stand in for the version,
+    which Shipyard refuses): both are required here."""
+    if version is None or key is None:
+        raise InvalidInput(f"a model version tag needs version and key (got version={version!r}, key={key!r})")
+    return version, key
 
 
 def _str_tags(tags: dict[str, Any] | None) -> dict[str, str] | None:

@@ -16,6 +16,7 @@ from shipyard.exceptions import InvalidState
 from shipyard.redact import mask_url
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX, AbstractRegistryStore
+from shipyard.tracking.paging import PagedList
 from shipyard.tracking.rest_client import SHIPYARD_API, RestClient, RestClientSettings
 from shipyard.tracking.rest_store import RestTrackingStore
 
@@ -30,6 +31,9 @@ class RestRegistryStore(AbstractRegistryStore):
     registers_on_server = True
     """`RegistryClient` hands sources to `create_model_version` instead of copying files itself."""
 
+    remote = True
+    """`get_registry_store` hands `open` the caller's `RestClientSettings`."""
+
     def __init__(self, uri: str, client: RestClient) -> None:
         self.uri = uri
         self.client = client
@@ -39,8 +43,11 @@ class RestRegistryStore(AbstractRegistryStore):
         return f"{type(self).__name__}({mask_url(self.uri)!r})"
 
     @classmethod
-    def open(cls, uri: str, artifact_root: str | None = None) -> RestRegistryStore:
-        return cls(uri, RestClient(uri, RestClientSettings()))
+    def open(
+        cls, uri: str, artifact_root: str | None = None, http: RestClientSettings | None = None
+    ) -> RestRegistryStore:
+        """No `http` means no credentials and the default retries."""
+        return cls(uri, RestClient(uri, http or RestClientSettings()))
 
     @property
     def artifact_root(self) -> str:
@@ -117,12 +124,13 @@ class RestRegistryStore(AbstractRegistryStore):
         filter_string: str | None = None,
         max_results: int = SEARCH_REGISTERED_MODELS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[RegisteredModel]:
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [
-            self._model(m)
-            for m in self.client.pages("GET", "/registered-models/search", body, "registered_models", max_results)
-        ]
+        found = self.client.pages(
+            "GET", "/registered-models/search", body, "registered_models", max_results, page_token=page_token
+        )
+        return PagedList([self._model(m) for m in found], found.token)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         self._call("POST", "/registered-models/set-tag", {"name": name, "key": key, "value": value})
@@ -187,12 +195,13 @@ class RestRegistryStore(AbstractRegistryStore):
         filter_string: str | None = None,
         max_results: int = SEARCH_MODEL_VERSIONS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[ModelVersion]:
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
         body = {"filter": filter_string, "order_by": list(order_by or []) or None}
-        return [
-            self._mv(mv)
-            for mv in self.client.pages("GET", "/model-versions/search", body, "model_versions", max_results)
-        ]
+        found = self.client.pages(
+            "GET", "/model-versions/search", body, "model_versions", max_results, page_token=page_token
+        )
+        return PagedList([self._mv(mv) for mv in found], found.token)
 
     def digest_in_use(self, digest: str) -> bool:
         return bool(

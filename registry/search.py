@@ -119,6 +119,11 @@ def filter_conditions(
         ident, op, raw = m.group("ident"), m.group("op"), m.group("value")
         if ident.lower().startswith(("tag.", "tags.")):
             key = ident.split(".", 1)[1].strip('`"')
+            if op in ("!=", "<>"):
+                # NOTE: as in MLflow, `!=` matches a missing tag: the mlflow client searches
+                # models with tags.`mlflow.prompt.is_prompt` != 'true', which no model carries.
+                conditions.append(~tag_condition(key, _tag_predicate("=", raw, clause)))
+                continue
             conditions.append(tag_condition(key, _tag_predicate(op, raw, clause)))
             continue
         name = ident.lower()
@@ -131,12 +136,11 @@ def filter_conditions(
     return conditions
 
 
-def order_clauses(order_by: list[str] | None, columns: dict[str, Any], default: list[Any]) -> list[Any]:
-    """`["name ASC", "version_number DESC"]` -> SQL ORDER BY terms; unknown keys are errors."""
-    if not order_by:
-        return default
-    terms = []
-    for item in order_by:
+def order_keys(order_by: list[str] | None, columns: dict[str, Any], default: list[tuple[Any, bool]]) -> list[Any]:
+    """`["name ASC", "version_number DESC"]` -> (column, ascending) sort keys, then `default`
+    (which ends with a unique key, so page tokens are exact); unknown keys are errors."""
+    keys: list[tuple[Any, bool]] = []
+    for item in order_by or []:
         parts = item.split()
         if not parts or len(parts) > 2 or parts[0].lower() not in columns:
             raise InvalidInput(
@@ -145,9 +149,8 @@ def order_clauses(order_by: list[str] | None, columns: dict[str, Any], default: 
         direction = parts[1].upper() if len(parts) == 2 else "ASC"
         if direction not in ("ASC", "DESC"):
             raise InvalidInput(f"order_by {item!r}: direction must be ASC or DESC")
-        column = columns[parts[0].lower()]
-        terms.append(column.desc() if direction == "DESC" else column.asc())
-    return terms + default
+        keys.append((columns[parts[0].lower()], direction == "ASC"))
+    return keys + default
 
 
-__all__ = ["filter_conditions", "order_clauses", "quote_value"]
+__all__ = ["filter_conditions", "order_keys", "quote_value"]

@@ -29,7 +29,7 @@ from shipyard.registry.entities import (
     RegisteredModel,
     canonical_stage,
 )
-from shipyard.registry.search import filter_conditions, order_clauses
+from shipyard.registry.search import filter_conditions, order_keys
 from shipyard.registry.sql_deploy import SqlDeployMixin
 from shipyard.registry.sql_rows import latest_versions, model_from_row, versions_from_rows
 from shipyard.registry.store import (
@@ -39,6 +39,8 @@ from shipyard.registry.store import (
 )
 from shipyard.registry.validation import now_ms, validate_model_name, version_number
 from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
+from shipyard.tracking.paging import PagedList, check_max_results
+from shipyard.tracking.sql_paging import fetch_page
 
 _LISTED = 20
 
@@ -83,9 +85,18 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         return row
 
     def _model_not_found(self, s: Session, name: str) -> ResourceNotFound:
-        names = s.scalars(
-            sa.select(m.SqlRegisteredModel.name).order_by(m.SqlRegisteredModel.name).limit(_LISTED + 1)
-        ).all()
+        """Lists the registered names most likely meant first: a prefix of the asked name or
+        starting with it, then those sharing its first half, then the rest in order (a
+        registry of thousands lists a few)."""
+        column = m.SqlRegisteredModel.name
+        half = max(1, len(name) // 2)
+        likeness = sa.case(
+            (sa.func.substr(sa.literal(name), 1, sa.func.length(column)) == column, 0),
+            (sa.func.substr(column, 1, len(name)) == name, 0),
+            (sa.func.substr(column, 1, half) == name[:half], 1),
+            else_=2,
+        )
+        names = s.scalars(sa.select(column).order_by(likeness, column).limit(_LISTED + 1)).all()
         listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
         return ResourceNotFound(
             f"registered model {name!r} does not exist; "
@@ -191,7 +202,9 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         filter_string: str | None = None,
         max_results: int = SEARCH_REGISTERED_MODELS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[RegisteredModel]:
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        check_max_results(max_results)
         rm = m.SqlRegisteredModel
         columns = {
             "name": rm.name,
@@ -205,14 +218,11 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
             return sa.exists().where(t.name == rm.name, t.key == key, pred(t.value))
 
         conditions = filter_conditions(filter_string, columns, {"creation_timestamp", "last_updated_timestamp"}, tag)
-        query = (
-            sa.select(rm)
-            .where(*conditions)
-            .order_by(*order_clauses(list(order_by or []), columns, [rm.name.asc()]))
-            .limit(max_results)
-        )
+        keys = order_keys(list(order_by or []), columns, [(rm.name, True)])
+        search = {"search": "registered_models", "filter": filter_string or "", "order_by": list(order_by or [])}
         with self._session() as s:
-            return [self._model(s, row) for row in s.scalars(query).all()]
+            rows, token = fetch_page(s, sa.select(rm).where(*conditions), keys, max_results, page_token, search)
+            return PagedList([self._model(s, row) for row in rows], token)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         with self._session() as s:
@@ -318,7 +328,9 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         filter_string: str | None = None,
         max_results: int = SEARCH_MODEL_VERSIONS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[ModelVersion]:
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        check_max_results(max_results)
         mv = m.SqlModelVersion
         columns = {
             "name": mv.name,
@@ -340,14 +352,11 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
 
         numeric = {"version_number", "version", "creation_timestamp", "last_updated_timestamp"}
         conditions = filter_conditions(filter_string, columns, numeric, tag)
-        query = (
-            sa.select(mv)
-            .where(*conditions)
-            .order_by(*order_clauses(list(order_by or []), columns, [mv.name.asc(), mv.version.desc()]))
-            .limit(max_results)
-        )
+        keys = order_keys(list(order_by or []), columns, [(mv.name, True), (mv.version, False)])
+        search = {"search": "model_versions", "filter": filter_string or "", "order_by": list(order_by or [])}
         with self._session() as s:
-            return self._versions(s, s.scalars(query).all())
+            rows, token = fetch_page(s, sa.select(mv).where(*conditions), keys, max_results, page_token, search)
+            return PagedList(self._versions(s, rows), token)
 
     def digest_in_use(self, digest: str) -> bool:
         with self._session() as s:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
+from shipyard.tracking.paging import PagedList
 from shipyard.tracking.store import store_class
 
 REGISTRY_STORES: dict[str, str] = {
@@ -29,12 +31,19 @@ SEARCH_REGISTERED_MODELS_MAX = 100
 SEARCH_MODEL_VERSIONS_MAX = 10_000
 
 
+def get_registry_store(uri: str, artifact_root: str | None = None, http: Hashable = None) -> AbstractRegistryStore:
+    """The process-wide registry store for a URI; its database is migrated on first use.
+
+    `http`: as for `get_tracking_store`, only classes with `remote = True` (the REST store) get it."""
+    cls = store_class(REGISTRY_STORES, uri, what="registry")
+    return _open_registry_store(cls, uri, artifact_root, http if getattr(cls, "remote", False) else None)
+
+
 @functools.cache
-def get_registry_store(uri: str, artifact_root: str | None = None) -> AbstractRegistryStore:
-    """The process-wide registry store for a URI; its database is migrated on first use."""
+def _open_registry_store(cls: Any, uri: str, artifact_root: str | None, http: Hashable) -> AbstractRegistryStore:
     # NOTE: the store class picks the default artifact root, so this module (imported when serving
     # a local directory) never imports SQLAlchemy.
-    store: AbstractRegistryStore = store_class(REGISTRY_STORES, uri, what="registry").open(uri, artifact_root)
+    store: AbstractRegistryStore = cls.open(uri, artifact_root) if http is None else cls.open(uri, artifact_root, http)
     return store
 
 
@@ -71,7 +80,9 @@ class AbstractRegistryStore(abc.ABC):
         filter_string: str | None = None,
         max_results: int = SEARCH_REGISTERED_MODELS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[RegisteredModel]: ...
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """One page; `.token` of the result continues it (`shipyard.tracking.paging`)."""
 
     @abc.abstractmethod
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None: ...
@@ -121,7 +132,9 @@ class AbstractRegistryStore(abc.ABC):
         filter_string: str | None = None,
         max_results: int = SEARCH_MODEL_VERSIONS_MAX,
         order_by: Sequence[str] | None = None,
-    ) -> list[ModelVersion]: ...
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """One page; `.token` of the result continues it (`shipyard.tracking.paging`)."""
 
     @abc.abstractmethod
     def digest_in_use(self, digest: str) -> bool: ...

@@ -27,7 +27,8 @@ from shipyard.tracking.artifacts import (
     get_artifact_repository,
     safe_relative_path,
 )
-from shipyard.tracking.store import default_tracking_uri, get_tracking_store
+from shipyard.tracking.fluent_state import http_for, resolve_registry_uri, resolve_tracking_uri
+from shipyard.tracking.store import get_tracking_store
 
 MODELS_SCHEME = "models"
 RUNS_SCHEME = "runs"
@@ -164,7 +165,7 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
         path = Path(unquote(location.path)) if location.scheme else Path(mv.storage_location)
         verify_copy(path, mv.digest, what=what)
         return path
-    repo = get_artifact_repository(mv.storage_location)
+    repo = get_artifact_repository(mv.storage_location, http_for(settings))
     cache = VersionStorage(Path(settings.cache_dir) / "models")
 
     def fetch(tmp: Path) -> None:
@@ -175,8 +176,9 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
 
 def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
     run_id, artifact_path = parse_runs_uri(uri)
-    run = get_tracking_store(tracking_uri).get_run(run_id)
-    repo = get_artifact_repository(run.info.artifact_uri)
+    http = http_for(settings)
+    run = get_tracking_store(tracking_uri, None, http).get_run(run_id)
+    repo = get_artifact_repository(run.info.artifact_uri, http)
     relative = safe_relative_path(artifact_path)
     if isinstance(repo, LocalArtifactRepository):
         path = confined(repo.root, relative)
@@ -196,11 +198,6 @@ def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedMo
     return ResolvedModel(uri=uri, local_path=path, run_id=run_id, source_uri=uri)
 
 
-def registry_uri_for(settings: Settings, registry_uri: str | None = None) -> str:
-    """Explicit URI, else SHIPYARD_REGISTRY_URI, else the tracking URI, else the sqlite default."""
-    return registry_uri or settings.registry_uri or settings.tracking_uri or default_tracking_uri()
-
-
 def resolve_model_uri(
     uri: str | Path,
     *,
@@ -210,12 +207,13 @@ def resolve_model_uri(
 ) -> ResolvedModel:
     """Resolve any model URI to a local, verified model directory (see the module docstring).
 
-    `settings` is the caller's (its edge built them): the cache and the default stores."""
+    `settings` is the caller's (its edge built them): the cache, the credentials and, with the
+    URIs not given, the stores (`fluent_state.resolve_tracking_uri` / `resolve_registry_uri`)."""
     text = str(uri)
     scheme = _scheme(text)
     if scheme == MODELS_SCHEME:
         parsed = parse_models_uri(text)
-        store = get_registry_store(registry_uri_for(settings, registry_uri or tracking_uri))
+        store = get_registry_store(resolve_registry_uri(registry_uri, settings, tracking_uri), None, http_for(settings))
         mv = find_version(store, parsed, text)
         return ResolvedModel(
             uri=text,
@@ -229,7 +227,7 @@ def resolve_model_uri(
             source_uri=mv.source,
         )
     if scheme == RUNS_SCHEME:
-        return _resolve_runs(text, tracking_uri or settings.tracking_uri or default_tracking_uri(), settings)
+        return _resolve_runs(text, resolve_tracking_uri(tracking_uri, settings), settings)
     if scheme in ("", "file"):
         path = Path(unquote(urlparse(text).path)) if scheme == "file" else Path(text)
         if not path.is_dir():
@@ -248,6 +246,5 @@ __all__ = [
     "local_copy",
     "parse_models_uri",
     "parse_runs_uri",
-    "registry_uri_for",
     "resolve_model_uri",
 ]

@@ -17,7 +17,8 @@ from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.uris import find_version, local_copy, parse_models_uri
 from shipyard.server.context import ServerContext, context_of, user_of
 from shipyard.server.logged_models import check_model_id
-from shipyard.server.protocol import Fields, Page
+from shipyard.server.paging import next_page, page_request
+from shipyard.server.protocol import Fields
 from shipyard.server.serialize import model_version_json, registered_model_json
 from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
 
@@ -68,9 +69,9 @@ def delete_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_registered_models(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    pg = Page.of(fields, 100)
-    found = ctx.registry.search_registered_models(fields.str("filter"), pg.fetch, fields.str_list("order_by"))
-    return {"registered_models": [registered_model_json(m, ctx.uris) for m in pg.window(found)], **pg.token(found)}
+    size, token = page_request(fields, 100)
+    found = ctx.registry.search_registered_models(fields.str("filter"), size, fields.str_list("order_by"), token)
+    return {"registered_models": [registered_model_json(m, ctx.uris) for m in found], **next_page(found)}
 
 
 def get_latest_versions(fields: Fields, request: Request) -> dict[str, Any]:
@@ -176,9 +177,9 @@ def delete_model_version(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_model_versions(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    pg = Page.of(fields, 10_000)
-    found = ctx.registry.search_model_versions(fields.str("filter"), pg.fetch, fields.str_list("order_by"))
-    return {"model_versions": [model_version_json(mv, ctx.uris) for mv in pg.window(found)], **pg.token(found)}
+    size, token = page_request(fields, 10_000)
+    found = ctx.registry.search_model_versions(fields.str("filter"), size, fields.str_list("order_by"), token)
+    return {"model_versions": [model_version_json(mv, ctx.uris) for mv in found], **next_page(found)}
 
 
 def get_download_uri(fields: Fields, request: Request) -> dict[str, Any]:

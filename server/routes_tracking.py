@@ -10,6 +10,7 @@ from starlette.requests import Request
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.server.context import context_of
 from shipyard.server.latest_metrics import latest_steps
+from shipyard.server.paging import next_page, page_request
 from shipyard.server.protocol import SEARCH_MAX, Fields, Page, to_float
 from shipyard.server.serialize import experiment_json, metric_json, run_json
 from shipyard.tracking import validation
@@ -76,11 +77,11 @@ def get_experiment_by_name(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_experiments(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    pg = Page.of(fields, 1000)
+    size, token = page_request(fields, 1000)
     found = ctx.tracking.search_experiments(
-        view_type(fields, "view_type"), pg.fetch, fields.str("filter"), fields.str_list("order_by")
+        view_type(fields, "view_type"), size, fields.str("filter"), fields.str_list("order_by"), token
     )
-    return {"experiments": [experiment_json(e, ctx.uris) for e in pg.window(found)], **pg.token(found)}
+    return {"experiments": [experiment_json(e, ctx.uris) for e in found], **next_page(found)}
 
 
 def delete_experiment(fields: Fields, request: Request) -> dict[str, Any]:
@@ -217,15 +218,16 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_runs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    pg = Page.of(fields, 1000)
+    size, token = page_request(fields, 1000)
     found = ctx.tracking.search_runs(
         fields.str_list("experiment_ids"),
         fields.str("filter", ""),
         view_type(fields, "run_view_type"),
-        pg.fetch,
+        size,
         fields.str_list("order_by"),
+        token,
     )
-    return {"runs": runs_json(ctx.tracking, pg.window(found), ctx.uris), **pg.token(found)}
+    return {"runs": runs_json(ctx.tracking, found, ctx.uris), **next_page(found)}
 
 
 def get_metric_history(fields: Fields, request: Request) -> dict[str, Any]:

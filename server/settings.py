@@ -1,16 +1,19 @@
-"""Settings of `shipyard server`: flags win over `SHIPYARD_SERVER_*` variables, then defaults."""
+"""Settings of `shipyard server`: flags win over `SHIPYARD_SERVER_*` variables, which win over
+`mlflow server`'s own variables (`MLFLOW_BACKEND_STORE_URI`, `MLFLOW_ARTIFACTS_DESTINATION`,
+`MLFLOW_DEFAULT_ARTIFACT_ROOT`, `MLFLOW_HOST`, `MLFLOW_PORT`, `MLFLOW_WORKERS`), then defaults."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shipyard.redact import mask_url
-from shipyard.settings import Settings
+from shipyard.settings import Settings, env
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -21,20 +24,34 @@ class ServerSettings(BaseSettings):
     NOTE: `base` is the process's `Settings` (`SHIPYARD_*`: cache, `allow_pickle`), built by the
     CLI and passed in, never built here by nesting; no field here repeats one of it."""
 
-    model_config = SettingsConfigDict(env_prefix="SHIPYARD_SERVER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_SERVER_", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
 
     base: Settings
     """Where things live and what is allowed, shared with the rest of the process."""
 
-    backend_store_uri: str = "sqlite:///shipyard.db"
+    backend_store_uri: str = Field(
+        default="sqlite:///shipyard.db",
+        validation_alias=env("SHIPYARD_SERVER_BACKEND_STORE_URI", "MLFLOW_BACKEND_STORE_URI"),
+    )
     """SQLAlchemy URL of the tracking and registry database."""
 
-    default_artifact_root: str = "./shipyard-artifacts"
-    """Server-side folder under which every proxied artifact lives (never shown to clients)."""
+    default_artifact_root: str = Field(
+        default="./shipyard-artifacts",
+        validation_alias=env(
+            "SHIPYARD_SERVER_DEFAULT_ARTIFACT_ROOT", "MLFLOW_ARTIFACTS_DESTINATION", "MLFLOW_DEFAULT_ARTIFACT_ROOT"
+        ),
+    )
+    """Server-side folder under which every proxied artifact lives (never shown to clients).
 
-    host: str = "127.0.0.1"
-    port: int = Field(5000, ge=0, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    NOTE: MLflow's `--artifacts-destination` is this folder; its `--default-artifact-root` is
+    what clients are told, which for Shipyard is always the proxy, so only a local folder (or a
+    `file:` URI) is accepted from it."""
+
+    host: str = Field(default="127.0.0.1", validation_alias=env("SHIPYARD_SERVER_HOST", "MLFLOW_HOST"))
+    port: int = Field(default=5000, ge=0, le=65535, validation_alias=env("SHIPYARD_SERVER_PORT", "MLFLOW_PORT"))
+    workers: int = Field(default=1, ge=1, le=64, validation_alias=env("SHIPYARD_SERVER_WORKERS", "MLFLOW_WORKERS"))
 
     auth_token_file: Path | None = None
     """File holding accepted bearer tokens, one per line."""
@@ -49,6 +66,21 @@ class ServerSettings(BaseSettings):
     """Largest single artifact upload; bigger ones get 413 and nothing is kept."""
 
     log_level: str = "info"
+
+    @field_validator("default_artifact_root")
+    @classmethod
+    def _local_folder(cls, value: str) -> str:
+        """A folder path, or a `file:` URI turned into one; any other URI is refused by name."""
+        parsed = urlparse(value)
+        if parsed.scheme == "file":
+            return unquote(parsed.path)
+        if len(parsed.scheme) > 1:
+            raise ValueError(
+                f"{value!r} is a {parsed.scheme}: URI; the server keeps proxied artifacts in a local "
+                "folder, so give a path or a file: URI (read from --default-artifact-root, "
+                "SHIPYARD_SERVER_DEFAULT_ARTIFACT_ROOT, MLFLOW_ARTIFACTS_DESTINATION or MLFLOW_DEFAULT_ARTIFACT_ROOT)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_auth_kind(self) -> ServerSettings:

@@ -84,8 +84,10 @@ def experiment(request: Request) -> Response:
     found = ctx.tracking.get_experiment(experiment_id)
     filter_string = request.query_params.get("filter", "")
     try:
-        runs = ctx.tracking.search_runs(
-            [found.experiment_id], filter_string, ViewType.ACTIVE_ONLY, 5000, ["start_time DESC"]
+        runs = list(
+            ctx.tracking.search_runs(
+                [found.experiment_id], filter_string, ViewType.ACTIVE_ONLY, 5000, ["start_time DESC"]
+            )
         )
         filter_error = None
     except InvalidInput as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -48,3 +49,24 @@ def test_a_bad_flag_or_variable_is_a_usage_error_naming_it(monkeypatch: pytest.M
     monkeypatch.setenv("SHIPYARD_MAX_QUEUE", "zero")
     result = CliRunner().invoke(cli, ["serve", "-m", "."])
     assert result.exit_code == 2 and "max_queue: Input should be a valid integer" in result.output
+
+
+def test_a_bad_variable_is_a_usage_error_in_every_command_that_reads_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "soon")
+    (tmp_path / "in.json").write_text('{"inputs": [[1.0]]}')
+    commands = (
+        ["models", "versions", "iris"],
+        ["experiments", "search"],
+        ["runs", "list", "--experiment-id", "0"],
+        ["gc"],
+        ["generate-dockerfile", "-m", "models:/iris/1", "-d", str(tmp_path / "ctx")],
+        ["models", "predict", "-m", "models:/iris/1", "-i", "in.json"],
+    )
+    for args in commands:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "MLFLOW_HTTP_REQUEST_TIMEOUT): Input should be a valid number" in result.output, args
+        assert "Traceback" not in result.output

@@ -16,6 +16,13 @@ PACKAGES = [
     "shipyard.tracking",
     "shipyard.server",
     "shipyard.web",
+    "shipyard.commands",
+    "shipyard.models",
+    "shipyard.models.signature",
+    "shipyard.types",
+    "shipyard.types.schema",
+    "shipyard.entities",
+    "shipyard.entities.model_registry",
 ]
 
 
@@ -29,7 +36,14 @@ def test_all_is_sorted_and_resolves(name: str) -> None:
         assert hasattr(module, member), f"{name}.__all__ names {member!r} but it does not exist"
 
 
-LAZY_PACKAGES = ["shipyard", "shipyard.registry", "shipyard.tracking"]
+LAZY_PACKAGES = [
+    "shipyard",
+    "shipyard.registry",
+    "shipyard.tracking",
+    "shipyard.models",
+    "shipyard.types",
+    "shipyard.entities",
+]
 
 
 def test_import_shipyard_does_not_import_heavy_frameworks() -> None:
@@ -42,7 +56,8 @@ def test_import_shipyard_does_not_import_heavy_frameworks() -> None:
         "pydantic_settings",
     )  # fmt: skip
     code = (
-        "import sys, shipyard, shipyard.registry, shipyard.tracking; "
+        "import sys, shipyard, shipyard.registry, shipyard.tracking, shipyard.models, shipyard.types, "
+        "shipyard.entities; "
         f"heavy = [m for m in {heavy_modules!r} if m in sys.modules]; "
         "print(','.join(heavy))"
     )

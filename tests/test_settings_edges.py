@@ -27,10 +27,18 @@ SKIPPED_DIRS = {"tests", "bench", "examples", "docs", ".venv", ".git", "build", 
 EDGES: dict[str, frozenset[str]] = {
     "Settings": frozenset(
         {
-            "settings.py",  # settings_from_flags, which only the CLI commands call (below)
+            "settings.py",  # cli_settings and settings_from_flags, which only CLI commands call
+            "tracking/fluent_state.py",  # the Python API's first use (process_settings)
+        }
+    ),
+    "cli_settings": frozenset(
+        {
+            "settings.py",  # settings_from_flags
             "images/cli.py",  # shipyard build-docker / generate-dockerfile
             "models_cli.py",  # shipyard models ...
-            "tracking/fluent_state.py",  # the Python API's first use (process_settings)
+            "commands/tracking_edge.py",  # shipyard experiments|runs|artifacts ...
+            "commands/gc.py",  # shipyard gc
+            "commands/model_predict.py",  # shipyard models predict
         }
     ),
     "settings_from_flags": frozenset({"runtime/cli.py", "server/cli.py"}),  # serve, server
@@ -127,3 +135,21 @@ def test_the_python_api_shares_one_process_settings_object(tmp_path: Path, monke
     assert fluent_state.process_settings() is first  # read once per process
     shipyard.set_tracking_uri(None)  # "back to the environment": read again on next use
     assert fluent_state.process_settings().cache_dir == tmp_path / "later"
+
+
+def test_the_rest_client_settings_come_from_the_process_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and retries are fields of `Settings`, copied at the edge, never read deep down."""
+    from pydantic_settings import BaseSettings
+
+    from shipyard.tracking.rest_client import RestClientSettings
+
+    assert not issubclass(RestClientSettings, BaseSettings)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "from-mlflow")
+    monkeypatch.setenv("SHIPYARD_HTTP_REQUEST_TIMEOUT", "7")
+    shipyard.set_tracking_uri(None)
+    http = fluent_state.process_http()
+    assert (http.token, http.timeout) == ("from-mlflow", 7.0)
+    assert http == RestClientSettings.from_settings(fluent_state.process_settings())
+    assert TrackingClient("http://127.0.0.1:9")._http is http
+    assert RegistryClient("http://127.0.0.1:9")._http is http
+    shipyard.set_tracking_uri(None)

@@ -3,6 +3,9 @@
 NOTE: names resolve lazily through `_LAZY` (import strings, PEP 562 `__getattr__`): serving
 imports `shipyard.tracking.artifacts` and `shipyard.tracking.store`, which run this file first,
 and must not pull in the SQL store, pandas or the fluent API to resolve a local model directory.
+`MlflowClient` is the one name pointing up (to the root `shipyard.client`, tracking plus the
+registry): MLflow's import path `mlflow.tracking.MlflowClient`, allowed by name in the import-graph
+test.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 from shipyard.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from shipyard.client import MlflowClient
     from shipyard.tracking.artifacts import (
         ARTIFACT_REPOSITORIES,
         ArtifactRepository,
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
         get_artifact_uri,
         get_experiment,
         get_experiment_by_name,
+        get_registry_uri,
         get_tracking_uri,
         last_active_run_id,
         log_artifact,
@@ -54,13 +59,14 @@ if TYPE_CHECKING:
         log_param,
         log_params,
         log_text,
-        search_runs,
         set_experiment,
+        set_registry_uri,
         set_tag,
         set_tags,
         set_tracking_uri,
         start_run,
     )
+    from shipyard.tracking.fluent_search import search_experiments, search_runs
     from shipyard.tracking.store import STORES, AbstractTrackingStore, get_tracking_store
 
 _LAZY: dict[str, str] = {
@@ -74,6 +80,7 @@ _LAZY: dict[str, str] = {
     "LifecycleStage": "shipyard.tracking.entities:LifecycleStage",
     "LocalArtifactRepository": "shipyard.tracking.artifacts:LocalArtifactRepository",
     "Metric": "shipyard.tracking.entities:Metric",
+    "MlflowClient": "shipyard.client:MlflowClient",
     "Param": "shipyard.tracking.entities:Param",
     "Run": "shipyard.tracking.entities:Run",
     "RunData": "shipyard.tracking.entities:RunData",
@@ -91,6 +98,7 @@ _LAZY: dict[str, str] = {
     "get_artifact_uri": "shipyard.tracking.fluent:get_artifact_uri",
     "get_experiment": "shipyard.tracking.fluent:get_experiment",
     "get_experiment_by_name": "shipyard.tracking.fluent:get_experiment_by_name",
+    "get_registry_uri": "shipyard.tracking.fluent:get_registry_uri",
     "get_tracking_store": "shipyard.tracking.store:get_tracking_store",
     "get_tracking_uri": "shipyard.tracking.fluent:get_tracking_uri",
     "last_active_run_id": "shipyard.tracking.fluent:last_active_run_id",
@@ -104,8 +112,10 @@ _LAZY: dict[str, str] = {
     "log_param": "shipyard.tracking.fluent:log_param",
     "log_params": "shipyard.tracking.fluent:log_params",
     "log_text": "shipyard.tracking.fluent:log_text",
-    "search_runs": "shipyard.tracking.fluent:search_runs",
+    "search_experiments": "shipyard.tracking.fluent_search:search_experiments",
+    "search_runs": "shipyard.tracking.fluent_search:search_runs",
     "set_experiment": "shipyard.tracking.fluent:set_experiment",
+    "set_registry_uri": "shipyard.tracking.fluent:set_registry_uri",
     "set_tag": "shipyard.tracking.fluent:set_tag",
     "set_tags": "shipyard.tracking.fluent:set_tags",
     "set_tracking_uri": "shipyard.tracking.fluent:set_tracking_uri",
@@ -126,6 +136,7 @@ __all__ = [
     "LifecycleStage",
     "LocalArtifactRepository",
     "Metric",
+    "MlflowClient",
     "Param",
     "Run",
     "RunData",
@@ -143,6 +154,7 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_registry_uri",
     "get_tracking_store",
     "get_tracking_uri",
     "last_active_run_id",
@@ -156,8 +168,10 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -12,7 +12,9 @@ import os
 import posixpath
 import shutil
 import tempfile
+from collections.abc import Hashable
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from shipyard.exceptions import ArtifactPathError, InvalidInput, ResourceNotFound
@@ -180,8 +182,11 @@ class LocalArtifactRepository(ArtifactRepository):
             target.unlink()
 
 
-def get_artifact_repository(artifact_uri: str) -> ArtifactRepository:
-    """The repository for a URI, chosen by its scheme through `ARTIFACT_REPOSITORIES`."""
+def get_artifact_repository(artifact_uri: str, http: Hashable = None) -> ArtifactRepository:
+    """The repository for a URI, chosen by its scheme through `ARTIFACT_REPOSITORIES`.
+
+    `http` (`rest_client.RestClientSettings`: credentials, TLS, retries, from the caller's
+    settings) goes to classes with `remote = True`, the artifact proxy's."""
     scheme = urlparse(artifact_uri).scheme.lower()
     if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         scheme = "file"
@@ -190,8 +195,11 @@ def get_artifact_repository(artifact_uri: str) -> ArtifactRepository:
             f"artifact URI scheme {scheme!r} is not supported; "
             f"known schemes: {', '.join(sorted(ARTIFACT_REPOSITORIES))}"
         )
-    repo_class: type[ArtifactRepository] = load(ARTIFACT_REPOSITORIES[scheme])
-    return repo_class(artifact_uri)
+    repo_class: Any = load(ARTIFACT_REPOSITORIES[scheme])
+    repository: ArtifactRepository = (
+        repo_class(artifact_uri, http) if getattr(repo_class, "remote", False) else repo_class(artifact_uri)
+    )
+    return repository
 
 
 __all__ = [

@@ -22,15 +22,15 @@ from urllib.parse import quote, urlparse
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.tracking.artifacts import ArtifactRepository, _check_source_tree, safe_relative_path
 from shipyard.tracking.entities import FileInfo
-from shipyard.tracking.rest_client import ARTIFACTS_API, CHUNK, RestClient
+from shipyard.tracking.rest_client import ARTIFACTS_API, CHUNK, RestClient, RestClientSettings
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=64)
-def client_for(base_url: str) -> RestClient:
-    """One client (connection pool, credentials from `SHIPYARD_TRACKING_*`) per server."""
-    return RestClient(base_url)
+def client_for(base_url: str, http: RestClientSettings) -> RestClient:
+    """One client (connection pool, the caller's credentials and retries) per server."""
+    return RestClient(base_url, http)
 
 
 def split_proxy_uri(uri: str) -> tuple[str, str]:
@@ -69,10 +69,14 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
 class HttpArtifactRepository(ArtifactRepository):
     """The files under one proxy path, e.g. a run's `.../artifacts`."""
 
-    def __init__(self, artifact_uri: str) -> None:
+    remote = True
+    """`get_artifact_repository` hands the constructor the caller's `RestClientSettings`."""
+
+    def __init__(self, artifact_uri: str, http: RestClientSettings | None = None) -> None:
+        """No `http` means no credentials and the default retries."""
         super().__init__(artifact_uri)
         self.base_url, self.root = split_proxy_uri(artifact_uri)
-        self.client = client_for(self.base_url)
+        self.client = client_for(self.base_url, http or RestClientSettings())
 
     def _url(self, relative: str) -> str:
         full = posixpath.join(self.root, relative) if relative else self.root

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipyard.exceptions import InvalidInput
+from shipyard.mlflow_names import refuses
 from shipyard.settings import Settings
 from shipyard.tracking import artifact_logging, validation
 from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository
@@ -29,37 +30,40 @@ from shipyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from shipyard.tracking.fluent_state import process_settings
+from shipyard.tracking.fluent_state import http_for, process_settings, resolve_registry_uri, resolve_tracking_uri
+from shipyard.tracking.paging import PagedList
 from shipyard.tracking.store import (
     SEARCH_MAX_RESULTS_DEFAULT,
     AbstractTrackingStore,
-    default_tracking_uri,
     get_tracking_store,
 )
-
-
-def resolve_tracking_uri(tracking_uri: str | None, settings: Settings) -> str:
-    """Explicit URI, else `SHIPYARD_TRACKING_URI`, else the embedded sqlite default in the cwd."""
-    return tracking_uri or settings.tracking_uri or default_tracking_uri()
 
 
 class TrackingClient:
     """Experiments, runs and their data in the store a tracking URI names."""
 
+    @refuses("workspace_store_uri")
     def __init__(
-        self, tracking_uri: str | None = None, registry_uri: str | None = None, *, settings: Settings | None = None
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        workspace_store_uri: str | None = None,
+        *,
+        settings: Settings | None = None,
     ) -> None:
         """`settings` None means the process's (`fluent_state.process_settings`): this public
-        constructor is an edge, like `start_run`."""
+        constructor is an edge, like `start_run`. No URI means the current one, the same answer
+        the fluent API gets (`set_tracking_uri`, then the variables)."""
         if settings is None:
             settings = process_settings()
         self.tracking_uri = resolve_tracking_uri(tracking_uri, settings)
-        self.registry_uri = registry_uri or settings.registry_uri or self.tracking_uri
+        self.registry_uri = resolve_registry_uri(registry_uri, settings, self.tracking_uri)
         self._settings = settings
+        self._http = http_for(settings)
 
     @property
     def store(self) -> AbstractTrackingStore:
-        return get_tracking_store(self.tracking_uri)
+        return get_tracking_store(self.tracking_uri, None, self._http)
 
     def _read_store(self) -> AbstractTrackingStore:
         store = self.store
@@ -86,8 +90,9 @@ class TrackingClient:
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-    ) -> list[Experiment]:
-        return self.store.search_experiments(view_type, max_results, filter_string, order_by)
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        return self.store.search_experiments(view_type, max_results, filter_string, order_by, page_token)
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.store.delete_experiment(experiment_id)
@@ -146,13 +151,24 @@ class TrackingClient:
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]:
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
-        return self._read_store().search_runs(ids, filter_string, run_view_type, max_results, order_by)
+        return self._read_store().search_runs(ids, filter_string, run_view_type, max_results, order_by, page_token)
 
-    # --- run data (synchronous, as MLflow's client is) ----------------------------------------
+    # --- run data (synchronous, as MLflow's client is: `synchronous` asks for what always happens) ----
+    @refuses("dataset_name", "dataset_digest", "model_id")
     def log_metric(
-        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
     ) -> None:
         metric = Metric(
             validation.check_key(key),
@@ -162,13 +178,13 @@ class TrackingClient:
         )
         self.store.log_batch(run_id, [metric], [], [])
 
-    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         self.store.log_batch(
             run_id, [], [Param(validation.check_key(key, "param"), validation.param_value(key, value))], []
         )
         return value
 
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
         self.store.log_batch(
             run_id, [], [], [RunTag(validation.check_key(key, "tag"), validation.tag_value(key, value))]
         )
@@ -182,6 +198,7 @@ class TrackingClient:
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
     ) -> None:
         for metric in metrics:
             validation.check_key(metric.key)
@@ -197,7 +214,7 @@ class TrackingClient:
 
     # --- artifacts ----------------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
-        return get_artifact_repository(self.store.get_run(run_id).info.artifact_uri)
+        return get_artifact_repository(self.store.get_run(run_id).info.artifact_uri, self._http)
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         self.artifact_repository(run_id).log_artifact(local_path, artifact_path)
@@ -211,7 +228,19 @@ class TrackingClient:
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         artifact_logging.log_dict(self.artifact_repository(run_id), dictionary, artifact_file)
 
-    def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
+    @refuses("key", "step", "timestamp")
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        if artifact_file is None:
+            raise InvalidInput("log_image needs artifact_file (image series by key are not supported)")
         artifact_logging.log_image(self.artifact_repository(run_id), image, artifact_file)
 
     def log_figure(
@@ -226,4 +255,4 @@ class TrackingClient:
         return self.artifact_repository(run_id).download_artifacts(path, dst_path)
 
 
-__all__ = ["TrackingClient", "resolve_tracking_uri"]
+__all__ = ["TrackingClient"]

@@ -12,27 +12,33 @@ import atexit
 import contextvars
 import os
 import time
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from shipyard.exceptions import InvalidInput, InvalidState, ResourceNotFound
+from shipyard.exceptions import InvalidInput, InvalidState
+from shipyard.mlflow_names import refuses
 from shipyard.tracking import artifact_logging, system_tags, validation
 from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import AsyncWriter, writer_for
 from shipyard.tracking.client import TrackingClient
-from shipyard.tracking.entities import Run, RunData, RunInfo, RunStatus, RunTag, ViewType
+from shipyard.tracking.entities import Run, RunData, RunInfo, RunStatus, RunTag
 from shipyard.tracking.fluent_state import (
     STATE,
     current_store,
+    default_experiment_id,
     get_experiment,
     get_experiment_by_name,
+    get_registry_uri,
     get_tracking_uri,
+    process_http,
     process_settings,
     set_experiment,
+    set_registry_uri,
     set_tracking_uri,
+    take_env_run_id,
+    wait_for_writes,
 )
-from shipyard.tracking.store import DEFAULT_EXPERIMENT_ID, AbstractTrackingStore
+from shipyard.tracking.store import AbstractTrackingStore
 
 
 class ActiveRun:
@@ -79,6 +85,7 @@ def active_run_or_start() -> ActiveRun:
     return start_run()
 
 
+@refuses("log_system_metrics")
 def start_run(
     run_id: str | None = None,
     experiment_id: str | None = None,
@@ -87,14 +94,21 @@ def start_run(
     parent_run_id: str | None = None,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume `run_id`) and make it active; `with start_run():` ends it."""
+    """Start a run (or resume `run_id`) and make it active; `with start_run():` ends it.
+
+    As in MLflow, the process's first `start_run()` without `run_id` resumes the run that
+    `MLFLOW_RUN_ID` (or `SHIPYARD_RUN_ID`) names, and a new run goes to the experiment of
+    `set_experiment`, else `MLFLOW_EXPERIMENT_NAME`, else `MLFLOW_EXPERIMENT_ID`, else Default."""
     stack = _ACTIVE_RUNS.get()
     if stack and not nested:
         raise InvalidState(
             f"run {stack[-1].run_id} is already active; end it first or pass nested=True to start a child run"
         )
     store = current_store()
+    if run_id is None:
+        run_id = take_env_run_id(store)
     if run_id is not None:
         existing = store.get_run(run_id)
         if existing.info.lifecycle_stage != "active":
@@ -111,7 +125,7 @@ def start_run(
         for key, value in run_tags.items():
             validation.check_key(key, "tag")
             validation.tag_value(key, value)
-        experiment = str(experiment_id) if experiment_id is not None else (STATE.experiment_id or DEFAULT_EXPERIMENT_ID)
+        experiment = str(experiment_id) if experiment_id is not None else default_experiment_id(store)
         run = store.create_run(
             experiment,
             run_tags.get(system_tags.USER),
@@ -168,14 +182,16 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@refuses("model_id", "dataset")
 def log_metric(
     key: str,
     value: float,
     step: int | None = None,
-    *,
+    synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
-    synchronous: bool | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
     """Queue one metric value; returns in microseconds (the writer thread does the I/O).
     `synchronous=True` also waits until it is written."""
@@ -192,7 +208,7 @@ def log_metric(
     writer.queue_metric(
         active.info.run_id if active is not None else validation.check_run_id(run_id), key, number, ts, step_value
     )
-    if synchronous:
+    if synchronous or (synchronous is None and not process_settings().enable_async_logging):
         writer.flush()
 
 
@@ -200,18 +216,20 @@ def log_metric(
 _KNOWN_KEYS: set[str] = set()
 
 
+@refuses("model_id", "dataset")
 def log_metrics(
     metrics: dict[str, float],
     step: int | None = None,
-    *,
-    timestamp: int | None = None,
-    run_id: str | None = None,
     synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
     ts = timestamp if timestamp is not None else _now_ms()
     for key, value in metrics.items():
-        log_metric(key, value, step, timestamp=ts, run_id=run_id)
-    if synchronous:
+        log_metric(key, value, step, synchronous=False, timestamp=ts, run_id=run_id)
+    if wait_for_writes(synchronous):
         flush_async_logging()
 
 
@@ -222,40 +240,40 @@ def _target(run_id: str | None) -> tuple[str, AsyncWriter]:
     return validation.check_run_id(run_id), writer_for(current_store())
 
 
-def log_param(key: str, value: Any, *, run_id: str | None = None, synchronous: bool | None = None) -> Any:
+def log_param(key: str, value: Any, synchronous: bool | None = None, *, run_id: str | None = None) -> Any:
     """Queue a param; a different value for a key this run already has raises `InvalidInput` now."""
     target, writer = _target(run_id)
     writer.queue_param(target, validation.check_key(key, "param"), validation.param_value(key, value))
-    if synchronous:
+    if wait_for_writes(synchronous):
         writer.flush()
     return value
 
 
-def log_params(params: dict[str, Any], *, run_id: str | None = None, synchronous: bool | None = None) -> None:
+def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
     for key, value in params.items():
-        log_param(key, value, run_id=run_id)
-    if synchronous:
+        log_param(key, value, synchronous=False, run_id=run_id)
+    if wait_for_writes(synchronous):
         flush_async_logging()
 
 
-def set_tag(key: str, value: Any, *, run_id: str | None = None, synchronous: bool | None = None) -> None:
+def set_tag(key: str, value: Any, synchronous: bool | None = None, *, run_id: str | None = None) -> None:
     target, writer = _target(run_id)
     writer.queue_tag(target, validation.check_key(key, "tag"), validation.tag_value(key, value))
-    if synchronous:
+    if wait_for_writes(synchronous):
         writer.flush()
 
 
-def set_tags(tags: dict[str, Any], *, run_id: str | None = None, synchronous: bool | None = None) -> None:
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None, *, run_id: str | None = None) -> None:
     for key, value in tags.items():
-        set_tag(key, value, run_id=run_id)
-    if synchronous:
+        set_tag(key, value, synchronous=False, run_id=run_id)
+    if wait_for_writes(synchronous):
         flush_async_logging()
 
 
 def _repository(run_id: str | None = None) -> ArtifactRepository:
     if run_id is None:
-        return get_artifact_repository(active_run_or_start().info.artifact_uri)
-    return get_artifact_repository(current_store().get_run(run_id).info.artifact_uri)
+        return get_artifact_repository(active_run_or_start().info.artifact_uri, process_http())
+    return get_artifact_repository(current_store().get_run(run_id).info.artifact_uri, process_http())
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -285,7 +303,20 @@ def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> 
     artifact_logging.log_dict(_repository(run_id), dictionary, artifact_file)
 
 
-def log_image(image: Any, artifact_file: str, run_id: str | None = None) -> None:
+@refuses("key", "step", "timestamp")
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = False,
+    *,
+    run_id: str | None = None,
+) -> None:
+    """Write `image` as the artifact `artifact_file` (always synchronously)."""
+    if artifact_file is None:
+        raise InvalidInput("log_image needs artifact_file (image series by key are not supported)")
     artifact_logging.log_image(_repository(run_id), image, artifact_file)
 
 
@@ -303,39 +334,14 @@ def last_active_run_id() -> str | None:
 
 def current_client() -> TrackingClient:
     """A client of the fluent store, with the process's settings."""
-    return TrackingClient(get_tracking_uri(), settings=process_settings())
+    return TrackingClient(settings=process_settings())
 
 
-def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+@refuses("trace_location")
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None, trace_location: Any = None
+) -> str:
     return current_client().create_experiment(name, artifact_location, tags)
-
-
-def search_runs(
-    experiment_ids: Sequence[str] | None = None,
-    filter_string: str = "",
-    run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = 100_000,
-    order_by: Sequence[str] | None = None,
-    experiment_names: Sequence[str] | None = None,
-    output_format: str = "pandas",
-) -> Any:
-    """Runs as a pandas DataFrame with MLflow's columns (run_id, ..., metrics.x, params.y, tags.z),
-    or as a list of `Run` with `output_format="list"`."""
-    if output_format not in ("pandas", "list"):
-        raise InvalidInput(f"output_format {output_format!r} is not supported; expected 'pandas' or 'list'")
-    from shipyard.tracking.runs_frame import runs_to_frame
-
-    client = current_client()
-    ids = [str(e) for e in experiment_ids or []]
-    for name in experiment_names or []:
-        experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise ResourceNotFound(f"experiment {name!r} does not exist")
-        ids.append(experiment.experiment_id)
-    if not ids:
-        ids = [STATE.experiment_id or DEFAULT_EXPERIMENT_ID]
-    runs = client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
-    return runs if output_format == "list" else runs_to_frame(runs)
 
 
 __all__ = [
@@ -348,6 +354,7 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_registry_uri",
     "get_tracking_uri",
     "last_active_run_id",
     "log_artifact",
@@ -360,8 +367,8 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
-    "search_runs",
     "set_experiment",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -16,11 +16,11 @@ from typing import IO, Any
 
 import orjson
 import requests
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shipyard import exceptions as errors
 from shipyard.redact import mask_url
+from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.paging import PagedList
 
 API = "/api/2.0/mlflow"
 SHIPYARD_API = "/api/2.0/shipyard"
@@ -43,20 +43,6 @@ _BY_CODE: dict[str, type[errors.ShipyardError]] = {
 }
 
 
-class RestClientSettings(BaseSettings):
-    """Credentials and patience of a client of `shipyard server` (`SHIPYARD_TRACKING_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="SHIPYARD_TRACKING_", extra="ignore")
-
-    token: str | None = Field(default=None, repr=False)
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    insecure_tls: bool = False
-    timeout: float = 120.0
-    max_retries: int = 6
-    backoff_s: float = 0.25
-
-
 def error_from_response(response: requests.Response, what: str) -> errors.ShipyardError:
     """The Shipyard exception an error answer stands for (its class from `error_code`)."""
     try:
@@ -77,9 +63,9 @@ def error_from_response(response: requests.Response, what: str) -> errors.Shipya
 class RestClient:
     """Calls on one server, e.g. `http://tracking:5000`."""
 
-    def __init__(self, base_url: str, settings: RestClientSettings | None = None) -> None:
+    def __init__(self, base_url: str, settings: RestClientSettings) -> None:
         self.base_url = base_url.rstrip("/")
-        self.settings = settings or RestClientSettings()
+        self.settings = settings
         self._local = threading.local()
 
     @property
@@ -87,11 +73,17 @@ class RestClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            if self.settings.token:
-                session.headers["Authorization"] = f"Bearer {self.settings.token}"
-            elif self.settings.username is not None:
-                session.auth = (self.settings.username, self.settings.password or "")
-            session.verify = not self.settings.insecure_tls
+            options = self.settings
+            # NOTE: MLflow's order: user and password (both) win over a token.
+            if options.username and options.password:
+                session.auth = (options.username, options.password)
+            elif options.token:
+                session.headers["Authorization"] = f"Bearer {options.token}"
+            elif options.username is not None:
+                session.auth = (options.username, "")
+            session.verify = False if options.insecure_tls else (options.server_cert_path or True)
+            if options.client_cert_path is not None:
+                session.cert = options.client_cert_path
             self._local.session = session
         return session
 
@@ -137,18 +129,27 @@ class RestClient:
         return result
 
     def pages(
-        self, method: str, endpoint: str, body: dict[str, Any], key: str, max_results: int, page_size: int = 1000
-    ) -> list[dict[str, Any]]:
-        """Follow `next_page_token` until `max_results` items of `key` are read or none are left."""
-        found: list[dict[str, Any]] = []
-        token = None
+        self,
+        method: str,
+        endpoint: str,
+        body: dict[str, Any],
+        key: str,
+        max_results: int,
+        page_size: int = 1000,
+        page_token: str | None = None,
+    ) -> PagedList[dict[str, Any]]:
+        """Follow `next_page_token` from `page_token` until `max_results` items of `key` are read
+        or none are left; `.token` of the result continues where it stopped."""
+        found: PagedList[dict[str, Any]] = PagedList(token=page_token)
         while len(found) < max_results:
             answer = self.call(
-                method, endpoint, {**body, "max_results": min(page_size, max_results - len(found)), "page_token": token}
+                method,
+                endpoint,
+                {**body, "max_results": min(page_size, max_results - len(found)), "page_token": found.token},
             )
             found += answer.get(key, [])
-            token = answer.get("next_page_token")
-            if not token:
+            found.token = answer.get("next_page_token") or None
+            if not found.token:
                 break
         return found
 

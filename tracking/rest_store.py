@@ -14,9 +14,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from shipyard.exceptions import InvalidInput, ResourceNotFound
+from shipyard.exceptions import ResourceNotFound
 from shipyard.redact import mask_url
 from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag, ViewType
+from shipyard.tracking.paging import PagedList, check_max_results
 from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient, RestClientSettings
 from shipyard.tracking.store import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
 
@@ -46,6 +47,9 @@ def _kv(items: Any) -> dict[str, str]:
 class RestTrackingStore(AbstractTrackingStore):
     """Experiments and runs on a tracking server."""
 
+    remote = True
+    """`get_tracking_store` hands `from_uri` the caller's `RestClientSettings`."""
+
     def __init__(self, uri: str, client: RestClient) -> None:
         self.uri = uri
         self.client = client
@@ -54,9 +58,12 @@ class RestTrackingStore(AbstractTrackingStore):
         return f"{type(self).__name__}({mask_url(self.uri)!r})"
 
     @classmethod
-    def from_uri(cls, uri: str, artifact_root: str | None = None) -> RestTrackingStore:
-        """`artifact_root` is ignored: the server decides where artifacts live."""
-        return cls(uri, RestClient(uri, RestClientSettings()))
+    def from_uri(
+        cls, uri: str, artifact_root: str | None = None, http: RestClientSettings | None = None
+    ) -> RestTrackingStore:
+        """`artifact_root` is ignored: the server decides where artifacts live. No `http` means
+        no credentials and the default retries (what a caller without settings gets)."""
+        return cls(uri, RestClient(uri, http or RestClientSettings()))
 
     @property
     def artifact_root(self) -> str:
@@ -135,12 +142,13 @@ class RestTrackingStore(AbstractTrackingStore):
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-    ) -> list[Experiment]:
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
         body = {"view_type": _VIEW_NAMES[view_type], "filter": filter_string, "order_by": list(order_by or [])}
-        return [
-            self._experiment(e)
-            for e in self.client.pages("POST", "/experiments/search", body, "experiments", max_results)
-        ]
+        found = self.client.pages(
+            "POST", "/experiments/search", body, "experiments", max_results, page_token=page_token
+        )
+        return PagedList([self._experiment(e) for e in found], found.token)
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.client.call("POST", "/experiments/delete", {"experiment_id": str(experiment_id)})
@@ -244,16 +252,17 @@ class RestTrackingStore(AbstractTrackingStore):
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]:
-        if not isinstance(max_results, int) or max_results < 1:
-            raise InvalidInput(f"max_results must be a positive integer, got {max_results!r}")
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        check_max_results(max_results)
         body = {
             "experiment_ids": [str(e) for e in experiment_ids],
             "filter": filter_string,
             "run_view_type": _VIEW_NAMES[run_view_type],
             "order_by": list(order_by or []),
         }
-        return [self._run(r) for r in self.client.pages("POST", "/runs/search", body, "runs", max_results)]
+        found = self.client.pages("POST", "/runs/search", body, "runs", max_results, page_token=page_token)
+        return PagedList([self._run(r) for r in found], found.token)
 
 
 __all__ = ["RestTrackingStore"]

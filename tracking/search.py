@@ -2,10 +2,13 @@
 
     metrics.loss < 0.5 AND params.optimizer = 'adam' AND tags."my tag" LIKE 'x%'
     attributes.status = 'FINISHED' AND attributes.run_id IN ('a1', 'b2')
+    params.lr IS NULL AND tags.team IS NOT NULL AND attributes.created > 1700000000000
 
 Clauses are joined by AND. Identifiers are `<kind>.<key>` with kind metrics/params/tags/attributes
 (singular forms too); a key with spaces or symbols is quoted with backticks or double quotes.
-Errors name the offending token and its position.
+`RUNS` and `EXPERIMENTS` are the two grammars (which attributes exist, which kinds take IS NULL),
+copied from MLflow's `SearchUtils` and `SearchExperimentsUtils`. Errors name the offending token
+and its position.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Literal
 from shipyard.exceptions import InvalidInput
 
 Kind = Literal["metric", "param", "tag", "attribute"]
-Value = float | str | tuple[str, ...]
+Value = float | str | tuple[str, ...] | None
 
 _KINDS: dict[str, Kind] = {
     "metric": "metric",
@@ -36,10 +39,51 @@ _KINDS: dict[str, Kind] = {
 }
 NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
+NULL_OPS = ("IS NULL", "IS NOT NULL")
+_DATASET_PREFIXES = ("dataset", "datasets")
 
 RUN_STRING_ATTRIBUTES = ("run_id", "run_name", "status", "artifact_uri", "user_id", "lifecycle_stage")
 RUN_NUMERIC_ATTRIBUTES = ("start_time", "end_time")
-_ATTRIBUTE_ALIASES = {"run_uuid": "run_id", "runname": "run_name", "name": "run_name"}
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """What one kind of search accepts: its attributes, their aliases, the kinds it filters on,
+    the kinds that take IS NULL / IS NOT NULL, and the attributes that take IN lists."""
+
+    what: str
+    string_attributes: tuple[str, ...]
+    numeric_attributes: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+    kinds: tuple[Kind, ...]
+    null_kinds: tuple[Kind, ...]
+    list_attributes: tuple[str, ...]
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return self.string_attributes + self.numeric_attributes
+
+
+RUNS = Grammar(
+    what="runs",
+    string_attributes=RUN_STRING_ATTRIBUTES,
+    numeric_attributes=RUN_NUMERIC_ATTRIBUTES,
+    # NOTE: "created" and "run name" are MLflow's aliases (`SearchUtils.translate_key_alias`).
+    aliases=(("run_uuid", "run_id"), ("runname", "run_name"), ("name", "run_name"), ("run name", "run_name"))
+    + (("created", "start_time"),),
+    kinds=("metric", "param", "tag", "attribute"),
+    null_kinds=("param", "tag"),
+    list_attributes=("run_id",),
+)
+EXPERIMENTS = Grammar(
+    what="experiments",
+    string_attributes=("name", "experiment_id"),
+    numeric_attributes=("creation_time", "last_update_time"),
+    aliases=(),
+    kinds=("tag", "attribute"),
+    null_kinds=("tag",),
+    list_attributes=("experiment_id",),
+)
 
 _TOKEN = re.compile(
     r"""
@@ -97,39 +141,43 @@ def _unquote(text: str) -> str:
     return text
 
 
-def parse_identifier(text: str, *, where: str = "filter_string") -> tuple[Kind, str]:
+def parse_identifier(text: str, *, where: str = "filter_string", grammar: Grammar = RUNS) -> tuple[Kind, str]:
     """`metrics.loss` -> ("metric", "loss"); a bare name means an attribute."""
     prefix, dot, key = text.partition(".")
     if not dot:
-        return "attribute", _attribute_name(text, where)
-    kind = _KINDS.get(prefix.lower())
-    if kind is None:
+        return "attribute", _attribute_name(text, where, grammar)
+    if prefix.lower() in _DATASET_PREFIXES:
         raise InvalidInput(
-            f"{where}: identifier {text!r} has unknown prefix {prefix!r}; "
-            "expected metrics., params., tags. or attributes."
+            f"{where}: {text!r} filters on datasets, but Shipyard does not record runs' dataset "
+            "inputs (log_input is accepted and dropped), so no run could match; remove the clause"
+        )
+    kind = _KINDS.get(prefix.lower())
+    if kind is None or kind not in grammar.kinds:
+        raise InvalidInput(
+            f"{where}: identifier {text!r} has unknown prefix {prefix!r}; {grammar.what} accept "
+            + ", ".join(f"{k}s." for k in grammar.kinds)
         )
     key = _unquote(key)
     if not key:
         raise InvalidInput(f"{where}: identifier {text!r} has an empty key")
-    return kind, (_attribute_name(key, where) if kind == "attribute" else key)
+    return kind, (_attribute_name(key, where, grammar) if kind == "attribute" else key)
 
 
-def _attribute_name(name: str, where: str) -> str:
-    name = _ATTRIBUTE_ALIASES.get(name.lower(), name.lower())
-    if name not in RUN_STRING_ATTRIBUTES + RUN_NUMERIC_ATTRIBUTES:
+def _attribute_name(name: str, where: str, grammar: Grammar) -> str:
+    name = dict(grammar.aliases).get(name.lower(), name.lower())
+    if name not in grammar.attributes:
         raise InvalidInput(
-            f"{where}: unknown attribute {name!r}; expected one of "
-            f"{', '.join(RUN_STRING_ATTRIBUTES + RUN_NUMERIC_ATTRIBUTES)}"
+            f"{where}: unknown attribute {name!r} for {grammar.what}; expected one of {', '.join(grammar.attributes)}"
         )
     return name
 
 
-def _is_numeric(kind: Kind, key: str) -> bool:
-    return kind == "metric" or (kind == "attribute" and key in RUN_NUMERIC_ATTRIBUTES)
+def _is_numeric(kind: Kind, key: str, grammar: Grammar) -> bool:
+    return kind == "metric" or (kind == "attribute" and key in grammar.numeric_attributes)
 
 
-def parse_filter(filter_string: str | None) -> list[Comparison]:
-    """Parse a run filter into comparisons that are all true for a matching run."""
+def parse_filter(filter_string: str | None, grammar: Grammar = RUNS) -> list[Comparison]:
+    """Parse a filter into comparisons that are all true for a matching run (or experiment)."""
     if not filter_string or not filter_string.strip():
         return []
     tokens = _tokenize(filter_string)
@@ -153,18 +201,26 @@ def parse_filter(filter_string: str | None) -> list[Comparison]:
         token = take("an identifier such as metrics.loss")
         if token.type not in ("ident", "word") or token.text.upper() in ("AND", "LIKE", "ILIKE", "IN"):
             raise bad(token, "an identifier such as metrics.loss")
-        kind, key = parse_identifier(token.text)
-        numeric = _is_numeric(kind, key)
+        kind, key = parse_identifier(token.text, grammar=grammar)
+        numeric = _is_numeric(kind, key, grammar)
         op_token = take("a comparator")
         op = op_token.text.upper() if op_token.type == "word" else op_token.text
         op = "!=" if op == "<>" else op
         if op == "NOT":
             op = "NOT " + take("LIKE/ILIKE/IN").text.upper()
-        allowed = NUMERIC_OPS if numeric else STRING_OPS + (("IN", "NOT IN") if key == "run_id" else ())
+        elif op == "IS":
+            following = take("NULL or NOT NULL").text.upper()
+            op = "IS NOT NULL" if following == "NOT" and take("NULL").text.upper() == "NULL" else f"IS {following}"
+        listed = kind == "attribute" and key in grammar.list_attributes
+        allowed = (NUMERIC_OPS if numeric else STRING_OPS + (("IN", "NOT IN") if listed else ())) + (
+            NULL_OPS if kind in grammar.null_kinds else ()
+        )
         if op not in allowed:
             raise bad(op_token, f"one of {', '.join(allowed)} for {token.text}")
         value: Value
-        if op in ("IN", "NOT IN"):
+        if op in NULL_OPS:
+            value = None
+        elif op in ("IN", "NOT IN"):
             if take("'('").text != "(":
                 raise bad(tokens[index - 1], "'(' after IN")
             items: list[str] = []
@@ -197,7 +253,7 @@ def parse_filter(filter_string: str | None) -> list[Comparison]:
             raise bad(joiner, "AND (OR is not supported)")
 
 
-def parse_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
+def parse_order_by(order_by: Sequence[str] | None, grammar: Grammar = RUNS) -> list[OrderBy]:
     """`["metrics.loss ASC", "attributes.start_time DESC"]` -> order clauses (ascending default)."""
     clauses = []
     for entry in order_by or []:
@@ -210,14 +266,18 @@ def parse_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
                 break
         if not text:
             raise InvalidInput(f"order_by: {entry!r} names no column")
-        kind, key = parse_identifier(text, where="order_by")
+        kind, key = parse_identifier(text, where="order_by", grammar=grammar)
         clauses.append(OrderBy(kind, key, ascending))
     return clauses
 
 
 __all__ = [
     "Comparison",
+    "EXPERIMENTS",
+    "Grammar",
+    "NULL_OPS",
     "OrderBy",
+    "RUNS",
     "RUN_NUMERIC_ATTRIBUTES",
     "RUN_STRING_ATTRIBUTES",
     "parse_filter",

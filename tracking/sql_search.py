@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from shipyard.tracking.orm import SqlLatestMetric, SqlParam, SqlRun, SqlTag
-from shipyard.tracking.search import Comparison, OrderBy
+from shipyard.tracking.search import NULL_OPS, Comparison, OrderBy
+from shipyard.tracking.sql_paging import SortKey
 
 _RUN_COLUMNS: dict[str, Any] = {
     "run_id": SqlRun.run_uuid,
@@ -80,12 +81,17 @@ def run_condition(comparison: Comparison, dialect: str) -> Any:
         )
         return SqlRun.run_uuid.in_(matching)
     table = SqlParam if kind == "param" else SqlTag
+    if op in NULL_OPS:
+        having = sa.select(table.run_uuid).where(table.key == key)
+        return SqlRun.run_uuid.not_in(having) if op == "IS NULL" else SqlRun.run_uuid.in_(having)
     matching = sa.select(table.run_uuid).where(table.key == key, compare(table.value, op, value, dialect))
     return SqlRun.run_uuid.in_(matching)
 
 
-def order_columns(statement: sa.Select[Any], clauses: list[OrderBy]) -> sa.Select[Any]:
-    """Add ORDER BY terms (NULLs last), then MLflow's default: newest start first, then run id."""
+def order_keys(statement: sa.Select[Any], clauses: list[OrderBy]) -> tuple[sa.Select[Any], list[SortKey]]:
+    """The statement with the joins the order needs, and its sort keys: the clauses (NULLs last),
+    then MLflow's default, newest start first, then run id (unique, so pages are exact)."""
+    keys: list[SortKey] = []
     for number, clause in enumerate(clauses):
         if clause.kind == "attribute":
             column: Any = _RUN_COLUMNS[clause.key]
@@ -94,9 +100,8 @@ def order_columns(statement: sa.Select[Any], clauses: list[OrderBy]) -> sa.Selec
             alias = aliased(table, name=f"order_{number}")
             statement = statement.outerjoin(alias, sa.and_(alias.run_uuid == SqlRun.run_uuid, alias.key == clause.key))
             column = alias.value
-        term = column.asc() if clause.ascending else column.desc()
-        statement = statement.order_by(sa.nulls_last(term))
-    return statement.order_by(SqlRun.start_time.desc(), SqlRun.run_uuid)
+        keys.append((column, clause.ascending))
+    return statement, [*keys, (SqlRun.start_time, False), (SqlRun.run_uuid, True)]
 
 
-__all__ = ["compare", "order_columns", "run_condition"]
+__all__ = ["compare", "order_keys", "run_condition"]

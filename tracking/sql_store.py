@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
 from shipyard.redact import mask_url
-from shipyard.tracking import validation
+from shipyard.tracking import sql_gc, validation
 from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 from shipyard.tracking.entities import (
     Experiment,
@@ -35,8 +35,11 @@ from shipyard.tracking.orm import (
     SqlRun,
     SqlTag,
 )
+from shipyard.tracking.paging import PagedList, check_max_results
 from shipyard.tracking.search import parse_filter, parse_order_by
 from shipyard.tracking.sql_batch import insert_ignore, upsert, write_batch
+from shipyard.tracking.sql_experiment_search import check_view_type, search_experiments
+from shipyard.tracking.sql_paging import fetch_page
 from shipyard.tracking.sql_rows import (
     PARENT_RUN_TAG,
     RUN_NAME_TAG,
@@ -48,7 +51,7 @@ from shipyard.tracking.sql_rows import (
     runs_of,
     to_experiment,
 )
-from shipyard.tracking.sql_search import compare, order_columns, run_condition
+from shipyard.tracking.sql_search import order_keys, run_condition
 from shipyard.tracking.store import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
@@ -147,36 +150,10 @@ class SqlTrackingStore(AbstractTrackingStore):
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-    ) -> list[Experiment]:
-        """Filter on `name` (= != LIKE ILIKE) and `tags.<key>`; order by name or times."""
-        statement = sa.select(SqlExperiment).where(SqlExperiment.lifecycle_stage.in_(ViewType.stages(view_type)))
-        for comparison in parse_filter(filter_string):
-            if comparison.kind == "tag":
-                matching = sa.select(SqlExperimentTag.experiment_id).where(
-                    SqlExperimentTag.key == comparison.key,
-                    compare(SqlExperimentTag.value, comparison.op, comparison.value, self.dialect),
-                )
-                statement = statement.where(SqlExperiment.experiment_id.in_(matching))
-            elif comparison.kind == "attribute" and comparison.key == "run_name":
-                statement = statement.where(compare(SqlExperiment.name, comparison.op, comparison.value, self.dialect))
-            else:
-                raise InvalidInput(
-                    "filter_string: experiments can be filtered on name and tags.<key>, "
-                    f"not {comparison.kind} {comparison.key!r}"
-                )
-        columns = {
-            "run_name": SqlExperiment.name,
-            "start_time": SqlExperiment.creation_time,
-            "end_time": SqlExperiment.last_update_time,
-        }
-        for clause in parse_order_by(order_by):
-            column: Any = columns.get(clause.key) if clause.kind == "attribute" else None
-            if column is None:
-                raise InvalidInput(f"order_by: experiments can be ordered by name, not {clause.key!r}")
-            statement = statement.order_by(column.asc() if clause.ascending else column.desc())
-        statement = statement.order_by(SqlExperiment.experiment_id).limit(max_results)
-        with session_scope(self.engine, read_only=True) as session:
-            return [to_experiment(session, row) for row in session.execute(statement).scalars()]
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """MLflow's experiment filter and order (see `sql_experiment_search`)."""
+        return search_experiments(self.engine, view_type, max_results, filter_string, order_by, page_token)
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         with session_scope(self.engine) as session:
@@ -288,6 +265,16 @@ class SqlTrackingStore(AbstractTrackingStore):
     def restore_run(self, run_id: str) -> None:
         self._set_run_stage(run_id, LifecycleStage.ACTIVE)
 
+    # --- permanent deletion (MLflow's names; only `shipyard gc` calls them: see sql_gc.py) ----
+    def _get_deleted_runs(self, older_than: int = 0) -> list[str]:
+        return sql_gc.deleted_run_ids(self.engine, older_than)
+
+    def _hard_delete_run(self, run_id: str) -> None:
+        sql_gc.hard_delete_run(self.engine, run_id)
+
+    def _hard_delete_experiment(self, experiment_id: str) -> None:
+        sql_gc.hard_delete_experiment(self.engine, experiment_id)
+
     def log_batch(
         self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
     ) -> None:
@@ -329,18 +316,20 @@ class SqlTrackingStore(AbstractTrackingStore):
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]:
-        if not isinstance(max_results, int) or max_results < 1:
-            raise InvalidInput(f"max_results must be a positive integer, got {max_results!r}")
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        check_max_results(max_results)
         ids = [validation.check_experiment_id(e) for e in experiment_ids]
-        statement = sa.select(SqlRun).where(
-            SqlRun.experiment_id.in_(ids), SqlRun.lifecycle_stage.in_(ViewType.stages(run_view_type))
-        )
+        stages = ViewType.stages(check_view_type(run_view_type, "run_view_type"))
+        statement = sa.select(SqlRun).where(SqlRun.experiment_id.in_(ids), SqlRun.lifecycle_stage.in_(stages))
         for comparison in parse_filter(filter_string):
             statement = statement.where(run_condition(comparison, self.dialect))
-        statement = order_columns(statement, parse_order_by(list(order_by or []))).limit(max_results)
+        statement, keys = order_keys(statement, parse_order_by(list(order_by or [])))
+        query = {"search": "runs", "experiment_ids": sorted(ids), "filter": filter_string or "", "view": run_view_type}
+        query["order_by"] = list(order_by or [])
         with session_scope(self.engine, read_only=True) as session:
-            return runs_of(session, list(session.execute(statement).scalars()))
+            rows, token = fetch_page(session, statement, keys, max_results, page_token, query)
+            return PagedList(runs_of(session, rows), token)
 
 
 __all__ = ["SqlTrackingStore"]

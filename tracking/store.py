@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from shipyard.exceptions import InvalidInput
 from shipyard.lazy import load
 from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, ViewType
+from shipyard.tracking.paging import PagedList
 
 DEFAULT_DB_NAME = "shipyard.db"
 DEFAULT_EXPERIMENT_ID = "0"
@@ -61,12 +62,23 @@ def store_class(table: Mapping[str, str], uri: str, *, what: str) -> Any:
     return load(table[scheme])
 
 
+def get_tracking_store(uri: str, artifact_root: str | None = None, http: Hashable = None) -> AbstractTrackingStore:
+    """The process-wide store for a URI (created, and its database migrated, on first use).
+
+    `http` is how a REST store reaches its server (`rest_client.RestClientSettings`, built from
+    the caller's settings); classes without `remote = True` never see it, so a SQL database
+    stays one store (one engine, one background writer) whoever opens it."""
+    cls = store_class(STORES, uri, what="tracking")
+    return _open_tracking_store(cls, uri, artifact_root, http if getattr(cls, "remote", False) else None)
+
+
 @functools.cache
-def get_tracking_store(uri: str, artifact_root: str | None = None) -> AbstractTrackingStore:
-    """The process-wide store for a URI (created, and its database migrated, on first use)."""
+def _open_tracking_store(cls: Any, uri: str, artifact_root: str | None, http: Hashable) -> AbstractTrackingStore:
     # NOTE: the store class picks the default artifact root (a SQL store: beside its sqlite file),
     # so this module never imports SQLAlchemy: serving a local directory imports it.
-    store: AbstractTrackingStore = store_class(STORES, uri, what="tracking").from_uri(uri, artifact_root)
+    store: AbstractTrackingStore = (
+        cls.from_uri(uri, artifact_root) if http is None else cls.from_uri(uri, artifact_root, http)
+    )
     return store
 
 
@@ -92,7 +104,9 @@ class AbstractTrackingStore(abc.ABC):
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-    ) -> list[Experiment]: ...
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """One page; `.token` of the result continues it (`tracking/paging.py`)."""
 
     @abc.abstractmethod
     def delete_experiment(self, experiment_id: str) -> None: ...
@@ -162,7 +176,9 @@ class AbstractTrackingStore(abc.ABC):
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]: ...
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """One page; `.token` of the result continues it (`tracking/paging.py`)."""
 
     def get_params(self, run_id: str) -> dict[str, str]:
         """The run's params (the async writer checks immutability against these)."""

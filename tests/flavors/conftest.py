@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,3 +105,20 @@ def build() -> Any:
     from types import SimpleNamespace
 
     return SimpleNamespace(onnx_mlp=onnx_mlp, numpy_mlp=numpy_mlp, torch_mlp=torch_mlp)
+
+
+@pytest.fixture(scope="session")
+def runtime_helpers() -> Any:
+    """tests/runtime/conftest.py's server helpers (`shipyard_server`, `Server`, ...), one copy.
+
+    NOTE: a sibling folder's conftest is not visible here, so it is loaded by path under the name
+    pytest's importlib mode gives it; when pytest has already imported it, that module is reused."""
+    name = "tests.runtime.conftest"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "runtime" / "conftest.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -1,9 +1,13 @@
-"""Directories written by the real `mlflow` load in Shipyard and predict the same numbers.
+"""Model directories cross between MLflow and Shipyard both ways, with the same numbers.
 
-MLflow saves the models in a subprocess; Shipyard loads the sklearn/onnx/pytorch ones in another
-subprocess where importing `mlflow` is blocked, proving the loader does not need it. MLflow's
-python_model pickles subclass `mlflow.pyfunc.PythonModel`, so that one needs mlflow importable
-(tested in-process, and shown to fail with a clear message when mlflow is blocked).
+MLflow -> Shipyard: MLflow saves the models in a subprocess; Shipyard loads them in another
+subprocess where importing `mlflow` is blocked, proving the loader does not need it. A
+python_model whose class lives in a module that itself imports mlflow needs mlflow (shown to fail
+with a message naming the module); classes from scripts load without it
+(test_mlflow_python_model.py).
+
+Shipyard -> MLflow: every flavor Shipyard saves loads through `mlflow.pyfunc.load_model` (the
+loader modules' `_load_pyfunc`) and predicts what Shipyard's own load predicts.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ LOAD_WITHOUT_MLFLOW = textwrap.dedent(
     class BlockMlflow(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
             if name == "mlflow" or name.startswith("mlflow."):
-                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
             return None
 
     sys.meta_path.insert(0, BlockMlflow())
@@ -160,9 +164,10 @@ def test_mlflow_dirs_load_without_mlflow_and_match(mlflow_dirs: Path) -> None:
     assert got["mlflow_imported"] is False
     for name in ("sk_skops", "sk_cloudpickle", "onnx", "torch_pickle", "torch_pt2"):
         np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
-    # The python_model pickle needs mlflow; the error says so instead of a bare traceback.
-    assert got["python_model_error"] is not None and "mlflow" in got["python_model_error"]
-    assert "ModuleNotFoundError" in got["python_model_error"]
+    # The pickled class comes from user_model, which imports mlflow: the error names both.
+    error = got["python_model_error"]
+    assert error is not None and "user_model.Doubler is defined in module 'user_model'" in error
+    assert "which imports 'mlflow'" in error and "ModuleNotFoundError" not in error
 
 
 # Importing mlflow.pyfunc warns about type hints in MLflow's own classes; not ours to fix.
@@ -174,3 +179,117 @@ def test_mlflow_python_model_loads_with_mlflow_installed(mlflow_dirs: Path) -> N
     np.testing.assert_allclose(np.asarray(pred, dtype=float), expected["python_model"])
     assert model.signature is not None  # MLflow inferred it from the example; we enforce it
     np.testing.assert_allclose(model.predict({"v": [1, 2]}), [2.5, 4.5])
+
+
+# -- Shipyard saves, mlflow.pyfunc.load_model loads --------------------------------------------
+class Scaled(shipyard.pyfunc.PythonModel):
+    """A python model whose numbers depend on its config and on a param."""
+
+    def load_context(self, context: shipyard.pyfunc.PythonModelContext) -> None:
+        self.scale = float(context.model_config["scale"])
+
+    def predict(
+        self, context: shipyard.pyfunc.PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
+    ) -> np.ndarray:
+        return model_input["v"].to_numpy() * self.scale + (params or {}).get("shift", 0.0)
+
+
+def save_with_shipyard(kind: str, path: Path, request: pytest.FixtureRequest) -> tuple[Path, object]:
+    """One Shipyard-saved directory of `kind` and the input to predict on."""
+    X, _ = request.getfixturevalue("iris")
+    build = request.getfixturevalue("build")
+    x = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
+    if kind == "sklearn_frame":
+        shipyard.sklearn.save_model(request.getfixturevalue("iris_lr_frame"), path, input_example=X.head(3))
+        return path, X
+    if kind in ("sklearn_proba", "sklearn_skops", "sklearn_pickle"):
+        fmt = {"sklearn_proba": "cloudpickle", "sklearn_skops": "skops", "sklearn_pickle": "pickle"}[kind]
+        shipyard.sklearn.save_model(
+            request.getfixturevalue("iris_lr_array"),
+            path,
+            serialization_format=fmt,
+            pyfunc_predict_fn="predict_proba" if kind == "sklearn_proba" else "predict",
+            input_example=X.to_numpy()[:2],
+        )
+        return path, X.to_numpy()
+    if kind == "onnx":
+        shipyard.onnx.save_model(build.onnx_mlp([4, 8, 3]), path)
+        return path, x
+    if kind == "torch_pickle":
+        shipyard.pytorch.save_model(build.torch_mlp([4, 8, 3]), path, input_example=x[:2])
+        return path, x
+    if kind == "torch_script":
+        import torch
+
+        shipyard.pytorch.save_model(torch.jit.script(build.torch_mlp([4, 8, 3])), path, input_example=x[:2])
+        return path, x
+    assert kind == "python_model"
+    sig = shipyard.ModelSignature(
+        inputs=shipyard.Schema([shipyard.ColSpec("double", "v")]),
+        params=shipyard.ParamSchema([shipyard.ParamSpec("shift", "double", 0.0)]),
+    )
+    shipyard.pyfunc.save_model(path, python_model=Scaled(), model_config={"scale": 3.0}, signature=sig)
+    return path, pd.DataFrame({"v": [1.0, 2.0, 3.5]})
+
+
+def mlflow_load(path: Path, **kwargs: object) -> object:
+    """`mlflow.pyfunc.load_model`. NOTE: importing and calling mlflow warns from inside mlflow
+    (type hints of its own classes, pandas deprecations); not ours, so silenced for its calls."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+
+        return mlflow.pyfunc.load_model(str(path), **kwargs)
+
+
+def as_array(pred: object) -> np.ndarray:
+    if isinstance(pred, dict):
+        (pred,) = pred.values()
+    return np.asarray(pred, dtype=float)
+
+
+# torch 2.13 deprecates torch.jit.script; TorchScript is still a format users bring (test_onnx_torch.py).
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sklearn_frame",
+        "sklearn_proba",
+        "sklearn_skops",
+        "sklearn_pickle",
+        "onnx",
+        "torch_pickle",
+        "torch_script",
+        "python_model",
+    ],
+)
+def test_shipyard_dirs_load_in_mlflow_and_match(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    import warnings
+
+    path, data = save_with_shipyard(kind, tmp_path / kind, request)
+    ours = shipyard.pyfunc.load_model(path).predict(data)
+    theirs_model = mlflow_load(path)
+    assert theirs_model.loader_module.startswith("shipyard.flavors.")  # our _load_pyfunc, not MLflow's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # see mlflow_load
+        theirs = theirs_model.predict(data)
+    assert type(theirs) is type(ours), kind
+    np.testing.assert_allclose(as_array(theirs), as_array(ours), rtol=1e-6, err_msg=kind)
+    if kind == "sklearn_proba":
+        assert as_array(theirs).shape == (len(data), 3)  # predict_fn honoured: probabilities
+
+
+def test_shipyard_python_model_params_and_config_through_mlflow(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    import warnings
+
+    path, data = save_with_shipyard("python_model", tmp_path / "pm", request)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # see mlflow_load
+        shifted = mlflow_load(path).predict(data, params={"shift": 1.0})
+        rescaled = mlflow_load(path, model_config={"scale": 5.0}).predict(data)
+    np.testing.assert_allclose(shifted, shipyard.pyfunc.load_model(path).predict(data, params={"shift": 1.0}))
+    np.testing.assert_allclose(shifted, [4.0, 7.0, 11.5])
+    np.testing.assert_allclose(rescaled, shipyard.flavors.load_model(path, model_config={"scale": 5.0}).predict(data))
+    np.testing.assert_allclose(rescaled, [5.0, 10.0, 17.5])

@@ -47,6 +47,8 @@ def test_unknown_names_and_versions_list_what_exists(
     store: SqlRegistryStore, model_name: str, model_dir: Callable[..., Path]
 ) -> None:
     store.create_registered_model(model_name)
+    for i in range(25):  # sorted before it, and more than the message lists
+        store.create_registered_model(f"0-filler-{model_name}-{i}")
     _ready(store, model_name, model_dir, 2)
     with pytest.raises(ResourceNotFound) as info:
         store.get_registered_model(model_name + "-nope")

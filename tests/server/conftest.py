@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from shipyard.tracking import fluent, fluent_state
+
 HERE = Path(__file__).resolve().parent
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
@@ -126,3 +128,37 @@ def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) 
     assert out.returncode == 0, f"{out.stderr[-4000:]}\n--- server log ---\n{shared_server.output()[-4000:]}"
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def _clean_state() -> None:
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent.set_tracking_uri(None)
+    fluent.set_registry_uri(None)
+    fluent_state.STATE.experiment_id = None
+
+
+@pytest.fixture()
+def mlflow_env_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No `MLFLOW_*` or `SHIPYARD_*` variable set (but the tests' own `SHIPYARD_TEST_*`), a fresh
+    cwd, and fresh process settings."""
+    for name in list(os.environ):
+        if name.startswith(("MLFLOW_", "SHIPYARD_")) and not name.startswith("SHIPYARD_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    _clean_state()
+    yield tmp_path
+    _clean_state()
+
+
+@pytest.fixture()
+def reread(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`reread(NAME=value, ...)`: set variables and make the process read its settings again
+    (as a new process would)."""
+
+    def set_and_reread(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        fluent.set_tracking_uri(None)
+
+    return set_and_reread

@@ -72,6 +72,7 @@ def test_shipyard_client_sends_the_token_from_the_environment(
     token_file.write_text("tok-123\n")
     server = server_factory("--auth-token-file", str(token_file))
     monkeypatch.setenv("SHIPYARD_TRACKING_TOKEN", "tok-123")
+    shipyard.set_tracking_uri(None)  # the process reads its variables again
     assert shipyard.Client(server.url + "/").create_experiment("with-token")
     assert "with-token" in _experiment_names(server)
 

@@ -63,5 +63,5 @@ def test_log_model_refuses_bad_names(fluent_cwd: Path, fitted: tuple[object, np.
         with pytest.raises(ArtifactPathError):
             shipyard.sklearn.log_model(model, "../outside")
         with pytest.raises(InvalidInput, match="not both"):
-            shipyard.sklearn.log_model(model, "a", artifact_path="b")
+            shipyard.sklearn.log_model(model, name="a", artifact_path="b")
     assert not (fluent_cwd / "shipyard-artifacts" / "outside").exists()

@@ -1,0 +1,57 @@
+"""What the tracking commands share: `--tracking-uri`, the client built at this edge, views.
+
+The store is the one every entry point resolves (`fluent_state.resolve_tracking_uri`):
+`--tracking-uri`, else `SHIPYARD_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else the embedded
+sqlite default in the working directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from shipyard.settings import Settings, cli_settings
+from shipyard.tracking.client import TrackingClient
+from shipyard.tracking.entities import Run, ViewType
+
+VIEWS = {"active_only": ViewType.ACTIVE_ONLY, "deleted_only": ViewType.DELETED_ONLY, "all": ViewType.ALL}
+PAGE_SIZE = 1000
+
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    default=None,
+    help="Tracking store URI [SHIPYARD_TRACKING_URI, then MLFLOW_TRACKING_URI, default sqlite in the cwd]",
+)
+
+view_option = click.option(
+    "-v",
+    "--view",
+    type=click.Choice(sorted(VIEWS), case_sensitive=False),
+    default="active_only",
+    show_default=True,
+    help="Which lifecycle stages to list.",
+)
+
+
+def open_client(tracking_uri: str | None) -> tuple[TrackingClient, Settings]:
+    """The client of the resolved store, and the settings this command built (the edge)."""
+    settings = cli_settings()
+    return TrackingClient(tracking_uri, settings=settings), settings
+
+
+def all_runs(client: TrackingClient, experiment_ids: Sequence[str], view_type: int) -> list[Run]:
+    """Every run of the experiments, following page tokens."""
+    found: list[Run] = []
+    token: str | None = None
+    while True:
+        page = client.search_runs(
+            list(experiment_ids), run_view_type=view_type, max_results=PAGE_SIZE, page_token=token
+        )
+        found += page
+        token = page.token
+        if not token:
+            return found
+
+
+__all__ = ["PAGE_SIZE", "VIEWS", "all_runs", "open_client", "tracking_uri_option", "view_option"]

@@ -1,0 +1,68 @@
+"""A logged model's files reached by URI: a local directory to load from, and `set_signature`.
+
+The flavors read and write local model directories only; these facade functions turn MLflow's
+model URIs (runs:/, models:/, file:// and paths) into one, so every `<flavor>.load_model` takes
+what `mlflow.<flavor>.load_model` takes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from shipyard.exceptions import InvalidInput
+from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
+from shipyard.flavors.signature import ModelSignature
+from shipyard.registry.uris import parse_runs_uri, resolve_model_uri
+from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
+from shipyard.tracking.fluent_state import current_store, get_tracking_uri, process_http, process_settings
+
+
+def model_dir_for(model_uri: str | Path, dst_path: str | Path | None = None) -> Path:
+    """The local, verified directory `model_uri` names; with `dst_path` (MLflow's download
+    folder) a copy of it under `dst_path`, as MLflow downloads there before loading.
+
+    An edge of the public API: the settings are the process's (built on first use)."""
+    resolved = resolve_model_uri(model_uri, settings=process_settings(), tracking_uri=get_tracking_uri())
+    if dst_path is None:
+        return resolved.local_path
+    target = Path(dst_path) / resolved.local_path.name
+    shutil.copytree(resolved.local_path, target, dirs_exist_ok=True)
+    return target
+
+
+def set_signature(model_uri: str | Path, signature: ModelSignature) -> None:
+    """Write `signature` into the MLmodel of a logged model (runs:/ URI) or a local model directory.
+
+    Like MLflow, a registered version (models:/) is refused: its files are immutable (digest-checked);
+    register a new version from the logged model instead."""
+    if not isinstance(signature, ModelSignature):
+        raise InvalidInput(f"signature must be a ModelSignature, got {type(signature).__name__}")
+    text = str(model_uri)
+    if text.startswith("models:/"):
+        raise InvalidInput(
+            f"cannot set a signature on {text!r}: registered model versions are immutable; set it on the "
+            "logged model (runs:/<run_id>/<path>) and register a new version"
+        )
+    if not text.startswith("runs:/"):
+        local = resolve_model_uri(text, settings=process_settings()).local_path
+        _rewrite(local / MLMODEL_FILE_NAME, signature)
+        return
+    run_id, artifact_path = parse_runs_uri(text)
+    relative = safe_relative_path(artifact_path)
+    repo = get_artifact_repository(current_store().get_run(run_id).info.artifact_uri, process_http())
+    with tempfile.TemporaryDirectory(prefix="shipyard-set-signature-") as tmp:
+        file_path = "/".join(p for p in (relative, MLMODEL_FILE_NAME) if p)
+        local_file = Path(repo.download_artifacts(file_path, tmp))
+        _rewrite(local_file, signature)
+        repo.log_artifact(local_file, relative or None)
+
+
+def _rewrite(mlmodel_file: Path, signature: ModelSignature) -> None:
+    model = Model.load(mlmodel_file)
+    model.signature = signature
+    model.save(mlmodel_file)
+
+
+__all__ = ["model_dir_for", "set_signature"]

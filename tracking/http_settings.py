@@ -1,0 +1,53 @@
+"""What a client of `shipyard server` needs to know: credentials, TLS files, timeout, retries.
+
+NOTE: apart from `rest_client.py` because that module imports `requests`, which a serving image
+does not install; the fluent state (imported whenever `serve` resolves a model URI) holds these
+settings without making a request.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.settings import Settings
+
+
+class RestClientSettings(BaseModel):
+    """Credentials and patience of a client of `shipyard server`: the process's `Settings` say
+    them (`SHIPYARD_TRACKING_TOKEN` / `MLFLOW_TRACKING_TOKEN`, ...) and `from_settings` copies
+    them at the edge; this class reads no environment.
+
+    Frozen (hashable): the store factories keep one REST store per (URI, these settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str | None = Field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    insecure_tls: bool = False
+    server_cert_path: str | None = None
+    client_cert_path: str | None = None
+    timeout: float = 120.0
+    max_retries: int = 6
+    backoff_s: float = 0.25
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RestClientSettings:
+        return cls(
+            token=settings.tracking_token,
+            username=settings.tracking_username,
+            password=settings.tracking_password,
+            insecure_tls=settings.tracking_insecure_tls,
+            server_cert_path=_path(settings.tracking_server_cert_path),
+            client_cert_path=_path(settings.tracking_client_cert_path),
+            timeout=settings.http_request_timeout,
+            max_retries=settings.http_request_max_retries,
+            backoff_s=settings.http_request_backoff_factor,
+        )
+
+
+def _path(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+__all__ = ["RestClientSettings"]

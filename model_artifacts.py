@@ -32,6 +32,12 @@ def model_dir_for(model_uri: str | Path, dst_path: str | Path | None = None) -> 
     return target
 
 
+def pickle_policy(allow_pickle: bool | None) -> bool:
+    """`allow_pickle` as a `load_model` caller gave it, else the process's policy
+    (`SHIPYARD_ALLOW_PICKLE`)."""
+    return process_settings().allow_pickle if allow_pickle is None else allow_pickle
+
+
 def set_signature(model_uri: str | Path, signature: ModelSignature) -> None:
     """Write `signature` into the MLmodel of a logged model (runs:/ URI) or a local model directory.
 
@@ -65,4 +71,4 @@ def _rewrite(mlmodel_file: Path, signature: ModelSignature) -> None:
     model.save(mlmodel_file)
 
 
-__all__ = ["model_dir_for", "set_signature"]
+__all__ = ["model_dir_for", "pickle_policy", "set_signature"]

@@ -19,9 +19,8 @@ from shipyard.flavors.pyfunc import LoadOptions, PyFuncModel
 from shipyard.flavors.python_model import PythonModel, PythonModelContext, load_python_model
 from shipyard.flavors.signature import ModelSignature
 from shipyard.mlflow_names import refuses
-from shipyard.model_artifacts import model_dir_for
+from shipyard.model_artifacts import model_dir_for, pickle_policy
 from shipyard.model_logging import ModelInfo, log_model_dir
-from shipyard.tracking.fluent_state import process_settings
 
 _PYFUNC_UNSUPPORTED = (
     "loader_module",
@@ -154,15 +153,13 @@ def load_model(
     `LoadOptions` fields (device, onnx_providers, intra_op_threads, inter_op_threads);
     `model_config` (a dict, or a YAML/JSON file of one) overrides the saved config of a python
     model; `suppress_warnings` silences the warnings loading raises (as MLflow's does)."""
-    if allow_pickle is None:
-        allow_pickle = process_settings().allow_pickle
     if isinstance(model_config, str | Path):
         model_config = _read_config(Path(model_config))
     local = model_dir_for(model_uri, dst_path)
     with warnings.catch_warnings():
         if suppress_warnings:
             warnings.simplefilter("ignore")
-        return _pyfunc.load_model(local, allow_pickle=allow_pickle, model_config=model_config, **options)
+        return _pyfunc.load_model(local, allow_pickle=pickle_policy(allow_pickle), model_config=model_config, **options)
 
 
 def _read_config(path: Path) -> dict[str, Any]:

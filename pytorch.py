@@ -14,9 +14,8 @@ from shipyard.flavors import torch as _flavor
 from shipyard.flavors.signature import ModelSignature
 from shipyard.flavors.torch import save_model
 from shipyard.mlflow_names import refuses
-from shipyard.model_artifacts import model_dir_for
+from shipyard.model_artifacts import model_dir_for, pickle_policy
 from shipyard.model_logging import ModelInfo, log_model_dir
-from shipyard.tracking.fluent_state import process_settings
 
 
 @refuses(
@@ -82,11 +81,11 @@ def load_model(
 
     MLflow passes its extra keyword arguments to `torch.load`; of those Shipyard takes
     `map_location` (a device name or `torch.device`), the same as `device`."""
-    if allow_pickle is None:
-        allow_pickle = process_settings().allow_pickle
     if device is None and map_location is not None:
         device = str(map_location)
-    return _flavor.load_model(model_dir_for(model_uri, dst_path), allow_pickle=allow_pickle, device=device)
+    return _flavor.load_model(
+        model_dir_for(model_uri, dst_path), allow_pickle=pickle_policy(allow_pickle), device=device
+    )
 
 
 __all__ = ["load_model", "log_model", "save_model"]

@@ -14,9 +14,8 @@ from shipyard.flavors import sklearn as _flavor
 from shipyard.flavors.signature import ModelSignature
 from shipyard.flavors.sklearn import save_model
 from shipyard.mlflow_names import refuses
-from shipyard.model_artifacts import model_dir_for
+from shipyard.model_artifacts import model_dir_for, pickle_policy
 from shipyard.model_logging import ModelInfo, log_model_dir
-from shipyard.tracking.fluent_state import process_settings
 
 
 @refuses("conda_env", "extra_files", "params", "tags", "model_type", "step", "model_id")
@@ -74,9 +73,7 @@ def load_model(model_uri: str | Path, dst_path: str | Path | None = None, *, all
     """The fitted estimator behind a model URI (runs:/, models:/, file:// or a path).
 
     `allow_pickle=None` takes the policy from settings (SHIPYARD_ALLOW_PICKLE)."""
-    if allow_pickle is None:
-        allow_pickle = process_settings().allow_pickle
-    return _flavor.load_model(model_dir_for(model_uri, dst_path), allow_pickle=allow_pickle)
+    return _flavor.load_model(model_dir_for(model_uri, dst_path), allow_pickle=pickle_policy(allow_pickle))
 
 
 __all__ = ["load_model", "log_model", "save_model"]

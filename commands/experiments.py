@@ -9,9 +9,9 @@ import click
 
 from shipyard.commands.errors import reports_errors
 from shipyard.commands.output import table
-from shipyard.commands.tracking_edge import VIEWS, all_runs, open_client, tracking_uri_option, view_option
+from shipyard.commands.tracking_edge import VIEWS, open_client, tracking_uri_option, view_option
 from shipyard.tracking.entities import ViewType
-from shipyard.tracking.fluent_search import all_experiments
+from shipyard.tracking.fluent_search import all_experiments, all_runs
 from shipyard.tracking.runs_frame import runs_to_frame
 
 experiment_id_option = click.option("-x", "--experiment-id", required=True, help="The experiment's id.")

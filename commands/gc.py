@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 
 from shipyard.commands.errors import reports_errors
-from shipyard.commands.tracking_edge import all_runs
 from shipyard.exceptions import InvalidState
 from shipyard.redact import mask_url
 from shipyard.settings import Settings, cli_settings
@@ -24,6 +23,7 @@ from shipyard.tracking import sql_gc
 from shipyard.tracking.artifacts import file_uri_to_path, get_artifact_repository
 from shipyard.tracking.client import TrackingClient
 from shipyard.tracking.entities import LifecycleStage, Run, ViewType
+from shipyard.tracking.fluent_search import all_runs
 from shipyard.tracking.fluent_state import http_for, resolve_tracking_uri
 from shipyard.tracking.sql_rows import now_ms
 from shipyard.tracking.sql_store import SqlTrackingStore

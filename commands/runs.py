@@ -6,7 +6,8 @@ import click
 
 from shipyard.commands.errors import reports_errors
 from shipyard.commands.output import table, to_json, when
-from shipyard.commands.tracking_edge import VIEWS, all_runs, open_client, tracking_uri_option, view_option
+from shipyard.commands.tracking_edge import VIEWS, open_client, tracking_uri_option, view_option
+from shipyard.tracking.fluent_search import all_runs
 
 run_id_option = click.option("--run-id", required=True, help="The run's id.")
 

@@ -7,16 +7,13 @@ sqlite default in the working directory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import click
 
 from shipyard.settings import Settings, cli_settings
 from shipyard.tracking.client import TrackingClient
-from shipyard.tracking.entities import Run, ViewType
+from shipyard.tracking.entities import ViewType
 
 VIEWS = {"active_only": ViewType.ACTIVE_ONLY, "deleted_only": ViewType.DELETED_ONLY, "all": ViewType.ALL}
-PAGE_SIZE = 1000
 
 tracking_uri_option = click.option(
     "--tracking-uri",
@@ -40,18 +37,4 @@ def open_client(tracking_uri: str | None) -> tuple[TrackingClient, Settings]:
     return TrackingClient(tracking_uri, settings=settings), settings
 
 
-def all_runs(client: TrackingClient, experiment_ids: Sequence[str], view_type: int) -> list[Run]:
-    """Every run of the experiments, following page tokens."""
-    found: list[Run] = []
-    token: str | None = None
-    while True:
-        page = client.search_runs(
-            list(experiment_ids), run_view_type=view_type, max_results=PAGE_SIZE, page_token=token
-        )
-        found += page
-        token = page.token
-        if not token:
-            return found
-
-
-__all__ = ["PAGE_SIZE", "VIEWS", "all_runs", "open_client", "tracking_uri_option", "view_option"]
+__all__ = ["VIEWS", "open_client", "tracking_uri_option", "view_option"]

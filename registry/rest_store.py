@@ -16,8 +16,9 @@ from shipyard.exceptions import InvalidState
 from shipyard.redact import mask_url
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX, AbstractRegistryStore
+from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.paging import PagedList
-from shipyard.tracking.rest_client import SHIPYARD_API, RestClient, RestClientSettings
+from shipyard.tracking.rest_client import SHIPYARD_API, RestClient
 from shipyard.tracking.rest_store import RestTrackingStore
 
 

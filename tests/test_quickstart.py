@@ -24,9 +24,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _first_readme_command() -> str:
+    return next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("    ")).strip()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    """Until `url/health` answers 200; fails with the log's end if the process exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, log.read_text()[-4000:]
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()[-4000:]
+        time.sleep(0.2)
+
+
 def test_readme_serve_command_is_quickstart_then_serve() -> None:
-    first = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("    "))
-    assert first.strip().endswith("python examples/quickstart.py && shipyard serve -m models:/iris/Production")
+    assert _first_readme_command().endswith(
+        "python examples/quickstart.py && shipyard serve -m models:/iris/Production"
+    )
 
 
 def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
@@ -51,16 +70,7 @@ def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        _wait_healthy(url, server, log, 60)
 
         version = httpx.get(f"{url}/version").json()
         assert json.dumps(version).count('"iris"') >= 1
@@ -78,10 +88,6 @@ def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
     finally:
         server.terminate()
         assert server.wait(30) == 0
-
-
-def _first_readme_command() -> str:
-    return next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("    ")).strip()
 
 
 def _checkout_copy(dst: Path) -> None:
@@ -120,16 +126,7 @@ def test_readme_first_command_as_written_then_the_printed_curl(tmp_path: Path) -
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 900  # NOTE: a venv and pip install of the sklearn extra
-        while True:
-            assert shell.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-4000:]
-            time.sleep(0.5)
+        _wait_healthy(f"http://127.0.0.1:{port}", shell, log, 900)  # NOTE: a venv and pip install of the extra
         installed = subprocess.run(
             [str(checkout / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
             capture_output=True,

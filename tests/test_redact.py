@@ -16,7 +16,8 @@ from shipyard.server.run import announce
 from shipyard.server.settings import ServerSettings
 from shipyard.settings import Settings
 from shipyard.tracking.db import create_engine_for
-from shipyard.tracking.rest_client import RestClient, RestClientSettings
+from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.rest_client import RestClient
 from shipyard.tracking.rest_store import RestTrackingStore
 from shipyard.tracking.sql_store import SqlTrackingStore
 

@@ -141,7 +141,7 @@ def test_the_rest_client_settings_come_from_the_process_settings(monkeypatch: py
     """Credentials and retries are fields of `Settings`, copied at the edge, never read deep down."""
     from pydantic_settings import BaseSettings
 
-    from shipyard.tracking.rest_client import RestClientSettings
+    from shipyard.tracking.http_settings import RestClientSettings
 
     assert not issubclass(RestClientSettings, BaseSettings)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "from-mlflow")

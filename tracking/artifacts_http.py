@@ -22,7 +22,8 @@ from urllib.parse import quote, urlparse
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.tracking.artifacts import ArtifactRepository, _check_source_tree, safe_relative_path
 from shipyard.tracking.entities import FileInfo
-from shipyard.tracking.rest_client import ARTIFACTS_API, CHUNK, RestClient, RestClientSettings
+from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.rest_client import ARTIFACTS_API, CHUNK, RestClient
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.tracking.client import TrackingClient
-from shipyard.tracking.entities import Experiment, ViewType
+from shipyard.tracking.entities import Experiment, Run, ViewType
 from shipyard.tracking.fluent_state import default_experiment_id, get_tracking_uri, process_settings
-from shipyard.tracking.paging import check_max_results
+from shipyard.tracking.paging import check_max_results, every_page
 
 PAGE_SIZE = 1000
 
@@ -25,16 +25,20 @@ def all_experiments(
     """Up to `max_results` experiments (None: all of them), following page tokens."""
     if max_results is not None:
         check_max_results(max_results)
-    found: list[Experiment] = []
-    token: str | None = None
-    while max_results is None or len(found) < max_results:
-        size = PAGE_SIZE if max_results is None else min(PAGE_SIZE, max_results - len(found))
-        page = client.search_experiments(view_type, size, filter_string, order_by, token)
-        found += page
-        token = page.token
-        if not token:
-            break
-    return found
+    return every_page(
+        lambda size, token: client.search_experiments(view_type, size, filter_string, order_by, token),
+        PAGE_SIZE,
+        max_results,
+    )
+
+
+def all_runs(client: TrackingClient, experiment_ids: Sequence[str], view_type: int) -> list[Run]:
+    """Every run of the experiments, following page tokens."""
+    ids = list(experiment_ids)
+    return every_page(
+        lambda size, token: client.search_runs(ids, run_view_type=view_type, max_results=size, page_token=token),
+        PAGE_SIZE,
+    )
 
 
 def search_experiments(
@@ -81,4 +85,4 @@ def search_runs(
     return runs if output_format == "list" else runs_to_frame(runs)
 
 
-__all__ = ["PAGE_SIZE", "all_experiments", "search_experiments", "search_runs"]
+__all__ = ["PAGE_SIZE", "all_experiments", "all_runs", "search_experiments", "search_runs"]

@@ -16,7 +16,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from shipyard.exceptions import InvalidInput
@@ -72,9 +72,24 @@ def check_max_results(max_results: Any, limit: int | None = None) -> int:
     return max_results
 
 
+def every_page(fetch: Callable[[int, str | None], PagedList[T]], page_size: int, limit: int | None = None) -> list[T]:
+    """Up to `limit` results (None: all of them) of a search, following its page tokens:
+    `fetch(max_results, page_token)` asks for one page."""
+    found: list[T] = []
+    token: str | None = None
+    while limit is None or len(found) < limit:
+        page = fetch(page_size if limit is None else min(page_size, limit - len(found)), token)
+        found += page
+        token = page.token
+        if not token:
+            break
+    return found
+
+
 __all__ = [
     "PagedList",
     "check_max_results",
     "decode_token",
     "encode_token",
+    "every_page",
 ]

@@ -197,4 +197,4 @@ class _Reader:
         return data
 
 
-__all__ = ["API", "ARTIFACTS_API", "CHUNK", "RestClient", "RestClientSettings", "SHIPYARD_API", "error_from_response"]
+__all__ = ["API", "ARTIFACTS_API", "CHUNK", "RestClient", "SHIPYARD_API", "error_from_response"]

@@ -17,8 +17,9 @@ from typing import Any
 from shipyard.exceptions import ResourceNotFound
 from shipyard.redact import mask_url
 from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag, ViewType
+from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.paging import PagedList, check_max_results
-from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient, RestClientSettings
+from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient
 from shipyard.tracking.store import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS, MAX_ENTRIES = 1000, 100, 100, 1000

@@ -14,7 +14,8 @@ from sklearn.linear_model import LogisticRegression
 import shipyard
 from shipyard.exceptions import AlreadyExists, InvalidInput, ResourceNotFound, TemporarilyUnavailable
 from shipyard.registry.rest_store import RestRegistryStore
-from shipyard.tracking.rest_client import RestClient, RestClientSettings
+from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.rest_client import RestClient
 from shipyard.tracking.rest_store import RestTrackingStore
 from shipyard.tracking.store import get_tracking_store
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
 from shipyard.registry.registration import register_version, release_storage
+from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX
 from shipyard.registry.uris import find_version, local_copy, parse_models_uri
 from shipyard.server.context import ServerContext, context_of, user_of
 from shipyard.server.logged_models import check_model_id
@@ -69,7 +70,7 @@ def delete_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_registered_models(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    size, token = page_request(fields, 100)
+    size, token = page_request(fields, SEARCH_REGISTERED_MODELS_MAX)
     found = ctx.registry.search_registered_models(fields.str("filter"), size, fields.str_list("order_by"), token)
     return {"registered_models": [registered_model_json(m, ctx.uris) for m in found], **next_page(found)}
 
@@ -177,7 +178,7 @@ def delete_model_version(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_model_versions(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    size, token = page_request(fields, 10_000)
+    size, token = page_request(fields, SEARCH_MODEL_VERSIONS_MAX)
     found = ctx.registry.search_model_versions(fields.str("filter"), size, fields.str_list("order_by"), token)
     return {"model_versions": [model_version_json(mv, ctx.uris) for mv in found], **next_page(found)}
 

@@ -16,6 +16,7 @@ from shipyard.server.serialize import experiment_json, metric_json, run_json
 from shipyard.tracking import validation
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.entities import ExperimentTag, Metric, Param, Run, RunStatus, RunTag, ViewType
+from shipyard.tracking.store import SEARCH_MAX_RESULTS_DEFAULT
 
 MAX_METRICS_PER_BATCH = 10_000
 MAX_PARAMS_PER_BATCH = 1_000
@@ -77,7 +78,7 @@ def get_experiment_by_name(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_experiments(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    size, token = page_request(fields, 1000)
+    size, token = page_request(fields, SEARCH_MAX_RESULTS_DEFAULT)
     found = ctx.tracking.search_experiments(
         view_type(fields, "view_type"), size, fields.str("filter"), fields.str_list("order_by"), token
     )
@@ -218,7 +219,7 @@ def log_batch(fields: Fields, request: Request) -> dict[str, Any]:
 
 def search_runs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    size, token = page_request(fields, 1000)
+    size, token = page_request(fields, SEARCH_MAX_RESULTS_DEFAULT)
     found = ctx.tracking.search_runs(
         fields.str_list("experiment_ids"),
         fields.str("filter", ""),

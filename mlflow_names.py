@@ -25,6 +25,7 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         # A key is a parameter name, or "<function>.<parameter>" where one name means different
         # things in different functions (start_run's tags are supported, log_model's are not).
         "auth_policy": "Databricks model-serving auth policies have no equivalent in Shipyard",
+        "backend_config": "Shipyard runs projects locally only (no Databricks or Kubernetes backends to configure)",
         "conda_env": "Shipyard writes the environment itself from pip requirements; "
         "give pip_requirements or extra_pip_requirements instead",
         "data_path": "loader_module models (MLflow's custom-loader pyfunc) are not supported; "
@@ -33,6 +34,8 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "dataset_digest": "metrics linked to datasets need MLflow 3's dataset entities, which Shipyard does not have",
         "dataset_name": "metrics linked to datasets need MLflow 3's dataset entities, which Shipyard does not have",
         "deployment_job_id": "Databricks deployment jobs have no equivalent in Shipyard",
+        "docker_auth": "a project run never pulls an image, so it needs no registry credentials; "
+        "pull or build the image first",
         "env_pack": "Databricks environment packs have no equivalent in Shipyard",
         "export_model": "torch.export (pt2) models are not saved by Shipyard; save the nn.Module or a "
         "torch.jit.ScriptModule",
@@ -43,6 +46,9 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "log_image.key": "image series (key, step, timestamp) are not stored by Shipyard; give artifact_file",
         "log_image.step": "image series (key, step, timestamp) are not stored by Shipyard; give artifact_file",
         "log_image.timestamp": "image series (key, step, timestamp) are not stored by Shipyard; give artifact_file",
+        "log_input.model": _LOGGED_MODEL,
+        "log_input.tags": "Shipyard records a dataset input's name, digest and context only "
+        "(the run tag shipyard.datasets); give the context as context=...",
         "log_model.model_type": _LOGGED_MODEL,
         "log_model.params": _LOGGED_MODEL,
         "log_model.step": _LOGGED_MODEL,
@@ -56,6 +62,7 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "pickle_module": "Shipyard pickles torch modules with cloudpickle only",
         "resources": "Databricks model-serving resources have no equivalent in Shipyard",
         "stage": "tags addressed by stage are not supported (deprecated in MLflow); give the version",
+        "storage_dir": "path parameters of a project take local files only: Shipyard downloads nothing for them",
         "streamable": "streaming predict is not supported by Shipyard's pyfunc",
         "trace_location": "traces are not stored by Shipyard",
         "uv_extras": "Shipyard does not read uv projects; give pip_requirements",

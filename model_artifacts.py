@@ -15,7 +15,12 @@ from shipyard.exceptions import InvalidInput
 from shipyard.flavors.mlmodel import MLMODEL_FILE_NAME, Model
 from shipyard.flavors.signature import ModelSignature
 from shipyard.registry.uris import parse_runs_uri, resolve_model_uri
-from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
+from shipyard.tracking.artifacts import (
+    ArtifactRepository,
+    artifact_uri_scheme,
+    get_artifact_repository,
+    safe_relative_path,
+)
 from shipyard.tracking.fluent_state import current_store, get_tracking_uri, process_http, process_settings
 
 
@@ -39,7 +44,8 @@ def pickle_policy(allow_pickle: bool | None) -> bool:
 
 
 def set_signature(model_uri: str | Path, signature: ModelSignature) -> None:
-    """Write `signature` into the MLmodel of a logged model (runs:/ URI) or a local model directory.
+    """Write `signature` into the MLmodel of a logged model (a runs:/ URI, an artifact URI such as
+    mlflow-artifacts:/...) or a local model directory.
 
     Like MLflow, a registered version (models:/) is refused: its files are immutable (digest-checked);
     register a new version from the logged model instead."""
@@ -51,13 +57,20 @@ def set_signature(model_uri: str | Path, signature: ModelSignature) -> None:
             f"cannot set a signature on {text!r}: registered model versions are immutable; set it on the "
             "logged model (runs:/<run_id>/<path>) and register a new version"
         )
-    if not text.startswith("runs:/"):
+    if text.startswith("runs:/"):
+        run_id, artifact_path = parse_runs_uri(text)
+        repo = get_artifact_repository(current_store().get_run(run_id).info.artifact_uri, process_http())
+        _rewrite_in(repo, safe_relative_path(artifact_path), signature)
+    elif artifact_uri_scheme(text) == "file":
         local = resolve_model_uri(text, settings=process_settings()).local_path
         _rewrite(local / MLMODEL_FILE_NAME, signature)
-        return
-    run_id, artifact_path = parse_runs_uri(text)
-    relative = safe_relative_path(artifact_path)
-    repo = get_artifact_repository(current_store().get_run(run_id).info.artifact_uri, process_http())
+    else:  # NOTE: a remote model (mlflow-artifacts:/, the proxy's URL) is rewritten there, not in the cache
+        repo = get_artifact_repository(text, process_http(), tracking_uri=get_tracking_uri())
+        _rewrite_in(repo, "", signature)
+
+
+def _rewrite_in(repo: ArtifactRepository, relative: str, signature: ModelSignature) -> None:
+    """Download the MLmodel under `relative`, set the signature, upload it back."""
     with tempfile.TemporaryDirectory(prefix="shipyard-set-signature-") as tmp:
         file_path = "/".join(p for p in (relative, MLMODEL_FILE_NAME) if p)
         local_file = Path(repo.download_artifacts(file_path, tmp))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shipyard.autologging.lightning import autolog
 from shipyard.flavors import torch as _flavor
 from shipyard.flavors.signature import ModelSignature
 from shipyard.flavors.torch import save_model
@@ -88,4 +89,4 @@ def load_model(
     )
 
 
-__all__ = ["load_model", "log_model", "save_model"]
+__all__ = ["autolog", "load_model", "log_model", "save_model"]

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=Path.home() / ".cache" / "shipyard", validation_alias=env("SHIPYARD_CACHE_DIR"))
     """Local cache of fetched model versions, keyed by digest."""
 
+    env_root: Path | None = Field(default=None, validation_alias=env("SHIPYARD_ENV_ROOT"))
+    """Where `shipyard run` keeps project environments (one per content hash); None: `envs` in `cache_dir`."""
+
     allow_pickle: bool = Field(default=True, validation_alias=env("SHIPYARD_ALLOW_PICKLE"))
     """False refuses every pickle-based model format at load time (cloudpickle, pickle, torch.save)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shipyard.autologging.sklearn import autolog
 from shipyard.flavors import sklearn as _flavor
 from shipyard.flavors.signature import ModelSignature
 from shipyard.flavors.sklearn import save_model
@@ -76,4 +77,4 @@ def load_model(model_uri: str | Path, dst_path: str | Path | None = None, *, all
     return _flavor.load_model(model_dir_for(model_uri, dst_path), allow_pickle=pickle_policy(allow_pickle))
 
 
-__all__ = ["load_model", "log_model", "save_model"]
+__all__ = ["autolog", "load_model", "log_model", "save_model"]

@@ -73,7 +73,8 @@ def download(
     else:
         assert artifact_uri is not None
         root, _, name = artifact_uri.rstrip("/").rpartition("/")
-        local = get_artifact_repository(root, http_for(settings)).download_artifacts(name, dst_path)
+        repo = get_artifact_repository(root, http_for(settings), tracking_uri=client.tracking_uri)
+        local = repo.download_artifacts(name, dst_path)
     click.echo(local)
 
 

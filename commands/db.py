@@ -10,6 +10,7 @@ import click
 from shipyard.cli import LazyGroup
 
 DB_COMMANDS: dict[str, str] = {
+    "import": "shipyard.commands.db_import:import_",
     "upgrade": "shipyard.commands.db_upgrade:upgrade",
 }
 """Subcommand -> import string of its click command."""

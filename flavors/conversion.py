@@ -23,7 +23,8 @@ import pandas as pd
 from pandas.api.extensions import ExtensionDtype
 
 from shipyard.exceptions import SchemaEnforcementError
-from shipyard.flavors.signature import COLUMN_TYPES, ColSpec
+from shipyard.flavors.schema_types import COLUMN_TYPES
+from shipyard.flavors.signature import ColSpec
 
 _INT_KINDS = "iu"
 
@@ -75,7 +76,8 @@ def to_source(values: Any) -> tuple[np.ndarray, bool]:
     return np.asarray([values]), True
 
 
-def _is_null(v: Any) -> bool:
+def is_null(v: Any) -> bool:
+    """None, NaN, pd.NA or NaT: a missing value."""
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
 
 
@@ -95,7 +97,10 @@ def _kind_name(v: Any) -> str:
 
 def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
     """Column values converted to `spec.type`'s dtype; a pandas nullable array for optional
-    integer/boolean columns with nulls; raises SchemaEnforcementError naming `what`."""
+    integer/boolean columns with nulls; raises SchemaEnforcementError naming `what`.
+    Scalar types only: nested columns go through `nested.enforce_nested_column`."""
+    if not isinstance(spec.type, str):
+        raise TypeError(f"{what}: convert_column takes scalar columns, got {spec.type!r}")
     data, loose = to_source(values)
     if data.ndim != 1:
         data = data.reshape(-1) if data.ndim == 2 and data.shape[1] == 1 else data
@@ -138,14 +143,14 @@ def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
 
 def _from_objects(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Object values -> a typed numpy array (+ null mask) when every non-null value fits."""
-    mask = np.fromiter((_is_null(v) for v in data), dtype=bool, count=len(data))
+    mask = np.fromiter((is_null(v) for v in data), dtype=bool, count=len(data))
     has_null = bool(mask.any())
     present = data[~mask] if has_null else data
     if spec.type in ("string", "binary", "datetime"):
         return data, (mask if has_null else None)
     kinds = {_kind_name(v) for v in present}
     if not kinds:
-        fill = np.zeros(len(data), dtype=COLUMN_TYPES[spec.type])
+        fill = np.zeros(len(data), dtype=COLUMN_TYPES[str(spec.type)])
         if fill.dtype.kind == "f":
             fill[:] = np.nan
         return fill, mask
@@ -157,7 +162,7 @@ def _from_objects(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> tu
         typed = np.zeros(len(data), dtype=np.float64)
     else:
         bad = sorted(kinds - {"integer number", "float number"} or kinds)
-        raise _fail(what, spec.type, f"{', '.join(bad)} values")
+        raise _fail(what, str(spec.type), f"{', '.join(bad)} values")
     typed[~mask] = present
     if has_null and typed.dtype.kind == "f":
         typed[mask] = np.nan
@@ -207,10 +212,10 @@ def _to_text(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> np.ndar
         data = data.astype(object)
         kind = "O"
     if kind != "O":
-        raise _fail(what, spec.type, _dtype_name(data.dtype))
+        raise _fail(what, str(spec.type), _dtype_name(data.dtype))
     out = data
     for i, v in enumerate(data):
-        if _is_null(v):
+        if is_null(v):
             continue
         if want_bytes:
             if isinstance(v, (bytes, bytearray)):
@@ -235,7 +240,7 @@ def _to_datetime(data: np.ndarray, what: str) -> np.ndarray:
     if data.dtype.kind not in "OU":
         raise _fail(what, "datetime", _dtype_name(data.dtype))
     for v in data:
-        if not (_is_null(v) or isinstance(v, (str, dt.date, np.datetime64))):
+        if not (is_null(v) or isinstance(v, (str, dt.date, np.datetime64))):
             raise _fail(what, "datetime", _kind_name(v) + " values")
     try:
         return pd.to_datetime(pd.Series(data, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
@@ -287,4 +292,4 @@ def _tensor_dtype(data: np.ndarray, dtype: np.dtype, what: str, loose: bool) -> 
     raise _fail(what, f"dtype {dtype}", f"dtype {src}", "the conversion is not safe")
 
 
-__all__ = ["convert_column", "convert_tensor", "numpy_dtype_of", "to_source"]
+__all__ = ["convert_column", "convert_tensor", "is_null", "numpy_dtype_of", "to_source"]

@@ -18,7 +18,9 @@ import pandas as pd
 
 from shipyard.exceptions import SchemaEnforcementError
 from shipyard.flavors.conversion import convert_column, convert_tensor
-from shipyard.flavors.signature import COLUMN_TYPES, ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+from shipyard.flavors.nested import describe_type, enforce_nested_column
+from shipyard.flavors.schema_types import Array, Object, column_dtype
+from shipyard.flavors.signature import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
 _MISSING = object()
 ColumnOutput = Literal["frame", "array"]
@@ -106,13 +108,24 @@ class ColumnPlan:
         self.output = output
         self.named = schema.has_input_names()
         self.names = [s.name if s.name is not None else i for i, s in enumerate(self.specs)]
-        self.dtypes = [COLUMN_TYPES[s.type] for s in self.specs]
+        self.dtypes = [column_dtype(s.type) for s in self.specs]
+        self._converters = [enforce_nested_column if s.is_nested else convert_column for s in self.specs]
+        # NOTE: as in MLflow, a dict for a schema with an Array or Object column is one row.
+        self._dict_is_row = any(isinstance(s.type, (Array, Object)) for s in self.specs)
         self.all_required = all(s.required for s in self.specs)
         common = set(self.dtypes)
         self.array_dtype = common.pop() if len(common) == 1 else None
         self._numeric = self.array_dtype is not None and self.array_dtype.kind in "iuf"
         self._index = pd.Index(self.names)  # NOTE: Index.equals is ~2x faster than tolist() ==
+        # NOTE: an integer column name (a DataFrame without names: MLflow's signatures keep it an
+        # int, Shipyard's inference writes "0") matches the same name as text, and the reverse.
         self._name_set = set(self.names)
+        self._lookup: dict[Any, Any] = {}
+        for name in self.names:
+            alias = str(name) if isinstance(name, int) else (int(name) if name.isdigit() else None)
+            self._lookup.setdefault(name, name)
+            if alias is not None:
+                self._lookup.setdefault(alias, name)
         # A block (2-D ndarray) when every request is sure to convert to one dtype: floats and
         # datetimes carry nulls as NaN/NaT; int/bool only when required (nulls are refused then;
         # optional ones with nulls become pandas nullable arrays). Missing optional columns would
@@ -146,17 +159,17 @@ class ColumnPlan:
             return fast
         columns = self._columns(data)
         converted: dict[Any, Any] = {}
-        for spec, key in zip(self.specs, self.names, strict=True):
+        for spec, key, convert in zip(self.specs, self.names, self._converters, strict=True):
             values = columns.get(key, _MISSING)
             if values is _MISSING:
                 if spec.required:
                     raise SchemaEnforcementError(
                         f"missing required column {spec.name if spec.name is not None else key!r} "
-                        f"({spec.type}); the model needs columns {self._described()}"
+                        f"({describe_type(spec.type)}); the model needs columns {self._described()}"
                     )
                 continue
             what = f"column {spec.name!r}" if spec.name is not None else f"column {key}"
-            converted[key] = convert_column(values, spec, what)
+            converted[key] = convert(values, spec, what)
         if self.output == "array":
             arrays = [
                 v.to_numpy(dtype=np.float64, na_value=np.nan) if not isinstance(v, np.ndarray) else v
@@ -194,7 +207,7 @@ class ColumnPlan:
 
     def _described(self) -> str:
         return ", ".join(
-            f"{s.name if s.name is not None else i!r} ({s.type}{'' if s.required else ', optional'})"
+            f"{s.name if s.name is not None else i!r} ({describe_type(s.type)}{'' if s.required else ', optional'})"
             for i, s in enumerate(self.specs)
         )
 
@@ -202,7 +215,8 @@ class ColumnPlan:
         """Input of any accepted form -> {column key: values}."""
         if isinstance(data, pd.DataFrame):
             if self.named:
-                return {c: data[c] for c in data.columns if c in self._name_set}
+                lookup = self._lookup
+                return {lookup[c]: data[c] for c in data.columns if c in lookup}
             return self._positional([data.iloc[:, i] for i in range(data.shape[1])])
         if isinstance(data, pd.Series):
             return self._positional([data])
@@ -215,14 +229,21 @@ class ColumnPlan:
                 f"expected a table of {len(self.specs)} columns, got an array of shape {data.shape}"
             )
         if isinstance(data, dict):
+            if self._dict_is_row:
+                data = {k: [v] for k, v in data.items()}
             if not self.named:
                 return self._positional(list(data.values()))
+            lookup = self._lookup
+            if not self._name_set.issuperset(data):  # some keys are aliases or extra columns
+                data = {lookup[k]: v for k, v in data.items() if k in lookup}
             return {k: (v if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v]) for k, v in data.items()}
         if isinstance(data, (list, tuple)):
             if data and all(isinstance(r, dict) for r in data):
-                keys = self.names if self.named else list(data[0])
                 present = set().union(*(r.keys() for r in data))
-                return {k: [r.get(k) for r in data] for k in keys if k in present}
+                if not self.named:
+                    return self._positional([[r.get(k) for r in data] for k in data[0]])
+                key_of = {self._lookup[k]: k for k in present if k in self._lookup}
+                return {n: [r.get(key_of[n]) for r in data] for n in self.names if n in key_of}
             if data and all(isinstance(r, (list, tuple)) for r in data):
                 widths = {len(r) for r in data}
                 if len(widths) != 1:

@@ -101,12 +101,18 @@ def write_input_example(model_dir: Path, example: Any) -> dict[str, Any]:
     if params:
         payload_params = _jsonable(params)
         serving["params"] = payload_params
-        (model_dir / INPUT_EXAMPLE_FILE).write_text(json.dumps({"data": payload, "params": payload_params}))
-        info["params_included"] = True
+        # MLflow's layout: the data under "inputs", and the MLmodel's info says "params": "true".
+        (model_dir / INPUT_EXAMPLE_FILE).write_text(json.dumps({"inputs": payload, "params": payload_params}))
+        info["params"] = "true"
     else:
         (model_dir / INPUT_EXAMPLE_FILE).write_text(json.dumps(payload))
     (model_dir / SERVING_INPUT_EXAMPLE_FILE).write_text(json.dumps(serving, indent=2))
     return info
+
+
+def has_example_params(info: dict[str, Any]) -> bool:
+    """Whether the example file holds params beside the data (MLflow's `"params": "true"`)."""
+    return bool(info.get("params") or info.get("params_included"))
 
 
 def read_input_example(model_dir: Path, info: dict[str, Any] | None) -> Any | None:
@@ -118,8 +124,10 @@ def read_input_example(model_dir: Path, info: dict[str, Any] | None) -> Any | No
     if not path.is_file():
         return None
     raw = json.loads(path.read_text())
-    if isinstance(raw, dict) and "data" in raw and ("params" in raw or info.get("params_included")):
-        raw = raw["data"]
+    if has_example_params(info) and isinstance(raw, dict):
+        # NOTE: directories saved by earlier Shipyard builds hold {"data": ..., "params": ...}
+        # and "params_included"; they keep loading.
+        raw = raw["inputs"] if "inputs" in raw else raw.get("data")
     if info.get("type") == "dataframe":
         if isinstance(raw, dict) and "columns" in raw:
             return {c: [row[i] for row in raw["data"]] for i, c in enumerate(raw["columns"])}
@@ -131,6 +139,7 @@ __all__ = [
     "INPUT_EXAMPLE_FILE",
     "ModelInputExample",
     "SERVING_INPUT_EXAMPLE_FILE",
+    "has_example_params",
     "normalize_example",
     "read_input_example",
     "split_example",

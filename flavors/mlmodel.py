@@ -7,15 +7,21 @@ files written by MLflow (their extra fields are kept in `extra` and written back
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
+import numpy as np
+import pandas as pd
 import yaml
 
-from shipyard.exceptions import ModelLoadError, ResourceNotFound
-from shipyard.flavors.signature import ModelSignature
+from shipyard.exceptions import InvalidInput, ModelLoadError, ResourceNotFound
+from shipyard.flavors.input_example import has_example_params, read_input_example
+from shipyard.flavors.schema_types import COLUMN_TYPES
+from shipyard.flavors.signature import ColSpec, ModelSignature, ParamSchema, Schema, TensorSpec
 from shipyard.version import __version__
 
 MLMODEL_FILE_NAME = "MLmodel"
@@ -54,6 +60,46 @@ class Model:
     @property
     def mlflow_version(self) -> str | None:
         return self.extra.get("mlflow_version")
+
+    def get_input_schema(self) -> Schema | None:
+        return self.signature.inputs if self.signature is not None else None
+
+    def get_output_schema(self) -> Schema | None:
+        return self.signature.outputs if self.signature is not None else None
+
+    def get_params_schema(self) -> ParamSchema | None:
+        return self.signature.params if self.signature is not None else None
+
+    def load_input_example(self, path: str | Path | None = None) -> Any | None:
+        """The saved example in the form MLflow returns it: a DataFrame (columns cast to the
+        signature's types), an ndarray or dict of ndarrays, or the JSON object; None when the
+        model was saved without one."""
+        info = self.saved_input_example_info
+        if not info:
+            return None
+        model_dir = _example_dir(path, info)
+        raw = read_input_example(model_dir, info)
+        kind = info.get("type")
+        if kind == "json_object":
+            return raw
+        schema = self.get_input_schema()
+        if kind == "dataframe":
+            return _typed_frame(raw, schema)
+        if kind == "ndarray":
+            return _typed_arrays(raw, schema)
+        raise InvalidInput(
+            f"saved_input_example_info.type {kind!r} is not supported; Shipyard reads "
+            "'dataframe', 'ndarray' and 'json_object' examples (not sparse matrices)"
+        )
+
+    def load_input_example_params(self, path: str | Path) -> dict[str, Any] | None:
+        """The params saved with the example (`input_example=(data, params)`), else None."""
+        info = self.saved_input_example_info
+        if not info or not has_example_params(info):
+            return None
+        saved: dict[str, Any] = json.loads((_example_dir(path, info) / info["artifact_path"]).read_text())
+        params: dict[str, Any] | None = saved.get("params")
+        return params
 
     def add_flavor(self, name: str, **conf: Any) -> Model:
         self.flavors[name] = conf
@@ -126,6 +172,58 @@ class Model:
         if not isinstance(data, dict):
             raise ModelLoadError(f"{target} does not hold a YAML mapping")
         return cls.from_dict(data)
+
+
+def _example_dir(path: str | Path | None, info: dict[str, Any]) -> Path:
+    """The local model directory holding the example file.
+
+    NOTE: MLflow also takes a runs:/ or models:/ URI here (or none, meaning the model's run); the
+    flavors know nothing of stores, so Shipyard asks for the directory (a `file://` URI is one)."""
+    if path is None:
+        raise InvalidInput(
+            "Model.load_input_example needs the model directory's path; "
+            "download a logged model first (MlflowClient().download_artifacts)"
+        )
+    text = str(path)
+    parsed = urlparse(text)
+    if parsed.scheme == "file":
+        text = unquote(parsed.path)
+    elif len(parsed.scheme) > 1:
+        raise InvalidInput(
+            f"Model.load_input_example: path {text!r} is a {parsed.scheme}: URI; give the local model "
+            "directory (download it first with MlflowClient().download_artifacts)"
+        )
+    model_dir = Path(text)
+    if model_dir.name == MLMODEL_FILE_NAME:
+        model_dir = model_dir.parent
+    example = model_dir / str(info.get("artifact_path"))
+    if not example.is_file():
+        raise ResourceNotFound(f"the MLmodel lists an input example, but {example} does not exist")
+    return model_dir
+
+
+def _typed_frame(columns: Any, schema: Schema | None) -> pd.DataFrame:
+    """A DataFrame of the example, each named scalar column cast to its signature type (as
+    MLflow's `dataframe_from_parsed_json` casts with a schema)."""
+    frame = pd.DataFrame(columns)
+    if schema is None:
+        return frame
+    for spec in schema.inputs:
+        if not isinstance(spec, ColSpec) or spec.name not in frame.columns or spec.is_nested:
+            continue
+        dtype = COLUMN_TYPES[str(spec.type)]
+        if dtype != np.dtype(object) and frame[spec.name].notna().all():
+            frame[spec.name] = frame[spec.name].astype(dtype)
+    return frame
+
+
+def _typed_arrays(raw: Any, schema: Schema | None) -> Any:
+    """An ndarray (or dict of ndarrays) of the example, in the tensor signature's dtypes."""
+    specs = [s for s in schema.inputs if isinstance(s, TensorSpec)] if schema is not None else []
+    if isinstance(raw, dict):
+        by_name = {s.name: s.dtype for s in specs}
+        return {k: np.asarray(v, dtype=by_name.get(k)) for k, v in raw.items()}
+    return np.asarray(raw, dtype=specs[0].dtype if len(specs) == 1 else None)
 
 
 __all__ = ["MLMODEL_FILE_NAME", "Model", "PYFUNC_FLAVOR"]

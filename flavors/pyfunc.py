@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 
-from shipyard.exceptions import InvalidInput, ModelLoadError, ShipyardError, UnsafeModelRefused
+from shipyard.exceptions import InvalidInput, InvalidState, ModelLoadError, ShipyardError, UnsafeModelRefused
 from shipyard.flavors.enforcement import ColumnPlan, enforce_params, make_input_plan
 from shipyard.flavors.environment import version_differences
 from shipyard.flavors.input_example import read_input_example
@@ -238,6 +238,18 @@ class PyFuncModel:
             return self._plan.prepare(raw)
         except ShipyardError:
             return None
+
+    def unwrap_python_model(self) -> Any:
+        """The user's `PythonModel` instance (after `load_context`), to call its other methods;
+        models of other flavors have none, as in MLflow."""
+        conf = self.metadata.flavors.get(PYFUNC_FLAVOR, {})
+        model = getattr(self._backend, "model", None)
+        if not conf.get("python_model") or model is None:
+            raise InvalidState(
+                f"unwrap_python_model: the model at {self.model_dir} is not a python model "
+                f"(loader_module {conf.get('loader_module')!r}); use .backend.model for the framework object"
+            )
+        return model
 
     def __repr__(self) -> str:
         conf = self.metadata.flavors.get(PYFUNC_FLAVOR, {})

@@ -1,6 +1,7 @@
 """Model signatures: what a model takes and returns, serialized exactly as MLflow writes them.
 
-A `Schema` is either a list of `ColSpec` (named or unnamed table columns of a scalar type) or a
+A `Schema` is either a list of `ColSpec` (named or unnamed table columns of a scalar type or of
+one of MLflow's nested types `Array`, `Object`, `Map`, `AnyType`: see `schema_types.py`) or a
 list of `TensorSpec` (numpy dtype + shape, -1 for a variable dimension); never a mix.
 In the `MLmodel` file `inputs`, `outputs` and `params` are JSON strings inside the YAML, so MLflow
 and Shipyard read each other's signatures.
@@ -16,18 +17,7 @@ from typing import Any
 import numpy as np
 
 from shipyard.exceptions import InvalidInput, ModelLoadError
-
-# Column types and the numpy dtype a column of that type becomes.
-COLUMN_TYPES: dict[str, np.dtype] = {
-    "boolean": np.dtype(np.bool_),
-    "integer": np.dtype(np.int32),
-    "long": np.dtype(np.int64),
-    "float": np.dtype(np.float32),
-    "double": np.dtype(np.float64),
-    "string": np.dtype(object),
-    "binary": np.dtype(object),
-    "datetime": np.dtype("datetime64[ns]"),
-}
+from shipyard.flavors.schema_types import COLUMN_TYPES, ColumnType, check_column_type, type_from_dict
 
 PARAM_TYPES = ("boolean", "integer", "long", "float", "double", "string", "datetime")
 
@@ -38,24 +28,26 @@ class SignatureWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ColSpec:
-    """One table column: a scalar type, an optional name, and whether it must be present."""
+    """One table column: a scalar or nested type, an optional name, and whether it must be present."""
 
-    type: str
+    type: ColumnType
     name: str | None = None
     required: bool = True
 
     def __post_init__(self) -> None:
-        if self.type not in COLUMN_TYPES:
-            raise InvalidInput(
-                f"column {self.name!r}: type {self.type!r} is not supported; allowed: {', '.join(COLUMN_TYPES)}"
-            )
+        object.__setattr__(self, "type", check_column_type(self.type, f"column {self.name!r}"))
+
+    @property
+    def is_nested(self) -> bool:
+        """True for `Array`, `Object`, `Map` and `AnyType` columns (values checked one by one)."""
+        return not isinstance(self.type, str)
 
     @property
     def optional(self) -> bool:
         return not self.required
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type}
+        out: dict[str, Any] = {"type": self.type} if isinstance(self.type, str) else self.type.to_dict()
         if self.name is not None:
             out["name"] = self.name
         out["required"] = self.required
@@ -140,19 +132,21 @@ class Schema:
         return cls([_spec_from_dict(item) for item in items])
 
 
-def _spec_from_dict(item: dict[str, Any]) -> Spec:
+def _spec_from_dict(item: Any) -> Spec:
+    if not isinstance(item, dict):
+        raise ModelLoadError(f"signature entry {item!r:.80} is not an object with a 'type'")
     kind = item.get("type")
-    if kind == "tensor":
-        ts = item.get("tensor-spec") or {}
-        return TensorSpec(np.dtype(ts["dtype"]), tuple(ts["shape"]), item.get("name"))
-    if kind not in COLUMN_TYPES:
-        # NOTE: MLflow also has array/object/map/any column types; Shipyard does not enforce them.
-        raise ModelLoadError(
-            f"signature column {item.get('name')!r} has type {kind!r}, which Shipyard does not "
-            f"support; supported: tensor, {', '.join(COLUMN_TYPES)}"
-        )
-    required = item.get("required", not item.get("optional", False))
-    return ColSpec(kind, item.get("name"), bool(required))
+    name = item.get("name")
+    try:
+        if kind == "tensor":
+            ts = item.get("tensor-spec") or {}
+            return TensorSpec(np.dtype(ts["dtype"]), tuple(ts["shape"]), name)
+        required = item.get("required", not item.get("optional", False))
+        column_type = type_from_dict(item, f"column {name!r}")
+        return ColSpec(column_type, name, bool(required))
+    except (ValueError, KeyError, TypeError, InvalidInput) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ModelLoadError(f"signature: {detail}") from None
 
 
 @dataclass(frozen=True)
@@ -198,8 +192,12 @@ class ParamSchema:
             raise InvalidInput(f"a params schema repeats a name: {sorted(names)}")
         object.__setattr__(self, "params", tuple(params))
 
+    def to_dict(self) -> list[dict[str, Any]]:
+        """MLflow's form: one dict per param, in order."""
+        return [p.to_dict() for p in self.params]
+
     def to_json(self) -> str:
-        return json.dumps([p.to_dict() for p in self.params])
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> ParamSchema:

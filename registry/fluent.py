@@ -1,4 +1,5 @@
-"""`shipyard.register_model`: the fluent entry point (MLflow's `mlflow.register_model`)."""
+"""The fluent registry calls (MLflow's `mlflow.register_model`, `mlflow.search_registered_models`,
+`mlflow.search_model_versions`), in the current registry."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from shipyard.mlflow_names import refuses
 from shipyard.registry.client import RegistryClient
-from shipyard.registry.entities import ModelVersion
+from shipyard.registry.entities import ModelVersion, RegisteredModel
+from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX
+from shipyard.tracking.paging import check_max_results, every_page
 
 
 @refuses("env_pack")
@@ -28,4 +31,32 @@ def register_model(
     return RegistryClient().register_model(model_uri, name, tags)
 
 
-__all__ = ["register_model"]
+def search_registered_models(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[RegisteredModel]:
+    """Registered models matching MLflow's filter; `max_results=None` means all (every page, as MLflow)."""
+    if max_results is not None:
+        check_max_results(max_results)
+    client = RegistryClient()
+    return every_page(
+        lambda size, token: client.search_registered_models(filter_string, size, order_by, token),
+        SEARCH_REGISTERED_MODELS_MAX,
+        max_results,
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[ModelVersion]:
+    """Model versions matching MLflow's filter; `max_results=None` means all (every page, as MLflow)."""
+    if max_results is not None:
+        check_max_results(max_results)
+    client = RegistryClient()
+    return every_page(
+        lambda size, token: client.search_model_versions(filter_string, size, order_by, token),
+        SEARCH_MODEL_VERSIONS_MAX,
+        max_results,
+    )
+
+
+__all__ = ["register_model", "search_model_versions", "search_registered_models"]

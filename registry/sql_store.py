@@ -99,7 +99,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         names = s.scalars(sa.select(column).order_by(likeness, column).limit(_LISTED + 1)).all()
         listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
         return ResourceNotFound(
-            f"registered model {name!r} does not exist; "
+            f"Registered Model with name={name} not found; "  # MLflow's words, then ours
             + (f"registered models: {listed}" if names else "no models are registered yet")
         )
 
@@ -115,7 +115,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
                 .order_by(m.SqlModelVersion.version)
             ).all()
             raise ResourceNotFound(
-                f"registered model {name!r} has no version {number}; "
+                f"Model Version (name={name}, version={number}) not found; "
                 + (f"versions: {', '.join(map(str, versions))}" if versions else "it has no versions")
             )
         return row
@@ -137,7 +137,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
         try:
             with self._session() as s:
                 if s.get(m.SqlRegisteredModel, name) is not None:
-                    raise AlreadyExists(f"registered model {name!r} already exists")
+                    raise AlreadyExists(f"Registered Model (name={name}) already exists.")
                 t = now_ms()
                 s.add(
                     m.SqlRegisteredModel(
@@ -150,7 +150,7 @@ class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
                 s.flush()
                 return self._model(s, s.get_one(m.SqlRegisteredModel, name))
         except sa.exc.IntegrityError:
-            raise AlreadyExists(f"registered model {name!r} already exists") from None
+            raise AlreadyExists(f"Registered Model (name={name}) already exists.") from None
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self._session() as s:

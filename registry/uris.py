@@ -1,7 +1,15 @@
 """The one place any model URI becomes a local model directory.
 
     models:/<name>/<version>     models:/<name>/<stage>     models:/<name>@<alias>
-    models:/<name>/latest        runs:/<run_id>/<path>      file:///abs/dir    plain/dir
+    models:/<name>/latest        models:/m-<logged model id>  runs:/<run_id>/<path>
+    mlflow-artifacts:/<path>     http(s)://<server>/api/2.0/mlflow-artifacts/artifacts/<path>
+    file:///abs/dir              plain/dir
+
+Artifact URIs go through the artifact repository table (`tracking.artifacts`), so a scheme with
+no store (`s3:`, `wasbs:` ...) is an error naming the extra, never a local folder. A host-less
+`mlflow-artifacts:/` URI is on the tracking server, as MLflow reads it. `models:/m-<id>` and a
+`runs:/` path that the run's own artifacts lack (MLflow 3 logs models apart from the run) are
+MLflow 3's logged models, found through the tracking store.
 
 Registered versions are verified against their digest every time they are resolved; a copy
 that is not on this machine is fetched once into `Settings.cache_dir`, keyed by digest.
@@ -11,6 +19,7 @@ Callers that need to say what they serve (`serve`'s /version, image labels) get 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,10 +31,19 @@ from shipyard.registry.storage import VersionStorage, verify_copy
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.settings import Settings
 from shipyard.tracking.artifacts import (
+    ARTIFACT_REPOSITORIES,
+    ArtifactRepository,
     LocalArtifactRepository,
+    artifact_uri_scheme,
     confined,
     get_artifact_repository,
     safe_relative_path,
+    schemes_with_store,
+)
+from shipyard.tracking.artifacts_logged_models import (
+    is_logged_model_id,
+    logged_model_artifact_uri,
+    run_logged_model_uri,
 )
 from shipyard.tracking.fluent_state import http_for, resolve_registry_uri, resolve_tracking_uri
 from shipyard.tracking.store import get_tracking_store
@@ -33,17 +51,21 @@ from shipyard.tracking.store import get_tracking_store
 MODELS_SCHEME = "models"
 RUNS_SCHEME = "runs"
 LATEST = "latest"
+_URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+"""RFC 3986's scheme, two characters or more (`C:\\models` is a Windows path, not a URI)."""
 
 
 @dataclass(frozen=True)
 class ModelsUri:
-    """A parsed `models:/` URI: exactly one of version, stage, alias or latest is set."""
+    """A parsed `models:/` URI: exactly one of version, stage, alias, latest or logged_model_id
+    (`models:/m-<id>`, MLflow 3's logged model; `name` is the id then) is set."""
 
     name: str
     version: int | None = None
     stage: str | None = None
     alias: str | None = None
     latest: bool = False
+    logged_model_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +97,10 @@ class ResolvedModel:
 
 
 def _scheme(uri: str) -> str:
-    """`models` for `models:/x/1`; '' for a plain path (one without `<scheme>:`)."""
-    head, sep, _ = uri.partition(":")
-    return head.lower() if sep and head.isidentifier() else ""
+    """`models` for `models:/x/1`, `mlflow-artifacts` for `mlflow-artifacts:/x`; '' for a plain
+    path (one without `<scheme>:`)."""
+    match = _URI_SCHEME.match(uri)
+    return match.group(1).lower() if match else ""
 
 
 def parse_models_uri(uri: str) -> ModelsUri:
@@ -91,7 +114,9 @@ def parse_models_uri(uri: str) -> ModelsUri:
             "or models:/<name>@<alias> and choose the registry with --tracking-uri"
         )
     path = rest.lstrip("/")
-    form = "expected models:/<name>/<version|stage|latest> or models:/<name>@<alias>"
+    form = "expected models:/<name>/<version|stage|latest>, models:/<name>@<alias> or models:/m-<logged model id>"
+    if is_logged_model_id(path):
+        return ModelsUri(name=path, logged_model_id=path)
     if "@" in path:
         name, _, alias = path.rpartition("@")
         if not name or not alias or "/" in name or "/" in alias:
@@ -174,28 +199,66 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
     return cache.import_with(mv.digest, fetch)
 
 
-def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
-    run_id, artifact_path = parse_runs_uri(uri)
-    http = http_for(settings)
-    run = get_tracking_store(tracking_uri, None, http).get_run(run_id)
-    repo = get_artifact_repository(run.info.artifact_uri, http)
-    relative = safe_relative_path(artifact_path)
+def _from_repository(uri: str, repo: ArtifactRepository, relative: str, settings: Settings) -> tuple[Path, str | None]:
+    """(local model directory, digest of the fetched copy or None) of `relative` in `repo`: a
+    local repository's folder in place; a remote one's fetched into the digest-keyed cache (so
+    loading the same files again reuses space)."""
     if isinstance(repo, LocalArtifactRepository):
         path = confined(repo.root, relative)
         if not path.is_dir():
-            listed = ", ".join(f.path for f in repo.list_artifacts(None)) or "no artifacts"
-            raise ResourceNotFound(f"{uri}: run {run_id} has no model directory {relative!r}; its artifacts: {listed}")
-    else:
-        # NOTE: fetched into the digest-keyed cache, so loading the same run again reuses space.
-        def fetch(tmp: Path) -> Path:
-            folder = Path(repo.download_artifacts(relative, tmp / "fetched"))
-            if not folder.is_dir():
-                raise ResourceNotFound(f"{uri}: {relative!r} in run {run_id} is a file, not a model directory")
-            return folder
+            raise ResourceNotFound(f"{uri}: {str(path)!r} is not a model directory (no such folder)")
+        return path, None
 
-        stored = VersionStorage(Path(settings.cache_dir) / "models").adopt(fetch)
-        return ResolvedModel(uri=uri, local_path=stored.path, run_id=run_id, digest=stored.digest, source_uri=uri)
-    return ResolvedModel(uri=uri, local_path=path, run_id=run_id, source_uri=uri)
+    def fetch(tmp: Path) -> Path:
+        folder = Path(repo.download_artifacts(relative, tmp / "fetched"))
+        if not folder.is_dir() or not any(folder.iterdir()):
+            raise ResourceNotFound(f"{uri}: not a model directory (a file, or no files there)")
+        return folder
+
+    stored = VersionStorage(Path(settings.cache_dir) / "models").adopt(fetch)
+    return stored.path, stored.digest
+
+
+def _has_folder(repo: ArtifactRepository, relative: str) -> bool:
+    if isinstance(repo, LocalArtifactRepository):
+        return confined(repo.root, relative).is_dir()
+    return bool(relative) and bool(repo.list_artifacts(relative))
+
+
+def _resolve_runs(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
+    run_id, artifact_path = parse_runs_uri(uri)
+    http = http_for(settings)
+    store = get_tracking_store(tracking_uri, None, http)
+    run = store.get_run(run_id)
+    repo = get_artifact_repository(run.info.artifact_uri, http, tracking_uri=tracking_uri)
+    relative = safe_relative_path(artifact_path)
+    if not _has_folder(repo, relative):
+        # NOTE: MLflow 3 logs `log_model(name=...)` as a logged model outside the run's artifacts.
+        name, _, rest = relative.partition("/")
+        model_uri = run_logged_model_uri(store, run, name) if name else None
+        if model_uri is None:
+            listed = ", ".join(f.path for f in repo.list_artifacts(None)) or "no artifacts"
+            raise ResourceNotFound(
+                f"{uri}: run {run_id} has no model directory {relative!r} and logged no model named "
+                f"{name!r}; its artifacts: {listed}"
+            )
+        repo, relative = get_artifact_repository(model_uri, http, tracking_uri=tracking_uri), rest
+    path, digest = _from_repository(uri, repo, relative, settings)
+    return ResolvedModel(uri=uri, local_path=path, run_id=run_id, digest=digest, source_uri=uri)
+
+
+def _resolve_logged_model(uri: str, model_id: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
+    http = http_for(settings)
+    artifact_uri = logged_model_artifact_uri(get_tracking_store(tracking_uri, None, http), model_id, http)
+    repo = get_artifact_repository(artifact_uri, http, tracking_uri=tracking_uri)
+    path, digest = _from_repository(uri, repo, "", settings)
+    return ResolvedModel(uri=uri, local_path=path, digest=digest, source_uri=artifact_uri)
+
+
+def _resolve_artifact_uri(uri: str, tracking_uri: str, settings: Settings) -> ResolvedModel:
+    repo = get_artifact_repository(uri, http_for(settings), tracking_uri=tracking_uri)
+    path, digest = _from_repository(uri, repo, "", settings)
+    return ResolvedModel(uri=uri, local_path=path, digest=digest, source_uri=uri)
 
 
 def resolve_model_uri(
@@ -213,6 +276,10 @@ def resolve_model_uri(
     scheme = _scheme(text)
     if scheme == MODELS_SCHEME:
         parsed = parse_models_uri(text)
+        if parsed.logged_model_id is not None:
+            return _resolve_logged_model(
+                text, parsed.logged_model_id, resolve_tracking_uri(tracking_uri, settings), settings
+            )
         store = get_registry_store(resolve_registry_uri(registry_uri, settings, tracking_uri), None, http_for(settings))
         mv = find_version(store, parsed, text)
         return ResolvedModel(
@@ -233,9 +300,12 @@ def resolve_model_uri(
         if not path.is_dir():
             raise ResourceNotFound(f"model directory {str(path)!r} (from {text!r}) does not exist")
         return ResolvedModel(uri=text, local_path=path.resolve(), source_uri=text)
+    if scheme in ARTIFACT_REPOSITORIES and artifact_uri_scheme(text) == scheme:
+        return _resolve_artifact_uri(text, resolve_tracking_uri(tracking_uri, settings), settings)
     raise InvalidInput(
         f"model URI {text!r} has scheme {scheme!r}; supported: models:/<name>/<version|stage|latest>, "
-        "models:/<name>@<alias>, runs:/<run_id>/<path>, file:// URIs and local paths"
+        "models:/<name>@<alias>, models:/m-<logged model id>, runs:/<run_id>/<path>, artifact URIs "
+        f"({', '.join(schemes_with_store())}) and local paths"
     )
 
 

@@ -5,7 +5,8 @@ behind it with the same params, while their rows fit in `max_batch_size`. When n
 queued it runs at once: batching never adds delay at low load. Under load, requests pile up while
 the previous batch predicts, so batches grow by themselves; `max_batch_delay` (default 0) only
 adds an extra wait for more rows when others are already queued. A request with more rows than
-`max_batch_size` runs alone; a non-batchable model runs request by request.
+`max_batch_size` runs alone; a non-batchable model runs request by request, and so does a
+request submitted with `alone=True` (a chat-style body: one whole input, not rows).
 
 Bounds: at most `max_queue` requests wait (beyond it `submit` raises TemporarilyUnavailable); a
 request that waits past its timeout gets DeadlineExceeded and is dropped from the queue.
@@ -47,6 +48,7 @@ class _Item:
     params_key: Any
     future: asyncio.Future[Any]
     enqueued: float
+    alone: bool = False
     timer: asyncio.TimerHandle | None = field(default=None)
 
 
@@ -99,8 +101,11 @@ class Batcher:
     def queue_depth(self) -> int:
         return len(self._queue)
 
-    async def submit(self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float) -> Any:
-        """Queue one request's prepared rows; returns its slice of the model output."""
+    async def submit(
+        self, data: Any, rows: int, params: dict[str, Any] | None = None, *, timeout: float, alone: bool = False
+    ) -> Any:
+        """Queue one request's prepared rows; returns its slice of the model output (the whole
+        output, unsplit, for `alone=True`: such a request never shares a predict call)."""
         if self._closing:
             raise TemporarilyUnavailable("the server is shutting down; retry on another replica")
         if len(self._queue) >= self.max_queue:
@@ -112,7 +117,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         key = None if not params else _params_key(params)
-        item = _Item(data, rows, params, key, future, self._clock())
+        item = _Item(data, rows, params, key, future, self._clock(), alone)
         item.timer = loop.call_later(timeout, _expire, future, timeout)
         self._queue.append(item)
         self._pump()
@@ -164,7 +169,12 @@ class Batcher:
             self._on_batch(len(live), sum(counts))
         self._running += 1
         work = self._start_work(
-            _predict_batch, self._predict, [i.data for i in live], counts, live[0].params, self.batchable
+            _predict_batch,
+            self._predict,
+            [i.data for i in live],
+            counts,
+            live[0].params,
+            self.batchable and not live[0].alone,
         )
         work.add_done_callback(lambda done: self._finish(live, done))
 
@@ -220,10 +230,10 @@ class Batcher:
                 queue.popleft()
                 taken.append(item)
                 head, rows = item, item.rows
-                if not self.batchable or rows >= self.max_batch_size:
+                if not self.batchable or item.alone or rows >= self.max_batch_size:
                     break
                 continue
-            if not self.batchable or head.rows >= self.max_batch_size:
+            if not self.batchable or item.alone or head.rows >= self.max_batch_size:
                 break
             if item.params_key != head.params_key or rows + item.rows > self.max_batch_size:
                 break

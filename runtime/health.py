@@ -8,7 +8,7 @@ as the process serves HTTP.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from shipyard.exceptions import TemporarilyUnavailable
 from shipyard.runtime.metrics import ServeMetrics
@@ -26,6 +26,10 @@ async def ping(request: Request) -> Response:
 
 
 async def version(request: Request) -> Response:
+    """The version as plain text, as MLflow's scoring server answers (its clients read the body
+    as the version); with `Accept: application/json`, Shipyard's identity document."""
+    if "application/json" not in request.headers.get("accept", "").lower():
+        return PlainTextResponse(__version__)
     served = served_model(request)
     return json_response({"shipyard_version": __version__, "model": served.identity.to_dict(), "state": served.state})
 

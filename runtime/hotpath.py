@@ -23,10 +23,12 @@ from shipyard.runtime.scoring import parse_invocation, predictions_body
 from shipyard.web import ClientGone, error_parts, internal_error_parts, read_asgi_body, send_json
 
 
-def parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, int, Any]:
-    """Parse one `/invocations` body and validate it against the signature: (prepared, rows, params)."""
-    parsed = parse_invocation(body, content_type)
-    return served.prepare(parsed.data, parsed.params)
+def parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, int, Any, bool]:
+    """Parse one `/invocations` body and validate it against the signature:
+    (prepared, rows, params, whole), `whole` for a chat-style body (run alone, answered unwrapped)."""
+    parsed = parse_invocation(body, content_type, served.param_names())
+    prepared, rows, params = served.prepare_request(parsed)
+    return prepared, rows, params, parsed.whole
 
 
 class Invocations:
@@ -41,11 +43,11 @@ class Invocations:
         try:
             batcher = served.ready_batcher()
             body, content_type = await read_asgi_body(scope, receive, served.settings.max_body_bytes)
-            prepared, rows, params = await served.workers.run_if_large(
+            prepared, rows, params, whole = await served.workers.run_if_large(
                 len(body), parse_and_prepare, served, body, content_type
             )
-            output = await batcher.submit(prepared, rows, params, timeout=served.settings.timeout)
-            status, payload = 200, predictions_body(output)
+            output = await batcher.submit(prepared, rows, params, timeout=served.settings.timeout, alone=whole)
+            status, payload = 200, predictions_body(output, wrapped=not whole)
         except ClientGone:
             return
         except ShipyardError as exc:

@@ -24,6 +24,7 @@ from shipyard.exceptions import (
 from shipyard.registry.uris import resolve_model_uri
 from shipyard.runtime.batcher import Batcher
 from shipyard.runtime.rows import count_rows
+from shipyard.runtime.scoring import CHAT_KEYS, ScoringRequest, as_frame, unschematized_input
 from shipyard.runtime.settings import ServeSettings
 from shipyard.runtime.workers import Workers
 from shipyard.settings import Settings
@@ -107,6 +108,10 @@ class ServedModel:
         self.reason = f"model {identity.name!r} is loading"
         self.pyfunc: PyFuncModel | None = None
         self.batcher: Batcher | None = None
+        self._param_names: frozenset[str] = frozenset()
+        self._frames = False
+        """True when a DataFrame format's body must become a DataFrame before the plan sees it
+        (a schema with nested columns: a dict would read as one row)."""
         self._on_batch = on_batch
 
     @property
@@ -149,6 +154,7 @@ class ServedModel:
 
     async def _load(self) -> None:
         from shipyard.flavors.pyfunc import load_model
+        from shipyard.flavors.signature import ColSpec
 
         try:
             self.pyfunc = pyfunc = await self.workers.run(
@@ -157,6 +163,11 @@ class ServedModel:
                 allow_pickle=self.settings.base.allow_pickle,
                 intra_op_threads=self.settings.intra_op_threads,
             )
+            signature = pyfunc.signature
+            if signature is not None and signature.params is not None:
+                self._param_names = frozenset(p.name for p in signature.params.params)
+            schema = pyfunc.input_schema
+            self._frames = schema is not None and any(isinstance(s, ColSpec) and s.is_nested for s in schema.inputs)
             s = self.settings
             self.batcher = Batcher(
                 pyfunc.predict_prepared,
@@ -192,8 +203,38 @@ class ServedModel:
         self.state, self.reason = "ready", "ready"
         logger.info("model %r is ready (%s)", self.identity.name, self.identity.local_path)
 
-    def prepare(self, data: Any, params: dict[str, Any] | None) -> tuple[Any, int, Any]:
-        """Validate one request against the signature; the caller's mistakes become 400s."""
+    def param_names(self) -> frozenset[str]:
+        """The names in the model's params schema (they split a chat-style body); 503 before the load."""
+        self.loaded()
+        return self._param_names
+
+    def takes_whole_inputs(self) -> bool:
+        """Custom python models take chat-style bodies whole (MLflow passes them through)."""
+        from shipyard.flavors.table import LOADER_MODULES  # NOTE: lazy, as the flavors import pandas
+
+        conf = self.loaded().metadata.flavors.get("python_function") or {}
+        return LOADER_MODULES.get(str(conf.get("loader_module"))) == "python_function"
+
+    def prepare_request(self, parsed: ScoringRequest) -> tuple[Any, int, Any]:
+        """A parsed `/invocations` body as `prepare` takes it: for a model without an input
+        schema, in the form MLflow would hand it over; a chat-style body only goes to a python
+        model."""
+        pyfunc = self.loaded()
+        if parsed.whole and not self.takes_whole_inputs():
+            raise SchemaEnforcementError(
+                f"a chat-style body (top-level {', '.join(repr(k) for k in CHAT_KEYS)}) is only taken by "
+                f"custom python models; model {self.identity.name!r} is not one: send one of "
+                "'dataframe_split', 'dataframe_records', 'instances' or 'inputs'"
+            )
+        if pyfunc.input_schema is None:
+            data = unschematized_input(parsed)
+        else:
+            data = as_frame(parsed) if self._frames else parsed.data
+        return self.prepare(data, parsed.params, whole=parsed.whole)
+
+    def prepare(self, data: Any, params: dict[str, Any] | None, *, whole: bool = False) -> tuple[Any, int, Any]:
+        """Validate one request against the signature; the caller's mistakes become 400s.
+        A `whole` input (a chat-style body) counts as one row and is never split."""
         pyfunc = self.loaded()
         try:
             prepared = pyfunc.prepare_input(data)
@@ -202,6 +243,8 @@ class ServedModel:
             raise
         except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             raise SchemaEnforcementError(f"the input does not match the model: {exc}") from None
+        if whole:
+            return prepared, 1, params
         try:
             rows = count_rows(prepared)
         except ShipyardError as exc:

@@ -45,7 +45,10 @@ def _scoring_schema(signature: Any) -> dict[str, Any]:
     inputs = getattr(signature, "inputs", None)
     return {
         "type": "object",
-        "description": "exactly one of dataframe_split, dataframe_records, instances, inputs",
+        "description": (
+            "exactly one of dataframe_split, dataframe_records, instances, inputs; or, for custom python "
+            "models, a chat-style body with a top-level messages, prompt or input (answered unwrapped)"
+        ),
         "properties": {
             "dataframe_split": {
                 "type": "object",
@@ -68,6 +71,7 @@ def _operation(route: RouteSpec, signature: Any) -> dict[str, Any]:
             "content": {
                 "application/json": {"schema": _scoring_schema(signature)},
                 "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
             },
         }
         ok = _answer("predictions", {"type": "object", "properties": {"predictions": {}}})

@@ -29,7 +29,12 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/invocations", "POST", "Score rows (MLflow scoring protocol)", direct=Invocations, protocol="scoring"),
     RouteSpec("/ping", "GET", "200 once the model is loaded and warmed up, else 503", health.ping),
     RouteSpec("/health", "GET", "same as /ping", health.ping),
-    RouteSpec("/version", "GET", "Shipyard's version and the served model's identity", health.version),
+    RouteSpec(
+        "/version",
+        "GET",
+        "Shipyard's version as text; with Accept: application/json, the served model's identity",
+        health.version,
+    ),
     RouteSpec("/metrics", "GET", "Prometheus metrics", health.metrics),
     RouteSpec("/openapi.json", "GET", "this document", openapi),
     RouteSpec("/v2", "GET", "KServe V2 server metadata", v2.server_metadata),

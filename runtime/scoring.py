@@ -5,7 +5,11 @@ Request bodies (JSON, one format key plus optional `params`):
     dataframe_records [{"col": value, ...}, ...]
     instances         [row, ...] or [{"name": value, ...}, ...]
     inputs            [row, ...] or {"name": [...], ...}
-or `text/csv` with a header line. The parsed data goes to `PyFuncModel.prepare_input`, which
+or `text/csv` with a header line, or a Parquet file (`application/vnd.apache.parquet`, MLflow's
+type, or `application/x-parquet`; needs pyarrow: the `parquet` extra). MLflow's chat-style bodies
+(a top-level `messages`, `prompt` or `input`) are taken whole, as MLflow's scoring server takes
+them: keys the params schema names become params, every other key stays in the data, and the
+answer is the bare prediction, not `{"predictions": ...}`. The parsed data goes to `PyFuncModel.prepare_input`, which
 checks it against the signature and converts it to what the framework wants (numpy for tensor
 models, a DataFrame only when the model needs column names), so no pandas object is built here
 for JSON.
@@ -26,25 +30,36 @@ from shipyard.exceptions import SchemaEnforcementError, UnsupportedMediaType
 from shipyard.web import dumps
 
 FORMAT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+CHAT_KEYS = ("messages", "prompt", "input")
+"""MLflow's `SUPPORTED_LLM_FORMATS` (chat, completions, embeddings): any of them at the top level
+makes the whole body the model's input."""
+FRAME_FORMATS = frozenset({"dataframe_split", "dataframe_records", "csv", "parquet"})
+"""Formats that MLflow always hands to the model as a DataFrame."""
 PARAMS_KEY = "params"
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv",)
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
+SUPPORTED_TYPES = (*JSON_TYPES, *CSV_TYPES, *PARQUET_TYPES)
 SPLIT_KEYS = frozenset({"columns", "data", "index"})
+_NAME_TYPES = frozenset({str, int})
 
 
 @dataclass(slots=True)
 class ScoringRequest:
-    """One parsed `/invocations` body: the data for `prepare_input`, and params."""
+    """One parsed `/invocations` body: the data for `prepare_input`, and params.
+
+    `whole` marks a chat-style body: one input (not rows) whose answer is not wrapped."""
 
     data: Any
     params: dict[str, Any] | None
     format: str
+    whole: bool = False
 
 
 def media_type(content_type: str | None) -> str:
     """The bare media type; only utf-8 is accepted as a charset (415 otherwise)."""
     if not content_type:
-        raise UnsupportedMediaType("the request has no Content-Type; send application/json or text/csv")
+        raise UnsupportedMediaType(f"the request has no Content-Type; send one of {list(SUPPORTED_TYPES)}")
     mime, _, rest = content_type.partition(";")
     mime = mime.strip().lower()
     for part in rest.split(";"):
@@ -55,32 +70,46 @@ def media_type(content_type: str | None) -> str:
             raise UnsupportedMediaType(f"Content-Type parameter {key!r} is not supported")
         if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
             raise UnsupportedMediaType(f"charset {value!r} is not supported; send utf-8")
-    if mime not in JSON_TYPES and mime not in CSV_TYPES:
-        raise UnsupportedMediaType(f"Content-Type {mime!r} is not supported; send application/json or text/csv")
+    if mime not in SUPPORTED_TYPES:
+        raise UnsupportedMediaType(f"Content-Type {mime!r} is not supported; send one of {list(SUPPORTED_TYPES)}")
     return mime
 
 
-def parse_invocation(body: bytes, content_type: str | None) -> ScoringRequest:
-    """Parse an `/invocations` body; raises SchemaEnforcementError (400) naming the field."""
+def parse_invocation(
+    body: bytes, content_type: str | None, param_names: frozenset[str] = frozenset()
+) -> ScoringRequest:
+    """Parse an `/invocations` body; raises SchemaEnforcementError (400) naming the field.
+
+    `param_names` are the names in the model's params schema (they split a chat-style body)."""
     mime = media_type(content_type)
     if mime in CSV_TYPES:
         return ScoringRequest(parse_csv(body), None, "csv")
+    if mime in PARQUET_TYPES:
+        return ScoringRequest(parse_parquet(body), None, "parquet")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise SchemaEnforcementError(f"the body is not valid JSON: {exc}") from None
-    return parse_json_payload(payload)
+    return parse_json_payload(payload, param_names)
 
 
-def parse_json_payload(payload: Any) -> ScoringRequest:
+def parse_json_payload(payload: Any, param_names: frozenset[str] = frozenset()) -> ScoringRequest:
     if not isinstance(payload, dict):
         raise SchemaEnforcementError(
             f"the body must be a JSON object with one of the keys {list(FORMAT_KEYS)}, got a JSON {_json_kind(payload)}"
         )
+    if not payload.keys().isdisjoint(CHAT_KEYS):
+        whole = {k: v for k, v in payload.items() if k not in param_names}
+        named = {k: v for k, v in payload.items() if k in param_names}
+        # NOTE: MLflow passes `{}` (not None) as params when the params schema names none of the keys.
+        return ScoringRequest(whole, named, "chat", whole=True)
     formats = [key for key in payload if key in FORMAT_KEYS]
     unknown = [key for key in payload if key not in FORMAT_KEYS and key != PARAMS_KEY]
     if unknown:
-        raise SchemaEnforcementError(f"unknown key(s) {unknown} in the body; allowed: {list(FORMAT_KEYS)} and 'params'")
+        raise SchemaEnforcementError(
+            f"unknown key(s) {unknown} in the body; allowed: {list(FORMAT_KEYS)} and 'params', "
+            f"or a chat-style body with one of {list(CHAT_KEYS)}"
+        )
     if len(formats) != 1:
         raise SchemaEnforcementError(f"the body must have exactly one of the keys {list(FORMAT_KEYS)}, got {formats}")
     fmt = formats[0]
@@ -127,13 +156,23 @@ def _split_to_columns(value: Any) -> Any:
         return rows
     if not isinstance(columns, list):
         raise SchemaEnforcementError("'dataframe_split.columns' must be a list of column names")
+    # NOTE: JSON object keys are strings, but split columns may be integers (a DataFrame without
+    # column names); they stay integers, as in MLflow's pd.DataFrame(columns=...).
+    if not _NAME_TYPES.issuperset(map(type, columns)):
+        j, name = next((j, c) for j, c in enumerate(columns) if type(c) not in _NAME_TYPES)
+        raise SchemaEnforcementError(
+            f"'dataframe_split.columns[{j}]' must be a string or an integer, got a JSON {_json_kind(name)}"
+        )
+    if len(set(columns)) != len(columns):
+        repeated = sorted({repr(c) for c in columns if columns.count(c) > 1})
+        raise SchemaEnforcementError(f"'dataframe_split.columns' repeats {', '.join(repeated)}")
     width = len(columns)
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
             raise SchemaEnforcementError(
                 f"'dataframe_split.data[{i}]' must be a list of {width} values (one per column)"
             )
-    return {str(name): [row[j] for row in rows] for j, name in enumerate(columns)}
+    return {name: [row[j] for row in rows] for j, name in enumerate(columns)}
 
 
 def _records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
@@ -166,6 +205,58 @@ def parse_csv(body: bytes) -> Any:
         raise SchemaEnforcementError(f"the body is not valid CSV with a header line: {exc}") from None
 
 
+def parse_parquet(body: bytes) -> Any:
+    """A Parquet body (as `DataFrame.to_parquet()` writes it) -> a pandas DataFrame."""
+    import importlib.util
+    import io
+
+    import pandas as pd
+
+    if importlib.util.find_spec("pyarrow") is None:  # pandas' Parquet engine; checked to name the extra
+        raise UnsupportedMediaType(
+            "Parquet bodies need pyarrow, which is not installed; install shipyard[parquet] "
+            "(or send application/json or text/csv)"
+        )
+    try:
+        return pd.read_parquet(io.BytesIO(body))
+    except (ValueError, OSError, TypeError) as exc:
+        raise SchemaEnforcementError(f"the body is not a valid Parquet file: {exc}") from None
+
+
+def as_frame(parsed: ScoringRequest) -> Any:
+    """The data of a DataFrame format (`FRAME_FORMATS`) as the DataFrame MLflow builds from it;
+    other formats' data as parsed."""
+    import pandas as pd
+
+    data = parsed.data
+    if parsed.format not in FRAME_FORMATS or isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, dict):  # dataframe_split with columns
+        return pd.DataFrame(data, columns=list(data))
+    return pd.DataFrame(data)
+
+
+def unschematized_input(parsed: ScoringRequest) -> Any:
+    """What MLflow's scoring server hands a model that has no input schema: a DataFrame for the
+    DataFrame formats, numpy arrays for `inputs`/`instances`, a chat-style body as it came."""
+    if parsed.format in FRAME_FORMATS:
+        return as_frame(parsed)
+    data = parsed.data
+    if parsed.whole:
+        return data
+    if isinstance(data, dict):
+        return {key: _array_or_list(value) for key, value in data.items()}
+    return _array_or_list(data)
+
+
+def _array_or_list(value: Any) -> Any:
+    """`np.array(value)` as MLflow makes it; ragged nested lists stay lists."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        return value
+
+
 def jsonable(output: Any) -> Any:
     """What MLflow's scoring server would serialize for a model output."""
     if isinstance(output, np.ndarray):
@@ -192,8 +283,9 @@ def jsonable(output: Any) -> Any:
     return output
 
 
-def predictions_body(output: Any) -> bytes:
-    return dumps({"predictions": jsonable(output)})
+def predictions_body(output: Any, *, wrapped: bool = True) -> bytes:
+    """`{"predictions": ...}`; the bare prediction for a chat-style body (`wrapped=False`)."""
+    return dumps({"predictions": jsonable(output)} if wrapped else jsonable(output))
 
 
 def _json_kind(value: Any) -> str:
@@ -211,10 +303,16 @@ def _json_kind(value: Any) -> str:
 
 
 __all__ = [
+    "CHAT_KEYS",
     "FORMAT_KEYS",
+    "FRAME_FORMATS",
+    "SUPPORTED_TYPES",
     "ScoringRequest",
+    "as_frame",
     "jsonable",
     "parse_invocation",
     "parse_json_payload",
+    "parse_parquet",
     "predictions_body",
+    "unschematized_input",
 ]

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -17,7 +17,8 @@ from shipyard.server.auth import AuthMiddleware, read_tokens, read_users
 from shipyard.server.context import ServerContext
 from shipyard.server.protocol import api_endpoint
 from shipyard.server.settings import ServerSettings
-from shipyard.web import configure_logging, handed_over, http_error
+from shipyard.version import __version__
+from shipyard.web import configure_logging, handed_over, http_error, json_response
 
 HANDOFF_ENV = "SHIPYARD_SERVER_HANDOFF"
 """The environment variable that carries the settings to `--workers N` processes."""
@@ -26,6 +27,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 async def health(request: Request) -> Response:
     return Response("OK", media_type="text/plain")
+
+
+async def version(request: Request) -> Response:
+    """MLflow's server answers its version as plain text (its client parses it); JSON when asked."""
+    if "application/json" in request.headers.get("accept", ""):
+        return json_response({"name": "shipyard", "component": "tracking-server", "version": __version__})
+    return PlainTextResponse(__version__)
 
 
 def api_routes(limit: int) -> list[BaseRoute]:
@@ -58,7 +66,7 @@ def create_app(settings: ServerSettings, context: ServerContext | None = None) -
         middleware.append(Middleware(AuthMiddleware, tokens=read_tokens(settings.auth_token_file)))
     elif settings.basic_auth_file is not None:
         middleware.append(Middleware(AuthMiddleware, users=read_users(settings.basic_auth_file)))
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), Route("/version", version, methods=["GET"])]
     routes += api_routes(settings.max_body_bytes)
     routes += ui.routes()
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))

@@ -10,9 +10,12 @@ never on the event loop (a slow disk or a large folder would stall every other r
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import unicodedata
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +35,8 @@ from shipyard.tracking.artifacts import confined, safe_relative_path
 from shipyard.web import error_response, internal_error_response, json_response
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_ATTR_CHARS = "!#$&+-.^_`|~"
 
 
 def _target(root: Path, relative: str) -> Path:
@@ -121,7 +126,27 @@ def _download_or_list(root: Path, relative: str) -> Response:
     if not target.is_file():
         raise ResourceNotFound(f"artifact {relative!r} does not exist")
     # NOTE: artifacts are the users' files (HTML too): never let one script this origin.
-    return FileResponse(target, headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Content-Disposition": content_disposition(target.name),
+    }
+    return FileResponse(target, headers=headers)
+
+
+def content_disposition(filename: str) -> str:
+    """MLflow's `Content-Disposition` (RFC 6266 / 5987): a bare token when the name is one, else
+    a quoted string; a non-ASCII name gets an ASCII fallback and a UTF-8 `filename*`."""
+    if not filename.isascii():
+        fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode() or "download"
+        return f"attachment; filename={_header_value(fallback)}; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"
+    return f"attachment; filename={_header_value(filename)}"
+
+
+def _header_value(value: str) -> str:
+    if _TOKEN.fullmatch(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _list(root: Path, relative: str) -> Response:

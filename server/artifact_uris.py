@@ -8,12 +8,19 @@ can never make the server write outside its root.
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 from shipyard.exceptions import InvalidInput
 from shipyard.tracking.artifacts import confined, file_uri_to_path, path_to_file_uri, safe_relative_path
 
 PROXY_SCHEME = "mlflow-artifacts"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def has_scheme(uri: str) -> bool:
+    """`s3://b`, `runs:/x`, `file:/x` have one; `/a/b`, `a/b` and Windows' `C:/a` do not."""
+    return bool(_SCHEME.match(uri))
 
 
 class ArtifactUris:
@@ -38,13 +45,17 @@ class ArtifactUris:
             if rest.startswith("//"):  # mlflow-artifacts://host:port/path
                 rest = "/" + rest[2:].partition("/")[2]
             return safe_relative_path(rest.lstrip("/"), what=what)
-        if uri.startswith("file:"):
+        if not has_scheme(uri) and not PurePosixPath(uri).is_absolute():
+            # NOTE: MLflow resolves a relative location against the server's working directory;
+            # Shipyard writes only under its artifact root, so it resolves it against the root.
+            return safe_relative_path(uri, what=what)
+        if uri.startswith("file:") or not has_scheme(uri):
             path = file_uri_to_path(uri).resolve()
             if path == self.root or self.root in path.parents:
                 return path.relative_to(self.root).as_posix()
         raise InvalidInput(
             f"{what} {uri!r} is not allowed; this server keeps artifacts under its own root: "
-            f"give a {PROXY_SCHEME}:/<path> URI"
+            f"give a {PROXY_SCHEME}:/<path> URI or a path relative to the root"
         )
 
     def to_server(self, uri: str, *, what: str) -> str:
@@ -56,4 +67,4 @@ class ArtifactUris:
         return confined(self.root, self.relative_of(uri, what=what), what=what)
 
 
-__all__ = ["ArtifactUris", "PROXY_SCHEME"]
+__all__ = ["ArtifactUris", "PROXY_SCHEME", "has_scheme"]

@@ -58,7 +58,7 @@ class LoggedModelStore:
         try:
             data: dict[str, Any] = orjson.loads(path.read_bytes())
         except FileNotFoundError:
-            raise ResourceNotFound(f"logged model {model_id!r} does not exist") from None
+            raise ResourceNotFound(f"Logged model with ID '{model_id}' not found.") from None  # MLflow's words
         return data
 
     def create(
@@ -115,7 +115,14 @@ class LoggedModelStore:
             del model["tags"][key]
             self._write(model)
 
-    def search(self, experiment_ids: list[str], max_results: int) -> list[dict[str, Any]]:
+    def delete(self, model_id: str) -> None:
+        """Forget the model (its files stay where they were logged, as MLflow leaves them)."""
+        with self._lock:
+            self.get(model_id)
+            self._path(model_id).unlink(missing_ok=True)
+
+    def search(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
+        """Every model of those experiments, in MLflow's default order: newest first, then id."""
         if not self.root.is_dir():
             return []
         found = []
@@ -123,8 +130,8 @@ class LoggedModelStore:
             model: dict[str, Any] = orjson.loads(path.read_bytes())
             if not experiment_ids or model["experiment_id"] in experiment_ids:
                 found.append(model)
-        found.sort(key=lambda m: m["creation_timestamp_ms"], reverse=True)
-        return found[:max_results]
+        found.sort(key=lambda m: (-m["creation_timestamp_ms"], m["model_id"]))
+        return found
 
 
 __all__ = ["LoggedModelStore", "STATUSES", "check_model_id"]

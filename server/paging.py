@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.exceptions import InvalidInput
-from shipyard.server.protocol import SEARCH_MAX, Fields
+from shipyard.server.protocol import SEARCH_MAX, Fields, check_max_results
 
 
 def page_request(fields: Fields, default_size: int) -> tuple[int, str | None]:
     """(max_results, page_token) of a search request; a bad value is a 400 naming the field."""
-    size = int(fields.int("max_results", default_size))
-    if size < 1 or size > SEARCH_MAX:
-        raise InvalidInput(f"max_results {size} must be between 1 and {SEARCH_MAX}")
+    size = check_max_results(int(fields.int("max_results", default_size)), SEARCH_MAX)
     token = fields.str("page_token")
     return size, token
 

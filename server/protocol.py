@@ -27,6 +27,22 @@ T = TypeVar("T")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
+def missing_value(name: str) -> InvalidInput:
+    """MLflow's wording (clients match on it): "Missing value for required parameter 'x'."."""
+    return InvalidInput(f"Missing value for required parameter '{name}'.")
+
+
+def invalid_value(name: str, value: Any, problem: str) -> InvalidInput:
+    """MLflow's wording: "Invalid value <json> for parameter 'x' supplied: <problem>"."""
+    try:
+        shown = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        shown = repr(value)
+    if len(shown) > 100:
+        shown = shown[:100] + "..."
+    return InvalidInput(f"Invalid value {shown} for parameter '{name}' supplied: {problem}")
+
+
 class Fields:
     """Typed access to a request's fields; every error names the field and what is allowed."""
 
@@ -60,33 +76,33 @@ class Fields:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
-                raise InvalidInput(f"missing value for required parameter {name!r}")
+                raise missing_value(name)
             return default
         if not isinstance(value, str):
-            raise InvalidInput(f"parameter {name!r} must be a string, got {type(value).__name__}")
+            raise invalid_value(name, value, f"it must be a string, got {type(value).__name__}")
         return value
 
     def int(self, name: builtins.str, default: builtins.int | None = None, *, required: bool = False) -> Any:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
-                raise InvalidInput(f"missing value for required parameter {name!r}")
+                raise missing_value(name)
             return default
         if isinstance(value, bool):
-            raise InvalidInput(f"parameter {name!r} must be an integer, got a boolean")
+            raise invalid_value(name, value, "it must be an integer, got a boolean")
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r:.100}") from None
+            raise invalid_value(name, value, "it must be an integer") from None
         if isinstance(value, float) and number != value:
-            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}")
+            raise invalid_value(name, value, "it must be an integer")
         return number
 
     def float(self, name: builtins.str, *, required: bool = True) -> Any:
         value = self.data.get(name)
         if value is None:
             if required:
-                raise InvalidInput(f"missing value for required parameter {name!r}")
+                raise missing_value(name)
             return None
         return to_float(value, name)
 
@@ -98,7 +114,7 @@ class Fields:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise InvalidInput(f"parameter {name!r} must be true or false, got {value!r:.100}")
+        raise invalid_value(name, value, "it must be true or false")
 
     def list(self, name: builtins.str) -> builtins.list[Any]:
         value = self.data.get(name)
@@ -110,7 +126,7 @@ class Fields:
         values = self.list(name)
         for value in values:
             if not isinstance(value, (str, int)) or isinstance(value, bool):
-                raise InvalidInput(f"parameter {name!r} must be a list of strings")
+                raise invalid_value(name, values, "it must be a list of strings")
         return [str(v) for v in values]
 
     def key_values(self, name: builtins.str) -> builtins.list[tuple[builtins.str, builtins.str]]:
@@ -139,7 +155,7 @@ def to_float(value: Any, name: str) -> float:
             return float(value)
         except ValueError:
             pass
-    raise InvalidInput(f"parameter {name!r} must be a number, got {value!r:.100}")
+    raise invalid_value(name, value, "it must be a number")
 
 
 def json_float(value: float) -> float | str:
@@ -154,6 +170,15 @@ def json_float(value: float) -> float | str:
 SEARCH_MAX = 50_000
 
 
+def check_max_results(size: int, limit: int) -> int:
+    """MLflow's bounds check, in MLflow's words."""
+    if size < 1:
+        raise InvalidInput(f"Invalid value {size} for parameter 'max_results' supplied. It must be a positive integer")
+    if size > limit:
+        raise InvalidInput(f"Invalid value {size} for parameter 'max_results' supplied. It must be at most {limit}")
+    return size
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a listing: page tokens are offsets written as decimal strings."""
@@ -163,12 +188,10 @@ class Page:
 
     @classmethod
     def of(cls, fields: Fields, default_size: int) -> Page:
-        size = fields.int("max_results", default_size)
-        if size < 1 or size > SEARCH_MAX:
-            raise InvalidInput(f"max_results {size} must be between 1 and {SEARCH_MAX}")
+        size = check_max_results(fields.int("max_results", default_size), SEARCH_MAX)
         token = fields.str("page_token", "0")
         if not token.isdigit():
-            raise InvalidInput(f"page_token {token!r} is not a token this server issued")
+            raise invalid_value("page_token", token, "it is not a token this server issued")
         return cls(int(token), size)
 
     @property
@@ -207,6 +230,9 @@ __all__ = [
     "Page",
     "SEARCH_MAX",
     "api_endpoint",
+    "check_max_results",
+    "invalid_value",
     "json_float",
+    "missing_value",
     "to_float",
 ]

@@ -7,8 +7,9 @@ from typing import Any
 from starlette.requests import Request
 
 from shipyard.server.context import ServerContext, context_of
+from shipyard.server.logged_model_search import SEARCH_LOGGED_MODELS_DEFAULT, search_page
 from shipyard.server.logged_models import STATUSES
-from shipyard.server.protocol import Fields
+from shipyard.server.protocol import SEARCH_MAX, Fields, check_max_results, invalid_value
 from shipyard.server.serialize import key_values
 from shipyard.tracking import validation
 
@@ -82,10 +83,25 @@ def log_logged_model_params(fields: Fields, request: Request) -> dict[str, Any]:
     return {}
 
 
+def delete_logged_model(fields: Fields, request: Request) -> dict[str, Any]:
+    context_of(request).logged_models.delete(_model_id(request))
+    return {}
+
+
 def search_logged_models(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    found = ctx.logged_models.search(fields.str_list("experiment_ids"), fields.int("max_results", 100))
-    return {"models": [logged_model_json(ctx, m) for m in found]}
+    if fields.list("order_by"):
+        raise invalid_value(
+            "order_by",
+            fields.list("order_by"),
+            "this server orders logged models only by creation time (newest first), then model id",
+        )
+    experiment_ids = fields.str_list("experiment_ids")
+    size = check_max_results(fields.int("max_results", SEARCH_LOGGED_MODELS_DEFAULT), SEARCH_MAX)
+    page, token = search_page(
+        ctx.logged_models.search(experiment_ids), experiment_ids, fields.str("filter"), size, fields.str("page_token")
+    )
+    return {"models": [logged_model_json(ctx, m) for m in page], **({"next_page_token": token} if token else {})}
 
 
 ROUTES: list[tuple[str, str, Any]] = [
@@ -93,6 +109,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("/logged-models/search", "POST", search_logged_models),
     ("/logged-models/{model_id}", "GET", get_logged_model),
     ("/logged-models/{model_id}", "PATCH", finalize_logged_model),
+    ("/logged-models/{model_id}", "DELETE", delete_logged_model),
     ("/logged-models/{model_id}/tags", "PATCH", set_logged_model_tags),
     ("/logged-models/{model_id}/tags/{tag_key:path}", "DELETE", delete_logged_model_tag),
     ("/logged-models/{model_id}/params", "POST", log_logged_model_params),

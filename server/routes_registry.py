@@ -1,27 +1,24 @@
 """`/api/2.0/mlflow/` registered models and model versions, plus Shipyard's deployment history.
 
-Registration happens here, server-side: the client names a source (`runs:/...`, a logged model
-`models:/m-...`, or a `mlflow-artifacts:/` URI) and the server copies it into immutable,
-digest-verified version storage under its artifact root, so clients need no shared filesystem.
+Registration happens here, server-side: the client names a source (`version_sources` reads it
+by MLflow's rules) and the server copies it into immutable, digest-verified version storage
+under its artifact root, so clients need no shared filesystem.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
-from shipyard.exceptions import InvalidInput, ResourceNotFound
+from shipyard.exceptions import ResourceNotFound
 from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX
-from shipyard.registry.uris import find_version, local_copy, parse_models_uri
 from shipyard.server.context import ServerContext, context_of, user_of
-from shipyard.server.logged_models import check_model_id
 from shipyard.server.paging import next_page, page_request
 from shipyard.server.protocol import Fields
 from shipyard.server.serialize import model_version_json, registered_model_json
-from shipyard.tracking.artifacts import LocalArtifactRepository, confined, get_artifact_repository, safe_relative_path
+from shipyard.server.version_sources import source_directory
 
 
 def _name(fields: Fields) -> str:
@@ -116,35 +113,11 @@ def get_by_alias(fields: Fields, request: Request) -> dict[str, Any]:
 
 
 # --- model versions ---------------------------------------------------------------------------
-def source_directory(ctx: ServerContext, source: str, model_id: str | None) -> tuple[Path, str | None]:
-    """The server-side model directory a client's `source` names, and the run it came from."""
-    if model_id or source.startswith("models:/m-"):
-        logged = ctx.logged_models.get(check_model_id(model_id or source[len("models:/") :].strip("/")))
-        return ctx.uris.local_path(ctx.uris.to_client(logged["artifact_location"]) or "", what="source"), logged.get(
-            "source_run_id"
-        )
-    if source.startswith("runs:/"):
-        run_id, _, path = source[len("runs:/") :].lstrip("/").partition("/")
-        repo = get_artifact_repository(ctx.tracking.get_run(run_id).info.artifact_uri)
-        if not isinstance(repo, LocalArtifactRepository):
-            raise InvalidInput(f"source {source!r}: run {run_id} keeps its artifacts outside this server")
-        return confined(repo.root, safe_relative_path(path, what="source")), run_id
-    if source.startswith("models:/"):
-        mv = find_version(ctx.registry, parse_models_uri(source), source)
-        return local_copy(mv, settings=ctx.settings.base), mv.run_id
-    if not source.startswith("mlflow-artifacts:"):
-        raise InvalidInput(
-            f"source {source!r} is not something this server can read; give runs:/<run_id>/<path>, "
-            "models:/<name>/<version>, a logged model models:/m-<id>, or mlflow-artifacts:/<path> "
-            "(a folder on the client must be logged to a run first)"
-        )
-    return ctx.uris.local_path(source, what="source"), None
-
-
 def create_model_version(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     name, source = _name(fields), str(fields.str("source", required=True))
-    directory, source_run = source_directory(ctx, source, fields.str("model_id"))
+    run_id = fields.str("run_id")
+    directory, source_run = source_directory(ctx, source, run_id, fields.str("model_id"))
     if not directory.is_dir():
         raise ResourceNotFound(f"source {source!r} names no model directory on this server")
     mv = register_version(
@@ -152,7 +125,7 @@ def create_model_version(fields: Fields, request: Request) -> dict[str, Any]:
         name,
         directory,
         source=source,
-        run_id=fields.str("run_id") or source_run,
+        run_id=run_id or source_run,
         tags=dict(fields.key_values("tags")) or None,
         description=fields.str("description"),
         user_id=user_of(request, fields.str("user_id")),
@@ -266,4 +239,4 @@ SHIPYARD_ROUTES: list[tuple[str, str, Any]] = [
 ]
 
 
-__all__ = ["ROUTES", "SHIPYARD_PREFIX", "SHIPYARD_ROUTES", "source_directory"]
+__all__ = ["ROUTES", "SHIPYARD_PREFIX", "SHIPYARD_ROUTES"]

@@ -8,10 +8,11 @@ from typing import Any
 from starlette.requests import Request
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
-from shipyard.server.context import context_of
+from shipyard.server.context import ServerContext, context_of
 from shipyard.server.latest_metrics import latest_steps
 from shipyard.server.paging import next_page, page_request
-from shipyard.server.protocol import SEARCH_MAX, Fields, Page, to_float
+from shipyard.server.protocol import SEARCH_MAX, Fields, Page, missing_value, to_float
+from shipyard.server.run_io import dataset_input, model_ref
 from shipyard.server.serialize import experiment_json, metric_json, run_json
 from shipyard.tracking import validation
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
@@ -38,15 +39,15 @@ def view_type(fields: Fields, name: str) -> int:
     return _VIEW_TYPES[raw]
 
 
-def runs_json(store: Any, runs: list[Run], uris: Any) -> list[dict[str, Any]]:
-    steps = latest_steps(store, [r.info.run_id for r in runs])
-    return [run_json(r, uris, steps[r.info.run_id]) for r in runs]
+def runs_json(ctx: ServerContext, runs: list[Run]) -> list[dict[str, Any]]:
+    steps = latest_steps(ctx.tracking, [r.info.run_id for r in runs])
+    return [run_json(r, ctx.uris, steps[r.info.run_id], ctx.run_io.get(r.info.run_id)) for r in runs]
 
 
 def run_id_of(fields: Fields) -> str:
     run_id = fields.str("run_id") or fields.str("run_uuid")
     if run_id is None:
-        raise InvalidInput("missing value for required parameter 'run_id'")
+        raise missing_value("run_id")
     return validation.check_run_id(run_id)
 
 
@@ -111,6 +112,13 @@ def set_experiment_tag(fields: Fields, request: Request) -> dict[str, Any]:
     return {}
 
 
+def delete_experiment_tag(fields: Fields, request: Request) -> dict[str, Any]:
+    context_of(request).tracking.delete_experiment_tag(
+        fields.str("experiment_id", required=True), fields.str("key", required=True)
+    )
+    return {}
+
+
 # --- runs -------------------------------------------------------------------------------------
 def create_run(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
@@ -118,12 +126,12 @@ def create_run(fields: Fields, request: Request) -> dict[str, Any]:
     run = ctx.tracking.create_run(
         fields.str("experiment_id", "0"), fields.str("user_id"), fields.int("start_time"), tags, fields.str("run_name")
     )
-    return {"run": runs_json(ctx.tracking, [run], ctx.uris)[0]}
+    return {"run": runs_json(ctx, [run])[0]}
 
 
 def get_run(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    return {"run": runs_json(ctx.tracking, [ctx.tracking.get_run(run_id_of(fields))], ctx.uris)[0]}
+    return {"run": runs_json(ctx, [ctx.tracking.get_run(run_id_of(fields))])[0]}
 
 
 def update_run(fields: Fields, request: Request) -> dict[str, Any]:
@@ -228,7 +236,7 @@ def search_runs(fields: Fields, request: Request) -> dict[str, Any]:
         fields.str_list("order_by"),
         token,
     )
-    return {"runs": runs_json(ctx.tracking, found, ctx.uris), **next_page(found)}
+    return {"runs": runs_json(ctx, found), **next_page(found)}
 
 
 def get_metric_history(fields: Fields, request: Request) -> dict[str, Any]:
@@ -252,8 +260,25 @@ def list_run_artifacts(fields: Fields, request: Request) -> dict[str, Any]:
     }
 
 
+def log_inputs(fields: Fields, request: Request) -> dict[str, Any]:
+    ctx = context_of(request)
+    run_id = ctx.tracking.get_run(run_id_of(fields)).info.run_id
+    datasets = [dataset_input(item, f"datasets[{i}]") for i, item in enumerate(fields.list("datasets"))]
+    models = [model_ref(item, f"models[{i}]", with_step=False) for i, item in enumerate(fields.list("models"))]
+    ctx.run_io.add(run_id, dataset_inputs=datasets, model_inputs=models)
+    return {}
+
+
+def log_outputs(fields: Fields, request: Request) -> dict[str, Any]:
+    ctx = context_of(request)
+    run_id = ctx.tracking.get_run(run_id_of(fields)).info.run_id
+    models = [model_ref(item, f"models[{i}]", with_step=True) for i, item in enumerate(fields.list("models"))]
+    ctx.run_io.add(run_id, model_outputs=models)
+    return {}
+
+
 def accept(fields: Fields, request: Request) -> dict[str, Any]:
-    """Routes the client calls for bookkeeping Shipyard does not keep (inputs, outputs): 200."""
+    """MLflow 2's `runs/log-model` (the `mlflow.log-model.history` tag Shipyard does not keep): 200."""
     run_id_of(fields)
     return {}
 
@@ -269,6 +294,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("/experiments/restore", "POST", restore_experiment),
     ("/experiments/update", "POST", update_experiment),
     ("/experiments/set-experiment-tag", "POST", set_experiment_tag),
+    ("/experiments/delete-experiment-tag", "POST", delete_experiment_tag),
     ("/runs/create", "POST", create_run),
     ("/runs/get", "GET", get_run),
     ("/runs/update", "POST", update_run),
@@ -280,8 +306,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("/runs/delete-tag", "POST", delete_tag),
     ("/runs/log-batch", "POST", log_batch),
     ("/runs/search", "POST", search_runs),
-    ("/runs/outputs", "POST", accept),
-    ("/runs/log-inputs", "POST", accept),
+    ("/runs/outputs", "POST", log_outputs),
+    ("/runs/log-inputs", "POST", log_inputs),
     ("/runs/log-model", "POST", accept),
     ("/metrics/get-history", "GET", get_metric_history),
     ("/artifacts/list", "GET", list_run_artifacts),

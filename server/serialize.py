@@ -40,8 +40,15 @@ def metric_json(metric: Metric) -> dict[str, Any]:
     return {"key": metric.key, "value": json_float(metric.value), "timestamp": metric.timestamp, "step": metric.step}
 
 
-def run_json(run: Run, uris: ArtifactUris, latest: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
-    """`latest` gives each latest metric's (timestamp, step); missing ones read as (0, 0)."""
+def run_json(
+    run: Run,
+    uris: ArtifactUris,
+    latest: dict[str, tuple[int, int]] | None = None,
+    io: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """`latest` gives each latest metric's (timestamp, step); missing ones read as (0, 0).
+    `io` is the run's inputs and outputs (`run_io`)."""
+    io = io or {}
     info = run.info
     latest = latest or {}
     return {
@@ -72,8 +79,8 @@ def run_json(run: Run, uris: ArtifactUris, latest: dict[str, tuple[int, int]] | 
             "params": key_values(run.data.params),
             "tags": key_values(run.data.tags),
         },
-        "inputs": {},
-        "outputs": {},
+        "inputs": {"dataset_inputs": io.get("dataset_inputs", []), "model_inputs": io.get("model_inputs", [])},
+        "outputs": {"model_outputs": io.get("model_outputs", [])},
     }
 
 

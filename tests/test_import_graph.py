@@ -50,15 +50,26 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runtime": frozenset({"flavors", "registry", "tracking"}),
     "images": frozenset({"runtime", "flavors", "registry", "tracking"}),
     "projects": frozenset({"tracking", "images"}),
-    "autolog": frozenset({"facades", "flavors", "tracking", "registry"}),
+    "autologging": frozenset({"facades", "flavors", "tracking", "registry"}),
     "facades": frozenset({"flavors", "tracking", "registry"}),
 }
 """Part -> the parts it may import besides itself and BASE (the design's arrows, closed)."""
 
-UPWARD_BY_NAME = frozenset({("shipyard.tracking", "shipyard.client")})
+UPWARD_BY_NAME = frozenset(
+    {
+        ("shipyard.tracking", "shipyard.client"),
+        ("shipyard", "shipyard.autologging"),
+        ("shipyard.sklearn", "shipyard.autologging.sklearn"),
+        ("shipyard.pytorch", "shipyard.autologging.lightning"),
+        ("shipyard", "shipyard.projects"),  # `shipyard.projects`, MLflow's `mlflow.projects`
+        ("shipyard", "shipyard.projects.launch"),  # `shipyard.run`, MLflow's `mlflow.run`
+    }
+)
 """(source, target) edges allowed against the direction: MLflow's import path
 `mlflow.tracking.MlflowClient` is `shipyard.tracking.MlflowClient`, a lazy name for the root
-`shipyard.Client` (tracking plus registry); nothing in tracking calls it."""
+`shipyard.Client` (tracking plus registry); nothing in tracking calls it. Likewise MLflow's
+`mlflow.autolog`, `mlflow.sklearn.autolog` and `mlflow.pytorch.autolog` are re-exports of
+autologging's functions; autologging itself reaches the facades only through `model_logging`."""
 
 IMPORT_STRING = re.compile(r"^shipyard(\.\w+)+(:\w+)?$")
 

@@ -72,7 +72,7 @@ def test_quickstart_then_serve_models_uri(tmp_path: Path) -> None:
     try:
         _wait_healthy(url, server, log, 60)
 
-        version = httpx.get(f"{url}/version").json()
+        version = httpx.get(f"{url}/version", headers={"Accept": "application/json"}).json()
         assert json.dumps(version).count('"iris"') >= 1
         assert re.search(r'"2"|: 2\b', json.dumps(version)), version
 

@@ -38,7 +38,10 @@ EDGES: dict[str, frozenset[str]] = {
             "models_cli.py",  # shipyard models ...
             "commands/tracking_edge.py",  # shipyard experiments|runs|artifacts ...
             "commands/gc.py",  # shipyard gc
+            "commands/db_import.py",  # shipyard db import
             "commands/model_predict.py",  # shipyard models predict
+            "commands/run.py",  # shipyard run
+            "commands/env.py",  # shipyard env list|gc
         }
     ),
     "settings_from_flags": frozenset({"runtime/cli.py", "server/cli.py"}),  # serve, server

@@ -1,8 +1,11 @@
 """Artifact repositories: where a run's files live. One interface, one class per URI scheme.
 
 `ARTIFACT_REPOSITORIES` maps a URI scheme to a "module:attr" import string (a plain path means
-`file`). Every path a caller passes is relative to the repository's root and confined to it:
-`..` segments, absolute paths and symlinks leading out are refused with `ArtifactPathError`.
+`file`), or, for a scheme MLflow users write that this Shipyard has no store for, to the extra
+that provides it (`shipyard[s3]`) or to `NO_STORE`: such a URI is an error naming the scheme and
+the extra, never a local folder named `s3:`. Every path a caller passes is relative to the
+repository's root and confined to it: `..` segments, absolute paths and symlinks leading out are
+refused with `ArtifactPathError`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,64 @@ from shipyard.exceptions import ArtifactPathError, InvalidInput, ResourceNotFoun
 from shipyard.lazy import load
 from shipyard.tracking.entities import FileInfo
 
+NO_STORE = ""
+"""`ARTIFACT_REPOSITORIES`' value for a scheme that no Shipyard extra provides a store for."""
+
 ARTIFACT_REPOSITORIES: dict[str, str] = {
     "file": "shipyard.tracking.artifacts:LocalArtifactRepository",
     "http": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
     "https": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
     "mlflow-artifacts": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
+    "s3": "shipyard[s3]",
+    "wasbs": "shipyard[azure]",
+    "abfss": "shipyard[azure]",
+    "gs": NO_STORE,
+    "hdfs": NO_STORE,
+    "viewfs": NO_STORE,
+    "dbfs": NO_STORE,
+    "b2": NO_STORE,
+    "r2": NO_STORE,
+    "ftp": NO_STORE,
+    "sftp": NO_STORE,
 }
-"""URI scheme -> artifact repository class (imported when a URI with that scheme is used)."""
+"""URI scheme -> artifact repository class (imported when a URI with that scheme is used), or
+`shipyard[<extra>]` / `NO_STORE` for the object stores MLflow speaks that this Shipyard cannot."""
+
+EXTRA_PREFIX = "shipyard["
+
+
+def store_for_scheme(scheme: str) -> str:
+    """The import string of `scheme`'s repository class; a scheme without one is `InvalidInput`
+    naming it and the extra to install (or saying that none exists)."""
+    target = ARTIFACT_REPOSITORIES.get(scheme)
+    if target is None:
+        raise InvalidInput(
+            f"artifact URI scheme {scheme!r} is not supported; known schemes: {', '.join(schemes_with_store())}"
+        )
+    if target.startswith(EXTRA_PREFIX):
+        raise InvalidInput(
+            f"artifact URI scheme {scheme!r}: this Shipyard has no store for {scheme}:// yet (the extra "
+            f"{target} provides it); use a local path, file:// or a tracking server's artifact proxy "
+            "(mlflow-artifacts:/, http(s)://<server>/api/2.0/mlflow-artifacts/artifacts/...)"
+        )
+    if target == NO_STORE:
+        raise InvalidInput(
+            f"artifact URI scheme {scheme!r} has no store in Shipyard (no extra provides one); use a local "
+            "path, file:// or a tracking server's artifact proxy (mlflow-artifacts:/, "
+            "http(s)://<server>/api/2.0/mlflow-artifacts/artifacts/...)"
+        )
+    return target
+
+
+def schemes_with_store() -> list[str]:
+    """The schemes this Shipyard can read and write, sorted."""
+    return sorted(key for key, value in ARTIFACT_REPOSITORIES.items() if value and not value.startswith(EXTRA_PREFIX))
+
+
+def artifact_uri_scheme(uri: str) -> str:
+    """The lower-cased scheme of an artifact URI; 'file' for a plain path (and a Windows drive)."""
+    scheme = urlparse(uri).scheme.lower()
+    return "file" if scheme == "" or (len(scheme) == 1 and os.name == "nt") else scheme
 
 
 def path_to_file_uri(path: str | os.PathLike[str]) -> str:
@@ -182,33 +236,34 @@ class LocalArtifactRepository(ArtifactRepository):
             target.unlink()
 
 
-def get_artifact_repository(artifact_uri: str, http: Hashable = None) -> ArtifactRepository:
+def get_artifact_repository(
+    artifact_uri: str, http: Hashable = None, *, tracking_uri: str | None = None
+) -> ArtifactRepository:
     """The repository for a URI, chosen by its scheme through `ARTIFACT_REPOSITORIES`.
 
     `http` (`rest_client.RestClientSettings`: credentials, TLS, retries, from the caller's
-    settings) goes to classes with `remote = True`, the artifact proxy's."""
-    scheme = urlparse(artifact_uri).scheme.lower()
-    if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
-        scheme = "file"
-    if scheme not in ARTIFACT_REPOSITORIES:
-        raise InvalidInput(
-            f"artifact URI scheme {scheme!r} is not supported; "
-            f"known schemes: {', '.join(sorted(ARTIFACT_REPOSITORIES))}"
-        )
-    repo_class: Any = load(ARTIFACT_REPOSITORIES[scheme])
+    settings) and `tracking_uri` (the server a host-less `mlflow-artifacts:/path` is on, as
+    MLflow resolves it) go to classes with `remote = True`, the artifact proxy's."""
+    repo_class: Any = load(store_for_scheme(artifact_uri_scheme(artifact_uri)))
     repository: ArtifactRepository = (
-        repo_class(artifact_uri, http) if getattr(repo_class, "remote", False) else repo_class(artifact_uri)
+        repo_class(artifact_uri, http, tracking_uri=tracking_uri)
+        if getattr(repo_class, "remote", False)
+        else repo_class(artifact_uri)
     )
     return repository
 
 
 __all__ = [
     "ARTIFACT_REPOSITORIES",
+    "NO_STORE",
     "ArtifactRepository",
     "LocalArtifactRepository",
+    "artifact_uri_scheme",
     "confined",
     "file_uri_to_path",
     "get_artifact_repository",
     "path_to_file_uri",
     "safe_relative_path",
+    "schemes_with_store",
+    "store_for_scheme",
 ]

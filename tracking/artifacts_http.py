@@ -2,7 +2,9 @@
 credentials on the client, only HTTP.
 
 URIs: `http(s)://host:port/api/2.0/mlflow-artifacts/artifacts/<path>` (what the REST store hands
-out) and `mlflow-artifacts://host:port/<path>` (MLflow's spelling, spoken over http).
+out) and MLflow's spellings, resolved as MLflow does: `mlflow-artifacts:/<path>` is on the current
+tracking server (`<tracking_uri>/api/2.0/mlflow-artifacts/artifacts/<path>`), and
+`mlflow-artifacts://host:port/<path>` on that host (over the tracking URI's http or https).
 Files stream both ways in 1 MiB chunks; a download goes to a temporary file renamed into place.
 Large transfers show a progress bar when stderr is a terminal.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 from shipyard.exceptions import InvalidInput, ResourceNotFound
+from shipyard.redact import mask_url
 from shipyard.tracking.artifacts import ArtifactRepository, _check_source_tree, safe_relative_path
 from shipyard.tracking.entities import FileInfo
 from shipyard.tracking.http_settings import RestClientSettings
@@ -34,16 +37,23 @@ def client_for(base_url: str, http: RestClientSettings) -> RestClient:
     return RestClient(base_url, http)
 
 
-def split_proxy_uri(uri: str) -> tuple[str, str]:
-    """(server base URL, path under the proxy root) of an artifact proxy URI."""
+def split_proxy_uri(uri: str, tracking_uri: str | None = None) -> tuple[str, str]:
+    """(server base URL, path under the proxy root) of an artifact proxy URI; `tracking_uri`
+    is the server a host-less `mlflow-artifacts:/path` is on."""
     parsed = urlparse(uri)
     if parsed.scheme == "mlflow-artifacts":
-        if not parsed.netloc:
+        path = safe_relative_path(parsed.path.lstrip("/"), what="artifact URI path")
+        tracking = urlparse(tracking_uri or "")
+        if parsed.netloc:
+            return f"{'https' if tracking.scheme == 'https' else 'http'}://{parsed.netloc}", path
+        if tracking.scheme not in ("http", "https"):
             raise InvalidInput(
-                f"artifact URI {uri!r} names no server; use mlflow-artifacts://host:port/<path> "
-                "or read it through a client whose tracking URI is that server"
+                f"artifact URI {uri!r} names no server, and the tracking URI "
+                f"{mask_url(tracking_uri) if tracking_uri else '(none)'!r} is not a tracking server; "
+                "set the tracking URI to the server (http(s)://host:port) or write "
+                "mlflow-artifacts://host:port/<path>"
             )
-        return f"http://{parsed.netloc}", safe_relative_path(parsed.path.lstrip("/"), what="artifact URI path")
+        return tracking_uri.rstrip("/") if tracking_uri else "", path
     if parsed.scheme in ("http", "https"):
         before, marker, after = uri.partition(ARTIFACTS_API)
         if not marker:
@@ -73,10 +83,13 @@ class HttpArtifactRepository(ArtifactRepository):
     remote = True
     """`get_artifact_repository` hands the constructor the caller's `RestClientSettings`."""
 
-    def __init__(self, artifact_uri: str, http: RestClientSettings | None = None) -> None:
-        """No `http` means no credentials and the default retries."""
+    def __init__(
+        self, artifact_uri: str, http: RestClientSettings | None = None, *, tracking_uri: str | None = None
+    ) -> None:
+        """No `http` means no credentials and the default retries; `tracking_uri` places a
+        host-less `mlflow-artifacts:/path`."""
         super().__init__(artifact_uri)
-        self.base_url, self.root = split_proxy_uri(artifact_uri)
+        self.base_url, self.root = split_proxy_uri(artifact_uri, tracking_uri)
         self.client = client_for(self.base_url, http or RestClientSettings())
 
     def _url(self, relative: str) -> str:

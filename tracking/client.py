@@ -106,6 +106,9 @@ class TrackingClient:
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         self.store.set_experiment_tag(experiment_id, ExperimentTag(key, str(value)))
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(experiment_id, key)
+
     # --- runs ---------------------------------------------------------------------------------
     def create_run(
         self,

@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from shipyard.tracking.artifacts import path_to_file_uri
+from shipyard.tracking.mlflow_schema import refuse_mlflow_schema
 
 DEFAULT_ARTIFACTS_DIR = "shipyard-artifacts"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -185,6 +186,7 @@ def migrate(engine: sa.Engine) -> None:
         current = set(MigrationContext.configure(connection).get_current_heads())
         if current == heads:
             return
+        refuse_mlflow_schema(connection)  # NOTE: else alembic fails on MLflow's revision ids
         command.upgrade(config, "heads")
         connection.commit()
 

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+_MLFLOW_RUN_INFO_FIELDS = (
+    "artifact_uri",
+    "end_time",
+    "experiment_id",
+    "lifecycle_stage",
+    "run_id",
+    "run_name",
+    "start_time",
+    "status",
+    "user_id",
+)
+"""MLflow's `RunInfo` properties, in the (sorted) order `dict(run.info)` yields them."""
 
 
 class RunStatus:
@@ -95,6 +109,12 @@ class RunInfo:
     def run_uuid(self) -> str:
         return self.run_id
 
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """`dict(run.info)` gives MLflow's `RunInfo` properties, sorted, as MLflow's entities do
+        (`parent_run_id` is Shipyard's own field and is left out, as is the deprecated run_uuid)."""
+        for name in _MLFLOW_RUN_INFO_FIELDS:
+            yield name, getattr(self, name)
+
 
 @dataclass(frozen=True)
 class RunData:
@@ -104,6 +124,9 @@ class RunData:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "params": self.params, "tags": self.tags}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -112,6 +135,12 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.__dict__, "data": self.data.__dict__}
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """MLflow's `Run.to_dictionary()`. NOTE: MLflow adds `inputs` and `outputs` (dataset and
+        logged-model links); Shipyard has no such entities (datasets' names are the run tag
+        `shipyard.datasets`), so there are none to add."""
+        return {"info": dict(self.info), "data": self.data.to_dictionary()}
 
 
 @dataclass(frozen=True)

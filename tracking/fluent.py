@@ -143,6 +143,8 @@ def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
     """Flush, then mark the run ended. The status is written even when the flush failed."""
     stack = _ACTIVE_RUNS.get()
     _ACTIVE_RUNS.set(tuple(run for run in stack if run is not active))
+    # NOTE: as in MLflow, the last active run is the one ended last: after nested runs, the parent.
+    STATE.last_run_id = active.run_id
     flush_error: BaseException | None = None
     try:
         active.writer.flush(run_id=active.run_id)
@@ -327,9 +329,15 @@ def log_figure(
 
 
 def last_active_run_id() -> str | None:
-    """The id of the run most recently started in this process, ended or not (None if none)."""
+    """The active run's id, else the id of the run this process ended last (None if none)."""
     active = active_run()
     return active.run_id if active is not None else STATE.last_run_id
+
+
+def last_active_run() -> Run | None:
+    """MLflow's `last_active_run`: that run as the store has it now (MLflow users read its data)."""
+    run_id = last_active_run_id()
+    return current_client().get_run(run_id) if run_id is not None else None
 
 
 def current_client() -> TrackingClient:
@@ -356,6 +364,7 @@ __all__ = [
     "get_experiment_by_name",
     "get_registry_uri",
     "get_tracking_uri",
+    "last_active_run",
     "last_active_run_id",
     "log_artifact",
     "log_artifacts",

@@ -167,6 +167,11 @@ class RestTrackingStore(AbstractTrackingStore):
             {"experiment_id": str(experiment_id), "key": tag.key, "value": str(tag.value)},
         )
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.client.call(
+            "POST", "/experiments/delete-experiment-tag", {"experiment_id": str(experiment_id), "key": key}
+        )
+
     # --- runs ---------------------------------------------------------------------------------
     def create_run(
         self,

@@ -43,7 +43,7 @@ def random_run_name() -> str:
 def experiment_row(session: Session, experiment_id: str) -> SqlExperiment:
     row = session.get(SqlExperiment, validation.check_experiment_id(experiment_id))
     if row is None:
-        raise ResourceNotFound(f"experiment {experiment_id!r} does not exist")
+        raise ResourceNotFound(f"No Experiment with id={experiment_id} exists")  # MLflow's words
     return row
 
 
@@ -67,7 +67,7 @@ def to_experiment(session: Session, row: SqlExperiment) -> Experiment:
 def run_row(session: Session, run_id: str) -> SqlRun:
     row = session.get(SqlRun, validation.check_run_id(run_id))
     if row is None:
-        raise ResourceNotFound(f"run {run_id!r} does not exist")
+        raise ResourceNotFound(f"Run '{run_id}' not found")  # MLflow's words: clients match on them
     return row
 
 

@@ -196,6 +196,17 @@ class SqlTrackingStore(AbstractTrackingStore):
                 ["value"],
             )
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with session_scope(self.engine) as session:
+            row = experiment_row(session, experiment_id)
+            deleted = session.execute(
+                sa.delete(SqlExperimentTag).where(
+                    SqlExperimentTag.experiment_id == row.experiment_id, SqlExperimentTag.key == key
+                )
+            )
+            if deleted.rowcount == 0:  # type: ignore[attr-defined]
+                raise ResourceNotFound(f"No tag with name: {key} in experiment with id {experiment_id}")
+
     # --- runs ---------------------------------------------------------------------------------
     def create_run(
         self,

@@ -120,6 +120,10 @@ class AbstractTrackingStore(abc.ABC):
     @abc.abstractmethod
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None: ...
 
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """A missing tag is `ResourceNotFound` (as in MLflow)."""
+
     # --- runs ---------------------------------------------------------------------------------
     @abc.abstractmethod
     def create_run(

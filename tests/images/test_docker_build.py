@@ -159,7 +159,7 @@ def test_iris_image_serves_the_registered_version(docker_client: Any, models: An
         response = httpx.post(url + "/invocations", json=body)
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == np.asarray(expected).tolist()
-        assert httpx.get(url + "/version").json()["model"]["name"] == "iris"
+        assert httpx.get(url + "/version", headers={"Accept": "application/json"}).json()["model"]["name"] == "iris"
         assert '"max_batch_size": 7' in container.logs().decode()
         check_container_contract(container, url)
 

@@ -99,8 +99,8 @@ def test_cli_pipeline_commands(workspace: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("versions", "nope"), "registered model 'nope' does not exist"),
-        (("describe", "models:/nope/1"), "registered model 'nope' does not exist"),
+        (("versions", "nope"), "Registered Model with name=nope not found"),
+        (("describe", "models:/nope/1"), "Registered Model with name=nope not found"),
         (("transition", "iris", "1", "Prod"), "allowed: None, Staging, Production, Archived"),
         (("transition", "iris", "9", "Staging"), "versions: 1"),
         (("alias", "iris", "latest", "1"), "reserved"),

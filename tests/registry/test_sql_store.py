@@ -53,7 +53,7 @@ def test_unknown_names_and_versions_list_what_exists(
     with pytest.raises(ResourceNotFound) as info:
         store.get_registered_model(model_name + "-nope")
     assert f"{model_name}-nope" in info.value.message and model_name + "," in info.value.message + ","
-    with pytest.raises(ResourceNotFound, match=r"has no version 9; versions: 1, 2"):
+    with pytest.raises(ResourceNotFound, match=r"version=9\) not found; versions: 1, 2"):
         store.get_model_version(model_name, 9)
     with pytest.raises(ResourceNotFound, match="has no alias 'champion'; it has no aliases"):
         store.get_model_version_by_alias(model_name, "champion")

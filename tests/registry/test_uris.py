@@ -116,11 +116,11 @@ def test_unknown_names_versions_stages_and_aliases_list_what_exists(
 ) -> None:
     client, _, _ = registry
     cases = [
-        ("models:/fruad/1", ["'fruad'", "registered models: fraud"]),
-        ("models:/fraud/9", ["version 9", "versions: 1, 2, 3"]),
+        ("models:/fruad/1", ["name=fruad not found", "registered models: fraud"]),
+        ("models:/fraud/9", ["version=9) not found", "versions: 1, 2, 3"]),
         ("models:/fraud@challenger", ["'challenger'", "@champion -> 2"]),
         ("models:/fraud/None", ["stage None", "Production (version 2)", "Staging (version 3)"]),
-        ("models:/fruad@champion", ["'fruad'", "registered models: fraud"]),
+        ("models:/fruad@champion", ["name=fruad not found", "registered models: fraud"]),
         (f"runs:/{client.get_model_version('fraud', 1).run_id}/modle", ["'modle'", "its artifacts: model"]),
         (str(tmp_path / "nowhere"), ["nowhere", "does not exist"]),
     ]

@@ -35,6 +35,7 @@ from shipyard.settings import Settings
 
 MLP_INPUT = np.random.default_rng(5).standard_normal((4, 8)).astype(np.float32)
 LIMIT = 2 * OFFLOAD_BYTES
+JSON_ACCEPT = {"Accept": "application/json"}
 """The body limit of the app under test: room for a body large enough to be parsed off the loop."""
 
 pytestmark = pytest.mark.anyio
@@ -119,8 +120,11 @@ async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
 async def test_health_and_identity_once_ready(serving: Serving) -> None:
     for path in ("/ping", "/health", "/v2/health/live", "/v2/health/ready", "/v2/models/mlp/ready"):
         assert (await serving.request("GET", path)).status_code == 200, path
-    version = (await serving.request("GET", "/version")).json()
+    version = (await serving.request("GET", "/version", headers=JSON_ACCEPT)).json()
     assert version["state"] == "ready" and version["model"]["name"] == "mlp"
+    plain = await serving.request("GET", "/version")  # MLflow's clients read the body as the version
+    assert plain.status_code == 200 and plain.text == version["shipyard_version"]
+    assert plain.headers["content-type"].startswith("text/plain")
 
 
 async def test_invocations_and_v2_infer_give_the_same_predictions(serving: Serving) -> None:

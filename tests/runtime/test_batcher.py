@@ -184,3 +184,42 @@ def test_arguments_are_checked(kwargs: dict) -> None:
             asyncio.run(make())
     finally:
         workers.close()
+
+
+def test_a_request_submitted_alone_never_shares_a_predict_call() -> None:
+    """A chat-style body (`alone=True`) is one whole input: it runs by itself and gets the whole
+    output back, unsplit, while the requests queued around it still batch together."""
+    workers = Workers(1)
+    gate = threading.Event()
+    calls: list[object] = []
+
+    def predict(data: object, params: dict | None) -> object:
+        gate.wait(5)
+        calls.append(data)
+        if isinstance(data, dict):
+            return {"answer": len(data["messages"])}  # not one output per row: never split
+        return np.asarray(data) * 2
+
+    async def scenario() -> list[object]:
+        batcher = Batcher(predict, start_work=workers.start, max_batch_size=100, max_queue=100)
+        first = asyncio.ensure_future(batcher.submit(np.zeros((1, 1)), 1, timeout=10))
+        await asyncio.sleep(0.05)  # the first call is now blocked inside predict
+        queued = [
+            asyncio.ensure_future(batcher.submit(np.ones((1, 1)), 1, timeout=10)),
+            asyncio.ensure_future(batcher.submit({"messages": [1, 2, 3]}, 1, timeout=10, alone=True)),
+            asyncio.ensure_future(batcher.submit(np.ones((2, 1)), 2, timeout=10)),
+            asyncio.ensure_future(batcher.submit(np.ones((1, 1)), 1, timeout=10)),
+        ]
+        gate.set()
+        results = await asyncio.gather(first, *queued)
+        await batcher.close()
+        return results
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert results[2] == {"answer": 3}
+    np.testing.assert_array_equal(results[3], np.full((2, 1), 2.0))
+    shapes = [d if isinstance(d, dict) else np.asarray(d).shape for d in calls]
+    assert shapes == [(1, 1), (1, 1), {"messages": [1, 2, 3]}, (3, 1)]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -11,7 +16,7 @@ import pytest
 
 from shipyard.exceptions import SchemaEnforcementError, UnsupportedMediaType
 from shipyard.runtime.rows import concat_rows, count_rows, split_rows
-from shipyard.runtime.scoring import parse_invocation, predictions_body
+from shipyard.runtime.scoring import as_frame, parse_invocation, predictions_body
 
 JSON = "application/json"
 
@@ -127,3 +132,61 @@ def test_rows_concat_and_split_round_trip() -> None:
     assert dict_pieces[1]["y"].tolist() == [2]
     with pytest.raises(Exception, match="one output per input row"):
         split_rows(np.arange(2), [2, 1])
+
+
+def test_chat_style_bodies_are_taken_whole() -> None:
+    """MLflow's scoring server: any of messages/prompt/input makes the body the input; only the
+    keys the params schema names become params (`{}` when none does, as MLflow passes)."""
+    body = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0.2, "params": {"k": 1}}
+    parsed = parse_invocation(orjson.dumps(body), JSON, frozenset({"temperature"}))
+    assert parsed.whole and parsed.format == "chat"
+    assert parsed.data == {"messages": body["messages"], "params": {"k": 1}}
+    assert parsed.params == {"temperature": 0.2}
+    for key in ("prompt", "input"):
+        plain = parse({key: "x", "inputs": [1]})
+        assert plain.whole and plain.data == {key: "x", "inputs": [1]} and plain.params == {}
+    assert json.loads(predictions_body({"answer": 1}, wrapped=False)) == {"answer": 1}
+
+
+def test_split_keeps_integer_column_names_and_refuses_bad_ones() -> None:
+    split = parse({"dataframe_split": {"columns": [0, 1], "data": [[1, 2]]}})
+    assert split.data == {0: [1], 1: [2]}
+    assert list(as_frame(split).columns) == [0, 1]
+    for columns, mentions in (([0, True], "columns[1]"), (["a", "a"], "repeats 'a'"), ([None], "columns[0]")):
+        with pytest.raises(SchemaEnforcementError) as info:
+            parse({"dataframe_split": {"columns": columns, "data": [[1] * len(columns)]}})
+        assert mentions in info.value.message
+
+
+def test_parquet_bodies_parse_to_a_frame() -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    for content_type in ("application/vnd.apache.parquet", "application/x-parquet"):
+        parsed = parse_invocation(buffer.getvalue(), content_type)
+        assert parsed.format == "parquet"
+        pd.testing.assert_frame_equal(parsed.data, frame)
+    with pytest.raises(SchemaEnforcementError, match="not a valid Parquet file"):
+        parse_invocation(b"PAR1 broken", "application/vnd.apache.parquet")
+
+
+def test_parquet_without_pyarrow_is_a_415_naming_the_extra(tmp_path: Path) -> None:
+    """A process where pyarrow cannot be imported (`sys.modules[name] = None` is Python's own
+    way to make an import fail), as on an install without the `parquet` extra."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["pyarrow"] = None
+        from shipyard.exceptions import UnsupportedMediaType
+        from shipyard.runtime.scoring import parse_invocation
+        try:
+            parse_invocation(b"PAR1", "application/vnd.apache.parquet")
+        except UnsupportedMediaType as exc:
+            print(exc.http_status, exc.message)
+        """
+    )
+    # NOTE: cwd outside the checkout: its root modules (sklearn.py, types/) would shadow libraries.
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path
+    )
+    assert done.stdout.startswith("415 ") and "shipyard[parquet]" in done.stdout

@@ -98,7 +98,7 @@ def test_model_exception_is_500_with_error_id_logged_with_traceback(scripted: An
 def test_health_identity_metrics_openapi(mlp: Any) -> None:
     for path in ("/ping", "/health", "/v2/health/ready", "/v2/health/live", "/v2/models/mlp/ready"):
         assert httpx.get(mlp.url + path).status_code == 200, path
-    version = httpx.get(mlp.url + "/version").json()
+    version = httpx.get(mlp.url + "/version", headers={"Accept": "application/json"}).json()
     assert version["shipyard_version"]
     assert version["model"]["name"] == "mlp"
     assert version["state"] == "ready"
@@ -236,7 +236,7 @@ def test_serving_a_registered_version_reports_its_identity(iris_dir: Path, tmp_p
         )
         assert done.returncode == 0, done.stderr
     with start_shipyard("models:/flowers/Production", tmp_path, env=env) as server:
-        model = httpx.get(server.url + "/version").json()["model"]
+        model = httpx.get(server.url + "/version", headers={"Accept": "application/json"}).json()["model"]
         assert model["name"] == "flowers" and model["version"] == "1"
         assert model["stage"] == "Production" and model["digest"]
         assert model["source_uri"]

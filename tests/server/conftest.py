@@ -68,17 +68,24 @@ def start_server(root: Path, *extra: str, port: int | None = None, backend: str 
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
-    deadline = time.monotonic() + 60
+    wait_healthy(server, "shipyard server", 60)
+    return server
+
+
+def wait_healthy(server: Server, what: str, timeout: float) -> None:
+    """Until `server` answers /health with 200; killed, with its log in the error, if it exits
+    or does not answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"shipyard server exited early:\n{server.output()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{server.output()}")
         try:
-            if requests.get(server.url + "/health", timeout=1).status_code == 200:
-                return server
-        except requests.ConnectionError:
+            if requests.get(server.url + "/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # NOTE: a read timeout too, while a server's workers start
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"shipyard server did not answer /health within 60 s:\n{server.output()}")
+    server.process.kill()
+    raise RuntimeError(f"{what} did not answer /health within {timeout} s:\n{server.output()}")
 
 
 def stop_server(server: Server) -> None:
@@ -111,11 +118,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop_server(server)
 
 
-@pytest.fixture(scope="session")
-def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The mlflow-client training script's run on the shared server (what it printed)."""
-    work = tmp_path_factory.mktemp("mlflow-client")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": shared_server.url, "PYTHONWARNINGS": "ignore"}
+def train_with_mlflow(server: Server, work: Path) -> dict[str, Any]:
+    """Run the mlflow-client training script against `server`; what it printed."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "PYTHONWARNINGS": "ignore"}
     env.pop("MLFLOW_TRACKING_TOKEN", None)
     out = subprocess.run(
         [sys.executable, str(HERE / "mlflow_train.py"), "iris-remote"],
@@ -125,9 +130,67 @@ def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) 
         text=True,
         timeout=600,
     )
-    assert out.returncode == 0, f"{out.stderr[-4000:]}\n--- server log ---\n{shared_server.output()[-4000:]}"
+    assert out.returncode == 0, f"{out.stderr[-4000:]}\n--- server log ---\n{server.output()[-4000:]}"
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+@pytest.fixture(scope="session")
+def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The mlflow-client training script's run on the shared server (what it printed)."""
+    return train_with_mlflow(shared_server, tmp_path_factory.mktemp("mlflow-client"))
+
+
+@pytest.fixture(scope="session")
+def mlflow_tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `mlflow server` (sqlite store, artifacts served through its proxy): the reference
+    tracking server whose artifact URIs are `mlflow-artifacts:/...`."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    db_uri = f"sqlite:///{root / 'mlflow.db'}"
+    log = root / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", db_uri,
+             "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"],
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
+    wait_healthy(server, "mlflow server", 120)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture()
+def serve_model(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """`serve_model(model_uri, **variables)`: a `shipyard serve -m model_uri` subprocess with only
+    those `MLFLOW_*`/`SHIPYARD_*` variables set (its cache under tmp_path); its URL once healthy."""
+    started: list[Server] = []
+
+    def serve(model_uri: str, **variables: str) -> str:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "SHIPYARD_"))}
+        env.update({"SHIPYARD_CACHE_DIR": str(tmp_path / "serve-cache"), **variables})
+        log = tmp_path / f"serve-{port}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [SHIPYARD, "serve", "-m", model_uri, "-h", "127.0.0.1", "-p", str(port)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=env,
+            )  # fmt: skip
+        started.append(Server(f"http://127.0.0.1:{port}", tmp_path, "", process, log))
+        wait_healthy(started[-1], f"shipyard serve -m {model_uri}", 90)
+        return started[-1].url
+
+    yield serve
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_run(mlflow_tracking_server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same mlflow-client training script's run on the real `mlflow server`."""
+    return train_with_mlflow(mlflow_tracking_server, tmp_path_factory.mktemp("mlflow-client-on-mlflow"))
 
 
 def _clean_state() -> None:

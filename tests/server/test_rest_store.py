@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 import shipyard
 from shipyard.exceptions import AlreadyExists, InvalidInput, ResourceNotFound, TemporarilyUnavailable
 from shipyard.registry.rest_store import RestRegistryStore
+from shipyard.tracking import fluent_state
 from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.rest_client import RestClient
 from shipyard.tracking.rest_store import RestTrackingStore
@@ -30,6 +31,7 @@ def remote(server_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pyte
     while shipyard.active_run() is not None:
         shipyard.end_run()
     shipyard.set_tracking_uri(None)
+    fluent_state.STATE.experiment_id = None  # set_experiment above must not leak into later tests
 
 
 def test_fluent_api_through_the_server(remote: Any, tmp_path: Path) -> None:
@@ -84,7 +86,7 @@ def test_errors_come_back_as_shipyard_exceptions(remote: Any) -> None:
         client.log_param(run.info.run_id, "a", 1)
         client.log_param(run.info.run_id, "a", 2)
     store = RestRegistryStore.open(remote.url)
-    with pytest.raises(ResourceNotFound, match="registered model"):
+    with pytest.raises(ResourceNotFound, match="Registered Model with name=nope not found"):  # MLflow's words
         store.get_registered_model("nope")
 
 

@@ -47,8 +47,6 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "log_image.step": "image series (key, step, timestamp) are not stored by Shipyard; give artifact_file",
         "log_image.timestamp": "image series (key, step, timestamp) are not stored by Shipyard; give artifact_file",
         "log_input.model": _LOGGED_MODEL,
-        "log_input.tags": "Shipyard records a dataset input's name, digest and context only "
-        "(the run tag shipyard.datasets); give the context as context=...",
         "log_model.model_type": _LOGGED_MODEL,
         "log_model.params": _LOGGED_MODEL,
         "log_model.step": _LOGGED_MODEL,

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     )
     """Seconds before the first retry; each further retry waits twice as long (capped at 30 s)."""
 
+    http_request_backoff_jitter: float = Field(
+        default=0.25,
+        ge=0,
+        validation_alias=env("SHIPYARD_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"),
+    )
+    """Most seconds added at random to each retry's wait, as MLflow (urllib3's backoff_jitter) adds
+    them, so clients that failed together do not retry together."""
+
     http_request_timeout: float = Field(
         default=120.0, gt=0, validation_alias=env("SHIPYARD_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_TIMEOUT")
     )

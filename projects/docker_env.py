@@ -25,7 +25,7 @@ from shipyard.exceptions import InvalidInput
 from shipyard.images.build import build_image, connect, require_base_image
 from shipyard.projects.env_cache import Progress
 from shipyard.projects.launch import RUN_VARIABLES, Prepared
-from shipyard.projects.output_capture import OutputCapture, Stream, echo
+from shipyard.projects.output_capture import UNBUFFERED, OutputCapture, Stream, echo
 from shipyard.projects.submitted import STOP_GRACE_S, SubmittedRun
 from shipyard.tracking.client import TrackingClient
 from shipyard.tracking.entities import RunStatus
@@ -188,6 +188,8 @@ def docker_launch(
     try:
         options = _run_options(docker_args)
         variables = _environment(spec.environment, base_env)
+        if output is not None:
+            variables = UNBUFFERED | variables
         volumes, network = _store_access(client.tracking_uri)
         volumes |= _volumes(spec.volumes)
         engine = connect(base_env)

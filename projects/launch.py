@@ -24,7 +24,7 @@ from shipyard.exceptions import InvalidInput
 from shipyard.mlflow_names import refuses
 from shipyard.projects.env_cache import EnvCache, Progress
 from shipyard.projects.environments import Environment, choose_manager, prepare
-from shipyard.projects.output_capture import OutputCapture
+from shipyard.projects.output_capture import UNBUFFERED, OutputCapture
 from shipyard.projects.params import render_command, resolve_parameters
 from shipyard.projects.sources import Source, fetch
 from shipyard.projects.spec import Project, load_project
@@ -162,6 +162,17 @@ def command_environment(
     return env
 
 
+def _abandon(
+    prepared: Prepared, client: TrackingClient, run_id: str, output: OutputCapture | None, error: BaseException
+) -> None:
+    """The command could not start (or was interrupted while starting): the run ends FAILED
+    (KILLED for an interrupt), nothing is kept or left behind."""
+    if output is not None:
+        output.discard()
+    client.set_terminated(run_id, RunStatus.KILLED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED)
+    prepared.source.remove_clone()
+
+
 def launch(
     prepared: Prepared,
     client: TrackingClient,
@@ -175,7 +186,10 @@ def launch(
     with `output`, its stdout and stderr are pipes that `output` shows and keeps, else they are
     this process's own (a terminal stays a terminal for the command)."""
     env = command_environment(base_env, prepared.environment, run_id, client.tracking_uri, experiment_id)
+    if output is not None:
+        env = UNBUFFERED | env
     pipe = subprocess.PIPE if output is not None else None
+    process: subprocess.Popen[bytes] | None = None
     try:
         process = subprocess.Popen(
             list(argv) if argv is not None else ["bash", "-c", prepared.command],
@@ -185,20 +199,71 @@ def launch(
             stdout=pipe,
             stderr=pipe,
         )
-    except OSError as exc:
         if output is not None:
-            output.discard()
-        client.set_terminated(run_id, RunStatus.FAILED)
-        prepared.source.remove_clone()
-        raise InvalidInput(f"could not start the command {prepared.command!r}: {exc}") from None
-    if output is not None:
-        assert process.stdout is not None and process.stderr is not None
-        output.follow(process.stdout, process.stderr)
-    return SubmittedRun(run_id, ProcessHandle(process), client, prepared.source.remove_clone, output)
+            assert process.stdout is not None and process.stderr is not None
+            output.follow(process.stdout, process.stderr)
+        return SubmittedRun(run_id, ProcessHandle(process), client, prepared.source.remove_clone, output)
+    except BaseException as exc:  # an interrupt too: nothing is left running, no run RUNNING
+        if process is None:
+            _abandon(prepared, client, run_id, output, exc)
+            if isinstance(exc, OSError):
+                raise InvalidInput(f"could not start the command {prepared.command!r}: {exc}") from None
+            raise
+        # Interrupted just after the start: stopped as cancel() would (KILLED, output kept).
+        if output is not None and process.stdout is not None and process.stderr is not None:
+            output.follow(process.stdout, process.stderr)
+        SubmittedRun(run_id, ProcessHandle(process), client, prepared.source.remove_clone, output).cancel()
+        raise
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def check_backend(backend: str) -> None:
+    """Only `local`: checked before anything is built."""
+    if backend != "local":
+        raise InvalidInput(f"backend {backend!r} is not supported; Shipyard runs projects locally (backend='local')")
+
+
+def submit(
+    prepared: Prepared,
+    settings: Settings,
+    cwd: Path,
+    say: Progress,
+    *,
+    docker_args: Mapping[str, Any] | None,
+    build_image: bool,
+    experiment_name: str | None,
+    experiment_id: str | None,
+    run_name: str | None,
+    run_id: str | None,
+    capture_output: bool,
+    tracking_uri: str | None,
+) -> SubmittedRun:
+    """Create (or resume) the run and start the command: the step after `prepare_run`, which
+    `shipyard run` keeps apart so that a signal is never acted on in the middle of it."""
+    try:
+        if prepared.environment.manager != "docker" and (docker_args or build_image):
+            raise InvalidInput("docker_args and build_image apply only to a project with a docker_env")
+        store_uri = _absolute_store_uri(resolve_tracking_uri(tracking_uri, settings), cwd)
+        client = TrackingClient(store_uri, settings=settings)
+        experiment = _experiment(client, experiment_name, experiment_id)
+        started_id = start_run_for(prepared, client, experiment, run_name, run_id)
+    except BaseException:
+        prepared.source.remove_clone()
+        raise
+    # NOTE: the command's variables start from this process's own: this function is an edge.
+    base_env = dict(os.environ)
+    output = OutputCapture(client, started_id, say) if capture_output else None
+    if prepared.environment.manager == "docker":
+        try:  # NOTE: imported here, not at the top: docker-py, which other runs never need
+            from shipyard.projects.docker_env import docker_launch
+        except BaseException as exc:
+            _abandon(prepared, client, started_id, output, exc)
+            raise
+        return docker_launch(prepared, client, experiment, started_id, base_env, docker_args, build_image, say, output)
+    return launch(prepared, client, experiment, started_id, base_env, output=output)
 
 
 @refuses("backend_config", "storage_dir", "docker_auth")
@@ -235,41 +300,34 @@ def run(
     shows the command's output and keeps it as the run's `project.log` artifact; False leaves
     the command on this process's stdout and stderr (a tty stays a tty) and keeps nothing."""
     uri = os.fspath(uri)
-    if backend != "local":
-        raise InvalidInput(f"backend {backend!r} is not supported; Shipyard runs projects locally (backend='local')")
+    check_backend(backend)
     settings = settings if settings is not None else process_settings()
     say = progress or _stderr
     cwd = Path.cwd()
     prepared = prepare_run(uri, entry_point, version, parameters, env_manager, settings, cwd, say, python_fallback)
+    submitted = submit(
+        prepared,
+        settings,
+        cwd,
+        say,
+        docker_args=docker_args,
+        build_image=build_image,
+        experiment_name=experiment_name,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        run_id=run_id,
+        capture_output=capture_output,
+        tracking_uri=tracking_uri,
+    )
+    started_id = submitted.run_id
     try:
-        if prepared.environment.manager != "docker" and (docker_args or build_image):
-            raise InvalidInput("docker_args and build_image apply only to a project with a docker_env")
-        store_uri = _absolute_store_uri(resolve_tracking_uri(tracking_uri, settings), cwd)
-        client = TrackingClient(store_uri, settings=settings)
-        experiment = _experiment(client, experiment_name, experiment_id)
-        started_id = start_run_for(prepared, client, experiment, run_name, run_id)
-    except BaseException:
-        prepared.source.remove_clone()
-        raise
-    # NOTE: the command's variables start from this process's own: this function is an edge.
-    base_env = dict(os.environ)
-    output = OutputCapture(client, started_id, say) if capture_output else None
-    if prepared.environment.manager == "docker":
-        # NOTE: imported here, not at the top: it imports docker-py, which other runs never need.
-        from shipyard.projects.docker_env import docker_launch
-
-        submitted = docker_launch(
-            prepared, client, experiment, started_id, base_env, docker_args, build_image, say, output
-        )
-    else:
-        submitted = launch(prepared, client, experiment, started_id, base_env, output=output)
-    say(f"=== Run (ID '{started_id}') started: {prepared.command} ===")
-    if not synchronous:
-        return submitted
-    try:
+        say(f"=== Run (ID '{started_id}') started: {prepared.command} ===")
+        if not synchronous:
+            return submitted
         succeeded = submitted.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # NOTE: from here on an interrupt must not leave the command running
         submitted.cancel()
+        say(f"=== Run (ID '{started_id}') cancelled: KILLED ===")
         raise
     if not succeeded:
         code = submitted.exit_status
@@ -289,10 +347,12 @@ __all__ = [
     "ENV_TAG",
     "PYTHON_FALLBACK_TAG",
     "Prepared",
+    "check_backend",
     "command_environment",
     "env_root",
     "launch",
     "prepare_run",
     "run",
     "start_run_for",
+    "submit",
 ]

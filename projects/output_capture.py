@@ -30,6 +30,10 @@ DRAIN_S = 5.0
 """Seconds the log waits, once the command has ended, for the rest of its output: a process it
 left running in the background may hold the pipes open for ever."""
 
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
+"""Given to a captured command (unless set): its stdout is a pipe now, which Python would
+otherwise fill 8 KiB at a time before anything is shown."""
+
 Stream = Literal["stdout", "stderr"]
 
 
@@ -77,25 +81,32 @@ class OutputCapture:
                 self._file.write(chunk)
 
     def follow(self, stdout: IO[bytes], stderr: IO[bytes]) -> None:
-        """Read the command's two pipes in a background thread until both are closed."""
+        """Read the command's two pipes in a background thread until both are closed (once:
+        a second call does nothing)."""
+        if self._reader is not None:
+            return
         self._reader = threading.Thread(target=self._read, args=(stdout, stderr), daemon=True)
         self._reader.start()
 
     def _read(self, stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        pipes: dict[int, tuple[IO[bytes], Stream]] = {
+            stdout.fileno(): (stdout, "stdout"),
+            stderr.fileno(): (stderr, "stderr"),
+        }
         with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ, "stdout")
-            selector.register(stderr, selectors.EVENT_READ, "stderr")
-            while selector.get_map():
+            for fd in pipes:
+                selector.register(fd, selectors.EVENT_READ)
+            while pipes:
                 for key, _ in selector.select():
-                    pipe = key.fileobj
-                    assert not isinstance(pipe, int)
+                    pipe, stream = pipes[key.fd]
                     # NOTE: os.read, not pipe.read: it returns what is there now instead of
                     # waiting for CHUNK bytes, so a line is shown the moment it is written.
-                    chunk = os.read(pipe.fileno(), CHUNK)
+                    chunk = os.read(key.fd, CHUNK)
                     if chunk:
-                        self.write(chunk, key.data)
+                        self.write(chunk, stream)
                     else:
-                        selector.unregister(pipe)
+                        selector.unregister(key.fd)
+                        del pipes[key.fd]
                         pipe.close()
 
     def discard(self) -> None:
@@ -114,7 +125,7 @@ class OutputCapture:
             if self._finished:
                 return
             self._finished = True
-        if self._reader is not None:
+        if self._reader is not None and self._reader.ident is not None:  # started (an interrupt can stop that)
             self._reader.join(timeout=DRAIN_S)
             if self._reader.is_alive():
                 self._warn(
@@ -133,4 +144,4 @@ class OutputCapture:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-__all__ = ["CHUNK", "DRAIN_S", "LOG_ARTIFACT", "OutputCapture", "Stream", "echo"]
+__all__ = ["CHUNK", "DRAIN_S", "LOG_ARTIFACT", "UNBUFFERED", "OutputCapture", "Stream", "echo"]

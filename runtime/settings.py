@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shipyard.settings import Settings
+from shipyard.settings import Settings, env
 
 
 def default_intra_op_threads() -> int:
@@ -30,13 +30,17 @@ def default_threads() -> int:
 
 
 class ServeSettings(BaseSettings):
-    """The effective configuration of one `shipyard serve` process (flags win over variables).
+    """The effective configuration of one `shipyard serve` process (flags win over variables;
+    the variables `mlflow models serve` reads, MLFLOW_HOST, MLFLOW_PORT, MLFLOW_MODELS_WORKERS and
+    MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT, count after their SHIPYARD_ twins).
 
     NOTE: `base` is the process's `Settings` (tracking URI, cache, `allow_pickle`), built by the
     CLI and passed in; it is required so that nothing builds a second one by nesting. No field
     here repeats one of `Settings` (both read the `SHIPYARD_` prefix; a test checks)."""
 
-    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_", extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
 
     base: Settings
     """Where things live and what is allowed, shared with the rest of the process."""
@@ -47,10 +51,10 @@ class ServeSettings(BaseSettings):
     name: str | None = None
     """Model name in /version, /v2 and metrics; default: registered name, else directory name."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=5000, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", validation_alias=env("SHIPYARD_HOST", "MLFLOW_HOST"))
+    port: int = Field(default=5000, ge=0, le=65535, validation_alias=env("SHIPYARD_PORT", "MLFLOW_PORT"))
 
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(default=1, ge=1, validation_alias=env("SHIPYARD_WORKERS", "MLFLOW_MODELS_WORKERS"))
     """Server processes, each with its own model copy (memory!); 1 keeps batching effective."""
 
     threads: int = Field(default_factory=default_threads, ge=1)
@@ -68,7 +72,9 @@ class ServeSettings(BaseSettings):
     max_queue: int = Field(default=512, ge=1)
     """Requests waiting for predict; past it the server answers 503 with Retry-After."""
 
-    timeout: float = Field(default=60.0, gt=0)
+    timeout: float = Field(
+        default=60.0, gt=0, validation_alias=env("SHIPYARD_TIMEOUT", "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT")
+    )
     """Seconds a request may wait for its prediction before it gets 504 and is dropped."""
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)

@@ -13,7 +13,6 @@ from starlette.requests import Request
 from shipyard.registry.store import AbstractRegistryStore, get_registry_store
 from shipyard.server.artifact_uris import ArtifactUris
 from shipyard.server.logged_models import LoggedModelStore
-from shipyard.server.run_io import RunIOStore
 from shipyard.server.settings import ServerSettings
 from shipyard.tracking.artifacts import path_to_file_uri
 from shipyard.tracking.store import AbstractTrackingStore, get_tracking_store
@@ -29,7 +28,6 @@ class ServerContext:
     registry: AbstractRegistryStore
     uris: ArtifactUris
     logged_models: LoggedModelStore
-    run_io: RunIOStore
     write_lock: contextlib.AbstractContextManager[object] = field(default_factory=contextlib.nullcontext)
     """Held around run writes. On sqlite it is a real lock: one writer at a time in this process
     queues in memory instead of sleeping in sqlite's busy-wait (which made the p99 latency)."""
@@ -45,7 +43,6 @@ class ServerContext:
             registry=get_registry_store(settings.backend_store_uri, root_uri),
             uris=ArtifactUris(root),
             logged_models=LoggedModelStore(root / INTERNAL_DIR / "logged-models"),
-            run_io=RunIOStore(root / INTERNAL_DIR / "run-io"),
             write_lock=threading.Lock()
             if settings.backend_store_uri.startswith("sqlite")
             else contextlib.nullcontext(),

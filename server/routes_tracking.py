@@ -12,7 +12,7 @@ from shipyard.server.context import ServerContext, context_of
 from shipyard.server.latest_metrics import latest_steps
 from shipyard.server.paging import next_page, page_request
 from shipyard.server.protocol import SEARCH_MAX, Fields, Page, missing_value, to_float
-from shipyard.server.run_io import dataset_input, model_ref
+from shipyard.server.run_io import dataset_input, model_input, model_output
 from shipyard.server.serialize import experiment_json, metric_json, run_json
 from shipyard.tracking import validation
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
@@ -41,7 +41,7 @@ def view_type(fields: Fields, name: str) -> int:
 
 def runs_json(ctx: ServerContext, runs: list[Run]) -> list[dict[str, Any]]:
     steps = latest_steps(ctx.tracking, [r.info.run_id for r in runs])
-    return [run_json(r, ctx.uris, steps[r.info.run_id], ctx.run_io.get(r.info.run_id)) for r in runs]
+    return [run_json(r, ctx.uris, steps[r.info.run_id]) for r in runs]
 
 
 def run_id_of(fields: Fields) -> str:
@@ -262,18 +262,16 @@ def list_run_artifacts(fields: Fields, request: Request) -> dict[str, Any]:
 
 def log_inputs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    run_id = ctx.tracking.get_run(run_id_of(fields)).info.run_id
     datasets = [dataset_input(item, f"datasets[{i}]") for i, item in enumerate(fields.list("datasets"))]
-    models = [model_ref(item, f"models[{i}]", with_step=False) for i, item in enumerate(fields.list("models"))]
-    ctx.run_io.add(run_id, dataset_inputs=datasets, model_inputs=models)
+    models = [model_input(item, f"models[{i}]") for i, item in enumerate(fields.list("models"))]
+    ctx.tracking.log_inputs(run_id_of(fields), datasets, models)
     return {}
 
 
 def log_outputs(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    run_id = ctx.tracking.get_run(run_id_of(fields)).info.run_id
-    models = [model_ref(item, f"models[{i}]", with_step=True) for i, item in enumerate(fields.list("models"))]
-    ctx.run_io.add(run_id, model_outputs=models)
+    models = [model_output(item, f"models[{i}]") for i, item in enumerate(fields.list("models"))]
+    ctx.tracking.log_outputs(run_id_of(fields), models)
     return {}
 
 

@@ -40,15 +40,21 @@ def metric_json(metric: Metric) -> dict[str, Any]:
     return {"key": metric.key, "value": json_float(metric.value), "timestamp": metric.timestamp, "step": metric.step}
 
 
-def run_json(
-    run: Run,
-    uris: ArtifactUris,
-    latest: dict[str, tuple[int, int]] | None = None,
-    io: dict[str, list[dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """`latest` gives each latest metric's (timestamp, step); missing ones read as (0, 0).
-    `io` is the run's inputs and outputs (`run_io`)."""
-    io = io or {}
+def _inputs_json(run: Run) -> dict[str, Any]:
+    return {
+        "dataset_inputs": [
+            {
+                "dataset": _drop_none(d.dataset.to_dictionary()),
+                "tags": [{"key": t.key, "value": t.value} for t in d.tags],
+            }
+            for d in run.inputs.dataset_inputs
+        ],
+        "model_inputs": [m.to_dictionary() for m in run.inputs.model_inputs],
+    }
+
+
+def run_json(run: Run, uris: ArtifactUris, latest: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+    """`latest` gives each latest metric's (timestamp, step); missing ones read as (0, 0)."""
     info = run.info
     latest = latest or {}
     return {
@@ -79,8 +85,8 @@ def run_json(
             "params": key_values(run.data.params),
             "tags": key_values(run.data.tags),
         },
-        "inputs": {"dataset_inputs": io.get("dataset_inputs", []), "model_inputs": io.get("model_inputs", [])},
-        "outputs": {"model_outputs": io.get("model_outputs", [])},
+        "inputs": _inputs_json(run),
+        "outputs": {"model_outputs": [m.to_dictionary() for m in run.outputs.model_outputs]},
     }
 
 

@@ -19,9 +19,12 @@ from shipyard.tracking import artifact_logging, validation
 from shipyard.tracking.artifacts import ArtifactRepository, get_artifact_repository
 from shipyard.tracking.async_logging import flush_writer
 from shipyard.tracking.entities import (
+    DatasetInput,
     Experiment,
     ExperimentTag,
     FileInfo,
+    LoggedModelInput,
+    LoggedModelOutput,
     Metric,
     Param,
     Run,
@@ -211,6 +214,18 @@ class TrackingClient:
         for tag in tags:
             validation.check_key(tag.key, "tag")
         self.store.log_batch(run_id, list(metrics), list(params), list(tags))
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[LoggedModelInput] | None = None,
+    ) -> None:
+        """The datasets and logged models a run used, kept in the tracking store."""
+        self.store.log_inputs(run_id, list(datasets or []), list(models or []))
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        self.store.log_outputs(run_id, list(models))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._read_store().get_metric_history(run_id, key)

@@ -129,18 +129,110 @@ class RunData:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """A dataset a run used, as MLflow's `Dataset` entity: `source` is the source's JSON, `schema`
+    and `profile` are JSON text (or None)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "source_type": self.source_type,
+            "source": self.source,
+            "schema": self.schema,
+            "profile": self.profile,
+        }
+
+
+@dataclass(frozen=True)
+class InputTag:
+    """A tag on one dataset input, e.g. `mlflow.data.context` = "train"."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    dataset: Dataset
+    tags: list[InputTag] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"dataset": self.dataset.to_dictionary(), "tags": {tag.key: tag.value for tag in self.tags}}
+
+
+@dataclass(frozen=True)
+class LoggedModelInput:
+    """A logged model the run used."""
+
+    model_id: str
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_id": self.model_id}
+
+
+@dataclass(frozen=True)
+class LoggedModelOutput:
+    """A logged model the run produced, at a training step."""
+
+    model_id: str
+    step: int = 0
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "step": self.step}
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """MLflow's `RunInputs`: the datasets and logged models a run used, in the order logged."""
+
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[LoggedModelInput] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """NOTE: MLflow puts its `LoggedModelInput` objects themselves under `model_inputs`; these
+        are dicts, so the result stays JSON-serialisable."""
+        return {
+            "model_inputs": [m.to_dictionary() for m in self.model_inputs],
+            "dataset_inputs": [d.to_dictionary() for d in self.dataset_inputs],
+        }
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """MLflow's `RunOutputs`: the logged models a run produced."""
+
+    model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_outputs": [m.to_dictionary() for m in self.model_outputs]}
+
+
+@dataclass(frozen=True)
 class Run:
     info: RunInfo
     data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.__dict__, "data": self.data.__dict__}
 
     def to_dictionary(self) -> dict[str, Any]:
-        """MLflow's `Run.to_dictionary()`. NOTE: MLflow adds `inputs` and `outputs` (dataset and
-        logged-model links); Shipyard has no such entities (datasets' names are the run tag
-        `shipyard.datasets`), so there are none to add."""
-        return {"info": dict(self.info), "data": self.data.to_dictionary()}
+        """MLflow's `Run.to_dictionary()`: info, data, inputs, outputs."""
+        return {
+            "info": dict(self.info),
+            "data": self.data.to_dictionary(),
+            "inputs": self.inputs.to_dictionary(),
+            "outputs": self.outputs.to_dictionary(),
+        }
 
 
 @dataclass(frozen=True)
@@ -153,15 +245,22 @@ class FileInfo:
 
 
 __all__ = [
+    "Dataset",
+    "DatasetInput",
     "Experiment",
     "ExperimentTag",
     "FileInfo",
+    "InputTag",
     "LifecycleStage",
+    "LoggedModelInput",
+    "LoggedModelOutput",
     "Metric",
     "Param",
     "Run",
     "RunData",
     "RunInfo",
+    "RunInputs",
+    "RunOutputs",
     "RunStatus",
     "RunTag",
     "ViewType",

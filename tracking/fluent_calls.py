@@ -18,7 +18,7 @@ from shipyard.mlflow_names import refuses
 from shipyard.tracking import system_tags
 from shipyard.tracking.artifacts import safe_relative_path
 from shipyard.tracking.client import TrackingClient
-from shipyard.tracking.entities import Run
+from shipyard.tracking.entities import Dataset, DatasetInput, InputTag, Run
 from shipyard.tracking.fluent import active_run, active_run_or_start, current_client
 from shipyard.tracking.fluent_state import STATE, default_experiment_id, process_settings
 
@@ -96,29 +96,38 @@ def _json_list(tags: dict[str, str], key: str) -> list[Any]:
     return value
 
 
-@refuses("tags", "model")
+def _dataset_entity(dataset: Any) -> Dataset:
+    """An `mlflow.data` dataset (through its `_to_mlflow_entity()`), MLflow's `Dataset` entity or
+    Shipyard's, as Shipyard's entity; the store checks the values."""
+    entity = dataset._to_mlflow_entity() if hasattr(dataset, "_to_mlflow_entity") else dataset
+    missing = [name for name in ("name", "digest", "source_type", "source") if not hasattr(entity, name)]
+    if missing:
+        raise InvalidInput(
+            f"log_input: parameter 'dataset' must be an mlflow.data dataset or a Dataset entity; "
+            f"{type(dataset).__name__} has no {', '.join(missing)}"
+        )
+    fields: dict[str, Any] = {name: getattr(entity, name, None) for name in Dataset.__dataclass_fields__}
+    return Dataset(**fields)
+
+
+@refuses("model")
 def log_input(
     dataset: Any = None, context: str | None = None, tags: dict[str, str] | None = None, model: Any = None
 ) -> None:
-    """Record a dataset the active run used: its name, digest and context go into the run tag
-    `shipyard.datasets`, the one place Shipyard keeps datasets (`shipyard db import` writes the
-    same). `dataset` is any object with `name` and `digest` (an `mlflow.data` dataset is one)."""
+    """Record a dataset the active run used, with its input tags (`context` becomes the tag
+    `mlflow.data.context`, as in MLflow), in the tracking store: `get_run(id).inputs` reads it
+    back and `search_runs` filters on `datasets.name` / `digest` / `context`."""
     if dataset is None:
         raise InvalidInput("log_input: parameter 'dataset' is required (Shipyard records datasets only)")
-    name, digest = getattr(dataset, "name", None), getattr(dataset, "digest", None)
-    if not isinstance(name, str) or not name or not isinstance(digest, (str, type(None))):
-        raise InvalidInput(
-            f"log_input: parameter 'dataset' must have a text 'name' and 'digest' (an mlflow.data dataset), "
-            f"got {type(dataset).__name__}"
-        )
     if context is not None and not isinstance(context, str):
         raise InvalidInput(f"log_input: parameter 'context' must be text, got {type(context).__name__}")
-    run_id = active_run_or_start().run_id
-    client = current_client()
-    entries = _json_list(_run_tags(client, run_id), system_tags.DATASETS)
-    entry = {"name": name, "digest": digest, "context": context}
-    if entry not in entries:
-        client.set_tag(run_id, system_tags.DATASETS, json.dumps([*entries, entry]))
+    if tags is not None and not isinstance(tags, dict):
+        raise InvalidInput(f"log_input: parameter 'tags' must be a dict of str to str, got {type(tags).__name__}")
+    input_tags = [InputTag(str(key), str(value)) for key, value in (tags or {}).items()]
+    if context:
+        input_tags.append(InputTag(system_tags.DATASET_CONTEXT, context))
+    entry = DatasetInput(_dataset_entity(dataset), input_tags)
+    current_client().log_inputs(active_run_or_start().run_id, [entry])
 
 
 def _table_frame(data: Any) -> pd.DataFrame:

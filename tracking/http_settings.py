@@ -30,6 +30,7 @@ class RestClientSettings(BaseModel):
     timeout: float = 120.0
     max_retries: int = 6
     backoff_s: float = 0.25
+    jitter_s: float = 0.25
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RestClientSettings:
@@ -43,6 +44,7 @@ class RestClientSettings(BaseModel):
             timeout=settings.http_request_timeout,
             max_retries=settings.http_request_max_retries,
             backoff_s=settings.http_request_backoff_factor,
+            jitter_s=settings.http_request_backoff_jitter,
         )
 
 

@@ -105,11 +105,63 @@ class SqlLatestMetric(Base):
     is_nan: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
 
 
+class SqlDatasetInput(Base):
+    """A dataset a run used (MLflow's `datasets` + `inputs` rows, kept per run): one row per
+    (run, name, digest), so a dataset logged twice is kept once."""
+
+    __tablename__ = "run_dataset_inputs"
+    __table_args__ = (sa.UniqueConstraint("run_uuid", "name", "digest", name="uq_run_dataset_inputs"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_uuid: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    digest: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    source_type: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    source: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    schema: Mapped[str | None] = mapped_column(sa.Text)
+    profile: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SqlDatasetInputTag(Base):
+    """A tag of one dataset input (`mlflow.data.context`, ...). NOTE: keyed by the run, not by the
+    input row, so that `sql_gc` finds it as a child of `runs` and deletes it with the run."""
+
+    __tablename__ = "run_dataset_input_tags"
+
+    run_uuid: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+
+
+class SqlModelLink(Base):
+    """A logged model a run used (`direction` "input", step 0) or produced ("output", at `step`)."""
+
+    __tablename__ = "run_model_links"
+    __table_args__ = (sa.UniqueConstraint("run_uuid", "direction", "model_id", "step", name="uq_run_model_links"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_uuid: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False
+    )
+    direction: Mapped[str] = mapped_column(sa.String(6), nullable=False)
+    model_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    step: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+
 __all__ = [
+    "SqlDatasetInput",
+    "SqlDatasetInputTag",
     "SqlExperiment",
     "SqlExperimentTag",
     "SqlLatestMetric",
     "SqlMetric",
+    "SqlModelLink",
     "SqlParam",
     "SqlRun",
     "SqlTag",

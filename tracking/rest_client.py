@@ -108,8 +108,8 @@ class RestClient:
         raise AssertionError("unreachable")
 
     def _sleep(self, attempt: int) -> None:
-        delay = self.settings.backoff_s * (2**attempt)
-        time.sleep(min(delay, 30.0) * (0.5 + random.random()))
+        delay = min(self.settings.backoff_s * (2**attempt), 30.0)
+        time.sleep(delay + random.uniform(0.0, self.settings.jitter_s))
 
     def call(
         self, method: str, endpoint: str, body: dict[str, Any] | None = None, *, prefix: str = API

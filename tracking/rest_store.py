@@ -16,7 +16,23 @@ from typing import Any
 
 from shipyard.exceptions import ResourceNotFound
 from shipyard.redact import mask_url
-from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag, ViewType
+from shipyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunTag,
+    ViewType,
+)
 from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.paging import PagedList, check_max_results
 from shipyard.tracking.rest_client import ARTIFACTS_API, RestClient
@@ -43,6 +59,33 @@ def _json_float(value: float) -> float | str:
 
 def _kv(items: Any) -> dict[str, str]:
     return {item["key"]: item.get("value", "") for item in items or []}
+
+
+def _inputs(data: dict[str, Any]) -> RunInputs:
+    datasets = [
+        DatasetInput(
+            Dataset(
+                name=d["dataset"]["name"],
+                digest=d["dataset"]["digest"],
+                source_type=d["dataset"]["source_type"],
+                source=d["dataset"]["source"],
+                schema=d["dataset"].get("schema"),
+                profile=d["dataset"].get("profile"),
+            ),
+            [InputTag(t["key"], t.get("value", "")) for t in d.get("tags", [])],
+        )
+        for d in data.get("dataset_inputs", [])
+    ]
+    return RunInputs(datasets, [LoggedModelInput(m["model_id"]) for m in data.get("model_inputs", [])])
+
+
+def _outputs(data: dict[str, Any]) -> RunOutputs:
+    return RunOutputs([LoggedModelOutput(m["model_id"], int(m.get("step", 0))) for m in data.get("model_outputs", [])])
+
+
+def _dataset_json(item: DatasetInput) -> dict[str, Any]:
+    dataset = {k: v for k, v in item.dataset.to_dictionary().items() if v is not None}
+    return {"dataset": dataset, "tags": [{"key": t.key, "value": t.value} for t in item.tags]}
 
 
 class RestTrackingStore(AbstractTrackingStore):
@@ -114,7 +157,10 @@ class RestTrackingStore(AbstractTrackingStore):
         raw = data.get("data", {})
         tags = _kv(raw.get("tags"))
         metrics = {m["key"]: _float(m["value"]) for m in raw.get("metrics", [])}
-        return Run(self._info(data["info"], tags), RunData(metrics, _kv(raw.get("params")), tags))
+        run_data = RunData(metrics, _kv(raw.get("params")), tags)
+        return Run(
+            self._info(data["info"], tags), run_data, _inputs(data.get("inputs", {})), _outputs(data.get("outputs", {}))
+        )
 
     # --- experiments --------------------------------------------------------------------------
     def create_experiment(
@@ -232,6 +278,23 @@ class RestTrackingStore(AbstractTrackingStore):
                     ],
                 },
             )
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[LoggedModelInput] | None = None,
+    ) -> None:
+        body = {
+            "run_id": run_id,
+            "datasets": [_dataset_json(d) for d in datasets or []],
+            "models": [{"model_id": m.model_id} for m in models or []],
+        }
+        self.client.call("POST", "/runs/log-inputs", body)
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        body = {"run_id": run_id, "models": [{"model_id": m.model_id, "step": m.step} for m in models]}
+        self.client.call("POST", "/runs/outputs", body)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.client.call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})

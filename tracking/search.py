@@ -3,9 +3,11 @@
     metrics.loss < 0.5 AND params.optimizer = 'adam' AND tags."my tag" LIKE 'x%'
     attributes.status = 'FINISHED' AND attributes.run_id IN ('a1', 'b2')
     params.lr IS NULL AND tags.team IS NOT NULL AND attributes.created > 1700000000000
+    datasets.name = 'iris' AND datasets.context IN ('train', 'eval') AND datasets.digest != 'x'
 
 Clauses are joined by AND. Identifiers are `<kind>.<key>` with kind metrics/params/tags/attributes
-(singular forms too); a key with spaces or symbols is quoted with backticks or double quotes.
+and, for runs, datasets (`name`, `digest`, `context`) (singular forms too); a key with spaces or
+symbols is quoted with backticks or double quotes.
 `RUNS` and `EXPERIMENTS` are the two grammars (which attributes exist, which kinds take IS NULL),
 copied from MLflow's `SearchUtils` and `SearchExperimentsUtils`. Errors name the offending token
 and its position.
@@ -20,7 +22,7 @@ from typing import Literal
 
 from shipyard.exceptions import InvalidInput
 
-Kind = Literal["metric", "param", "tag", "attribute"]
+Kind = Literal["metric", "param", "tag", "attribute", "dataset"]
 Value = float | str | tuple[str, ...] | None
 
 _KINDS: dict[str, Kind] = {
@@ -36,11 +38,16 @@ _KINDS: dict[str, Kind] = {
     "attributes": "attribute",
     "attr": "attribute",
     "run": "attribute",
+    "dataset": "dataset",
+    "datasets": "dataset",
 }
 NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
 NULL_OPS = ("IS NULL", "IS NOT NULL")
-_DATASET_PREFIXES = ("dataset", "datasets")
+DATASET_KEYS = ("name", "digest", "context")
+"""What `datasets.<key>` filters on (MLflow's `SearchUtils.VALID_DATASET_ATTRIBUTES`)."""
+DATASET_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
+"""MLflow's `SearchUtils.VALID_DATASET_COMPARATORS`."""
 
 RUN_STRING_ATTRIBUTES = ("run_id", "run_name", "status", "artifact_uri", "user_id", "lifecycle_stage")
 RUN_NUMERIC_ATTRIBUTES = ("start_time", "end_time")
@@ -71,7 +78,7 @@ RUNS = Grammar(
     # NOTE: "created" and "run name" are MLflow's aliases (`SearchUtils.translate_key_alias`).
     aliases=(("run_uuid", "run_id"), ("runname", "run_name"), ("name", "run_name"), ("run name", "run_name"))
     + (("created", "start_time"),),
-    kinds=("metric", "param", "tag", "attribute"),
+    kinds=("metric", "param", "tag", "attribute", "dataset"),
     null_kinds=("param", "tag"),
     list_attributes=("run_id",),
 )
@@ -146,11 +153,6 @@ def parse_identifier(text: str, *, where: str = "filter_string", grammar: Gramma
     prefix, dot, key = text.partition(".")
     if not dot:
         return "attribute", _attribute_name(text, where, grammar)
-    if prefix.lower() in _DATASET_PREFIXES:
-        raise InvalidInput(
-            f"{where}: {text!r} filters on datasets, but Shipyard does not record runs' dataset "
-            "inputs (log_input is accepted and dropped), so no run could match; remove the clause"
-        )
     kind = _KINDS.get(prefix.lower())
     if kind is None or kind not in grammar.kinds:
         raise InvalidInput(
@@ -160,6 +162,10 @@ def parse_identifier(text: str, *, where: str = "filter_string", grammar: Gramma
     key = _unquote(key)
     if not key:
         raise InvalidInput(f"{where}: identifier {text!r} has an empty key")
+    if kind == "dataset" and key not in DATASET_KEYS:
+        raise InvalidInput(
+            f"{where}: unknown dataset field {key!r} in {text!r}; expected one of {', '.join(DATASET_KEYS)}"
+        )
     return kind, (_attribute_name(key, where, grammar) if kind == "attribute" else key)
 
 
@@ -215,6 +221,7 @@ def parse_filter(filter_string: str | None, grammar: Grammar = RUNS) -> list[Com
         allowed = (NUMERIC_OPS if numeric else STRING_OPS + (("IN", "NOT IN") if listed else ())) + (
             NULL_OPS if kind in grammar.null_kinds else ()
         )
+        allowed = DATASET_OPS if kind == "dataset" else allowed
         if op not in allowed:
             raise bad(op_token, f"one of {', '.join(allowed)} for {token.text}")
         value: Value
@@ -267,12 +274,16 @@ def parse_order_by(order_by: Sequence[str] | None, grammar: Grammar = RUNS) -> l
         if not text:
             raise InvalidInput(f"order_by: {entry!r} names no column")
         kind, key = parse_identifier(text, where="order_by", grammar=grammar)
+        if kind == "dataset":
+            raise InvalidInput(f"order_by: {entry!r}: runs cannot be ordered by their datasets (nor can MLflow's)")
         clauses.append(OrderBy(kind, key, ascending))
     return clauses
 
 
 __all__ = [
     "Comparison",
+    "DATASET_KEYS",
+    "DATASET_OPS",
     "EXPERIMENTS",
     "Grammar",
     "NULL_OPS",

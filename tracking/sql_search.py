@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from shipyard.tracking.orm import SqlLatestMetric, SqlParam, SqlRun, SqlTag
 from shipyard.tracking.search import NULL_OPS, Comparison, OrderBy
+from shipyard.tracking.sql_inputs import dataset_condition
 from shipyard.tracking.sql_paging import SortKey
 
 _RUN_COLUMNS: dict[str, Any] = {
@@ -80,6 +81,8 @@ def run_condition(comparison: Comparison, dialect: str) -> Any:
             compare(SqlLatestMetric.value, op, value, dialect),
         )
         return SqlRun.run_uuid.in_(matching)
+    if kind == "dataset":
+        return SqlRun.run_uuid.in_(dataset_condition(key, lambda column: compare(column, op, value, dialect)))
     table = SqlParam if kind == "param" else SqlTag
     if op in NULL_OPS:
         having = sa.select(table.run_uuid).where(table.key == key)

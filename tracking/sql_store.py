@@ -11,14 +11,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
 from shipyard.redact import mask_url
 from shipyard.tracking import sql_gc, validation
 from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 from shipyard.tracking.entities import (
+    DatasetInput,
     Experiment,
     LifecycleStage,
+    LoggedModelInput,
+    LoggedModelOutput,
     Metric,
     Param,
     Run,
@@ -39,6 +43,7 @@ from shipyard.tracking.paging import PagedList, check_max_results
 from shipyard.tracking.search import parse_filter, parse_order_by
 from shipyard.tracking.sql_batch import insert_ignore, upsert, write_batch
 from shipyard.tracking.sql_experiment_search import check_view_type, search_experiments
+from shipyard.tracking.sql_inputs import with_inputs, write_inputs, write_outputs
 from shipyard.tracking.sql_paging import fetch_page
 from shipyard.tracking.sql_rows import (
     PARENT_RUN_TAG,
@@ -244,7 +249,7 @@ class SqlTrackingStore(AbstractTrackingStore):
 
     def get_run(self, run_id: str) -> Run:
         with session_scope(self.engine, read_only=True) as session:
-            return runs_of(session, [run_row(session, run_id)])[0]
+            return with_inputs(session, runs_of(session, [run_row(session, run_id)]))[0]
 
     def update_run_info(self, run_id: str, run_status: str, end_time: int | None, run_name: str | None) -> RunInfo:
         if run_status not in RunStatus.ALL:
@@ -290,13 +295,33 @@ class SqlTrackingStore(AbstractTrackingStore):
         self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
     ) -> None:
         with session_scope(self.engine) as session:
-            row = run_row(session, run_id)
-            if row.lifecycle_stage != LifecycleStage.ACTIVE:
-                raise InvalidState(f"run {run_id!r} is deleted; restore it before logging to it")
+            row = self._active_run(session, run_id)
             write_batch(session, run_id, metrics, params, tags)
             names = [tag.value for tag in tags if tag.key == RUN_NAME_TAG]
             if names:
                 row.name = names[-1]
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[LoggedModelInput] | None = None,
+    ) -> None:
+        with session_scope(self.engine) as session:
+            self._active_run(session, run_id)
+            write_inputs(session, run_id, datasets or (), models or ())
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        with session_scope(self.engine) as session:
+            self._active_run(session, run_id)
+            write_outputs(session, run_id, models)
+
+    @staticmethod
+    def _active_run(session: Session, run_id: str) -> SqlRun:
+        row = run_row(session, run_id)
+        if row.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidState(f"run {run_id!r} is deleted; restore it before logging to it")
+        return row
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with session_scope(self.engine) as session:
@@ -340,7 +365,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         query["order_by"] = list(order_by or [])
         with session_scope(self.engine, read_only=True) as session:
             rows, token = fetch_page(session, statement, keys, max_results, page_token, query)
-            return PagedList(runs_of(session, rows), token)
+            return PagedList(with_inputs(session, runs_of(session, rows)), token)
 
 
 __all__ = ["SqlTrackingStore"]

@@ -15,7 +15,18 @@ from typing import Any
 
 from shipyard.exceptions import InvalidInput
 from shipyard.lazy import load
-from shipyard.tracking.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, ViewType
+from shipyard.tracking.entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
 from shipyard.tracking.paging import PagedList
 
 DEFAULT_DB_NAME = "shipyard.db"
@@ -165,6 +176,20 @@ class AbstractTrackingStore(abc.ABC):
 
     def set_tag(self, run_id: str, tag: RunTag) -> None:
         self.log_batch(run_id, [], [], [tag])
+
+    @abc.abstractmethod
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[LoggedModelInput] | None = None,
+    ) -> None:
+        """Record the datasets and logged models a run used (MLflow's `log_inputs`); a dataset
+        logged again with the same name and digest is kept once."""
+
+    @abc.abstractmethod
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        """Record the logged models a run produced, each at a step (MLflow's `log_outputs`)."""
 
     @abc.abstractmethod
     def delete_tag(self, run_id: str, key: str) -> None: ...

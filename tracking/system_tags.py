@@ -19,11 +19,11 @@ RUN_NAME = "mlflow.runName"
 PARENT_RUN_ID = "mlflow.parentRunId"
 NOTE_CONTENT = "mlflow.note.content"
 LOGGED_MODELS = "mlflow.log-model.history"
+DATASET_CONTEXT = "mlflow.data.context"
+"""The input tag (not a run tag) saying what a dataset input was for ("train", "eval"); search
+filters on it as `datasets.context`."""
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 """JSON list of `{"path": ..., "type": "table"}`: the tables `log_table` wrote (MLflow's UI reads it)."""
-DATASETS = "shipyard.datasets"
-"""JSON list of `{"name": ..., "digest": ..., "context": ...}`: the run's dataset inputs, written by
-`log_input` and `shipyard db import` (Shipyard has no dataset entities)."""
 
 
 def _git(directory: Path, *args: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Copying MLflow's experiments and runs (params, tags, full metric history, dataset names).
+"""Copying MLflow's experiments and runs (params, tags, full metric history, inputs and outputs).
 
 Ids: an experiment whose name already exists in Shipyard is that experiment (MLflow's `Default`
 is Shipyard's experiment 0); otherwise it keeps MLflow's id when that id is free, else gets a
@@ -9,9 +9,8 @@ import (or one resumed after a failure) adds nothing twice.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,16 +19,29 @@ from shipyard.registry.mlflow_import.locations import ArtifactLocator
 from shipyard.registry.mlflow_import.reader import MlflowDatabase, Row
 from shipyard.registry.mlflow_import.report import ImportReport, Progress
 from shipyard.tracking.db import session_scope
-from shipyard.tracking.entities import Metric, Param, RunTag
+from shipyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    Param,
+    RunTag,
+)
 from shipyard.tracking.orm import SqlExperiment, SqlExperimentTag, SqlRun
 from shipyard.tracking.sql_batch import write_batch
+from shipyard.tracking.sql_inputs import write_inputs, write_outputs
 from shipyard.tracking.sql_rows import PARENT_RUN_TAG, RUN_NAME_TAG
-from shipyard.tracking.system_tags import DATASETS
 
-DATASETS_TAG = DATASETS
-"""Run tag holding the run's MLflow dataset inputs as JSON (see `tracking.system_tags.DATASETS`;
-`log_input` writes the same one)."""
-_CONTEXT_TAG = "mlflow.data.context"
+
+@dataclass
+class RunIO:
+    """One MLflow run's rows of `inputs` (datasets with their input tags, model inputs, outputs)."""
+
+    datasets: list[DatasetInput] = field(default_factory=list)
+    models_in: list[LoggedModelInput] = field(default_factory=list)
+    models_out: list[LoggedModelOutput] = field(default_factory=list)
 
 
 def copy_experiments(
@@ -90,18 +102,32 @@ def _advance_sequence(engine: sa.Engine) -> None:
         )
 
 
-def _datasets_by_run(db: MlflowDatabase) -> dict[str, list[dict[str, Any]]]:
-    """Run id -> its dataset inputs (MLflow 2.4+ `inputs`/`datasets`; none in older schemas)."""
+def _io_by_run(db: MlflowDatabase) -> dict[str, RunIO]:
+    """Run id -> its inputs and outputs (MLflow 2.4+ `inputs`/`datasets`/`input_tags`, MLflow 3's
+    model links; none in older schemas)."""
     datasets = {d["dataset_uuid"]: d for d in db.rows("datasets")}
-    contexts = {t["input_uuid"]: t["value"] for t in db.rows("input_tags") if t["name"] == _CONTEXT_TAG}
-    by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    tags: dict[str, list[InputTag]] = defaultdict(list)
+    for tag in db.rows("input_tags", order_by=("name",)):
+        tags[tag["input_uuid"]].append(InputTag(tag["name"], tag["value"]))
+    by_run: dict[str, RunIO] = defaultdict(RunIO)
     for link in db.rows("inputs"):
-        dataset = datasets.get(link["source_id"])
-        if link["source_type"] != "DATASET" or link["destination_type"] != "RUN" or dataset is None:
-            continue
-        by_run[link["destination_id"]].append(
-            {"name": dataset["name"], "digest": dataset.get("digest"), "context": contexts.get(link["input_uuid"])}
-        )
+        kinds = (link["source_type"], link["destination_type"])
+        if kinds == ("RUN_INPUT", "MODEL_INPUT"):
+            by_run[link["source_id"]].models_in.append(LoggedModelInput(link["destination_id"]))
+        elif kinds == ("RUN_OUTPUT", "MODEL_OUTPUT"):
+            by_run[link["source_id"]].models_out.append(
+                LoggedModelOutput(link["destination_id"], link.get("step") or 0)
+            )
+        elif kinds == ("DATASET", "RUN") and (d := datasets.get(link["source_id"])) is not None:
+            dataset = Dataset(
+                d["name"],
+                d["digest"],
+                d["dataset_source_type"],
+                d["dataset_source"],
+                d.get("dataset_schema"),
+                d.get("dataset_profile"),
+            )
+            by_run[link["destination_id"]].datasets.append(DatasetInput(dataset, tags[link["input_uuid"]]))
     return by_run
 
 
@@ -115,7 +141,7 @@ def copy_runs(
 ) -> None:
     """Every run of an imported experiment, each in its own transaction."""
     total = db.count("runs")
-    datasets = _datasets_by_run(db)
+    io = _io_by_run(db)
     orphans: dict[str, int] = defaultdict(int)
     for done, row in enumerate(db.rows("runs", order_by=("start_time", "run_uuid")), start=1):
         run_id = row["run_uuid"]
@@ -127,7 +153,7 @@ def copy_runs(
                 if s.get(SqlRun, run_id) is not None:
                     report.present("runs")
                 else:
-                    _copy_run(db, s, row, experiment, locator, datasets.get(run_id, []), report)
+                    _copy_run(db, s, row, experiment, locator, io.get(run_id, RunIO()), report)
         progress("runs", done, total)
     for experiment_id, count in sorted(orphans.items()):
         report.skipped.append(f"{count} run(s) of experiment {experiment_id}, which was not imported")
@@ -139,7 +165,7 @@ def _copy_run(
     row: Row,
     experiment_id: int,
     locator: ArtifactLocator,
-    datasets: list[dict[str, Any]],
+    io: RunIO,
     report: ImportReport,
 ) -> None:
     run_id = row["run_uuid"]
@@ -150,8 +176,6 @@ def _copy_run(
         Metric(m["key"], float("nan") if m.get("is_nan") else float(m["value"]), m["timestamp"], m["step"] or 0, run_id)
         for m in db.rows("metrics", order_by=("key", "step", "timestamp"), run_uuid=run_id)
     ]
-    if datasets:
-        tags.append(RunTag(DATASETS_TAG, json.dumps(datasets)))
     s.add(
         SqlRun(
             run_uuid=run_id,
@@ -169,11 +193,13 @@ def _copy_run(
     )
     s.flush()
     write_batch(s, run_id, metrics, params, tags)
+    write_inputs(s, run_id, io.datasets, io.models_in)
+    write_outputs(s, run_id, io.models_out)
     report.added("runs")
     report.added("params", len(params))
-    report.added("run tags", len(tags) - (1 if datasets else 0))
+    report.added("run tags", len(tags))
     report.added("metrics", len(metrics))
-    report.added("datasets", len(datasets))
+    report.added("datasets", len(io.datasets))
 
 
-__all__ = ["DATASETS_TAG", "copy_experiments", "copy_runs"]
+__all__ = ["copy_experiments", "copy_runs"]

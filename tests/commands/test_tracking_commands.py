@@ -127,7 +127,7 @@ def test_the_store_is_the_flag_then_shipyard_then_mlflow_variable(invoke: Invoke
 
 def test_mistakes_are_one_line_errors(invoke: Invoke, store_uri: str) -> None:
     missing = invoke("runs", "describe", "--run-id", "0" * 32, "--tracking-uri", store_uri)
-    assert missing.exit_code == 1 and missing.output.startswith("Error: RESOURCE_DOES_NOT_EXIST: run ")
+    assert missing.exit_code == 1 and missing.output.startswith("Error: RESOURCE_DOES_NOT_EXIST: Run '")
     invoke("experiments", "create", "-n", "twice", "--tracking-uri", store_uri)
     again = invoke("experiments", "create", "-n", "twice", "--tracking-uri", store_uri)
     assert again.exit_code == 1 and "RESOURCE_ALREADY_EXISTS" in again.output and "Traceback" not in again.output

@@ -122,3 +122,29 @@ def test_a_missing_image_is_an_error_and_never_pulled(docker_engine: Any, docker
     with pytest.raises(ExecutionError):
         shipyard.projects.run(str(project(tmp_path / "p2", tmp_path / "out")), parameters={"alpha": 1, "code": 2},
                               progress=lambda _: None)  # fmt: skip
+
+
+def test_the_container_output_is_kept_as_project_log(
+    docker_engine: Any, docker_env: str, tmp_path: Path, cli: Any
+) -> None:
+    """Docker's log of the container (stdout and stderr) is streamed to stdout and kept; with
+    --no-capture it is only streamed."""
+    root = tmp_path / "talky"
+    root.mkdir()
+    command = "echo to-stdout; sleep 0.2; echo to-stderr >&2; exit 2"
+    mlproject = f"docker_env: {{image: {IMAGE}}}\nentry_points:\n  main: {{command: {command!r}}}\n"
+    (root / "MLproject").write_text(mlproject)
+    env = dict(os.environ) | {"SHIPYARD_TRACKING_URI": docker_env}
+    kept = cli("run", str(root), "--experiment-name", "docker-log", cwd=tmp_path, env=env)
+    shown = cli("run", str(root), "--experiment-name", "docker-log", "--no-capture", cwd=tmp_path, env=env)
+    assert (kept.returncode, shown.returncode) == (2, 2), kept.stderr + shown.stderr
+    for out in (kept, shown):
+        assert out.stdout.splitlines() == ["to-stdout", "to-stderr"]
+    client = TrackingClient(docker_env)
+    experiment = client.get_experiment_by_name("docker-log")
+    assert experiment is not None
+    first, second = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+    assert (first.info.status, second.info.status) == ("FAILED", "FAILED")
+    assert [f.path for f in client.list_artifacts(second.info.run_id)] == []
+    log = Path(client.download_artifacts(first.info.run_id, "project.log", tmp_path))
+    assert log.read_text().splitlines() == ["to-stdout", "to-stderr"]

@@ -233,7 +233,7 @@ def test_sigterm_to_shipyard_run_cancels_the_run(tmp_path: Path, store_uri: str,
     shell = int((project / "shell.pid").read_text())
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "cancelled: KILLED" in err
+    assert process.returncode == 130 and "KILLED ===" in err, err
     assert _gone(shell)
     (run,) = runs_in(store_uri)
     assert run.info.status == "KILLED"

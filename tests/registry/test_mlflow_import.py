@@ -27,7 +27,6 @@ import pytest
 
 from shipyard import Client
 from shipyard.exceptions import InvalidState
-from shipyard.registry.mlflow_import import DATASETS_TAG
 from shipyard.registry.sql_store import SqlRegistryStore
 from shipyard.tracking.sql_store import SqlTrackingStore
 
@@ -72,6 +71,8 @@ MAKE_MLFLOW_DB = textwrap.dedent(
                 "params": r.data.params,
                 "tags": {k: v for k, v in r.data.tags.items()},
                 "loss": [(m.value, m.step, m.timestamp) for m in client.get_metric_history(r.info.run_id, "loss")],
+                "dataset_inputs": client.get_run(r.info.run_id).inputs.to_dictionary()["dataset_inputs"],
+                "model_outputs": [o.to_dictionary() for o in client.get_run(r.info.run_id).outputs.model_outputs],
             }
             for r in runs
         },
@@ -202,8 +203,16 @@ def test_mlflow3_database_imports_and_the_alias_serves_the_same_predictions(
         run = client.get_run(run_id)  # run ids are kept
         assert run.info.run_name == expected["name"]
         assert run.data.params == expected["params"]
-        assert {k: v for k, v in run.data.tags.items() if k != DATASETS_TAG} == expected["tags"]
-        assert json.loads(run.data.tags[DATASETS_TAG])[0]["name"] == "train-set"
+        assert run.data.tags == expected["tags"]
+        # the inputs and outputs land in the run's own tables, as MLflow reports them
+        assert run.inputs.to_dictionary()["dataset_inputs"] == expected["dataset_inputs"]
+        assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train-set"]
+        assert {t.key: t.value for t in run.inputs.dataset_inputs[0].tags}["mlflow.data.context"] == "training"
+        assert [o.to_dictionary() for o in run.outputs.model_outputs] == expected["model_outputs"] != []
+        (found,) = client.search_runs(
+            [experiment.experiment_id], f"datasets.name = 'train-set' AND run_id = '{run_id}'"
+        )
+        assert found.info.run_id == run_id
         history = client.get_metric_history(run_id, "loss")
         assert [(m.value, m.step, m.timestamp) for m in history] == [tuple(h) for h in expected["loss"]]
     for number, expected in ref["versions"].items():

@@ -129,7 +129,7 @@ def test_unknown_names_versions_stages_and_aliases_list_what_exists(
             client.resolve(uri)
         for needle in needles:
             assert needle in info.value.message, (uri, info.value.message)
-    with pytest.raises(InvalidInput, match="supported: models:/"):
+    with pytest.raises(InvalidInput, match=r"scheme 's3'.*shipyard\[s3\]"):
         client.resolve("s3://bucket/model")
 
 

@@ -120,10 +120,14 @@ def _failing_call(mode: str, reread: Reread, **variables: str) -> tuple[RestClie
 
 def test_retries_and_backoff_reach_the_rest_client(reread: Reread) -> None:
     used, connections = _failing_call(
-        "hang-up", reread, MLFLOW_HTTP_REQUEST_MAX_RETRIES="2", MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0.2"
+        "hang-up",
+        reread,
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="2",
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0.2",
+        MLFLOW_HTTP_REQUEST_BACKOFF_JITTER="0.1",
     )
     assert connections == 3  # the first try and two retries
-    assert used.backoff_s == 0.2
+    assert used.backoff_s == 0.2 and used.jitter_s == 0.1
 
 
 def test_timeout_reaches_the_rest_client(reread: Reread) -> None:

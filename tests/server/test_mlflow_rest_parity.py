@@ -34,6 +34,7 @@ import shipyard
 
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 IS_PROMPT = "mlflow.prompt.is_prompt"
+CONTEXT = "mlflow.data.context"
 MLMODEL = "flavors:\n  python_function:\n    loader_module: shipyard.flavors.python_model\n    python_version: 3.11\n"
 
 
@@ -324,6 +325,30 @@ def test_runs_report_dataset_and_model_inputs_and_outputs(targets: list[Target])
         # NOTE: MLflow's runs/search leaves out model inputs; Shipyard's reports them as runs/get does.
         expected = {**_io(run), "model_inputs": 1 if target.kind == "shipyard" else 0}
         assert _io(searched) == expected, target.kind
+        # MLflow's `datasets.*` filters, answered from the store's own tables
+        for filter_string, matches in (
+            ("datasets.name = 'iris' AND datasets.context = 'train'", [run_id]),
+            ("datasets.digest IN ('d1g3st', 'other')", [run_id]),
+            ("datasets.context = 'eval'", []),
+        ):
+            assert [r.info.run_id for r in client.search_runs([experiment_id], filter_string)] == matches, filter_string
+        # Shipyard's own REST store reads and writes the same inputs, against either server
+        ours = shipyard.Client(tracking_uri=target.url)
+        mine = ours.get_run(run_id)
+        assert [(d.dataset.name, d.dataset.digest, d.dataset.source) for d in mine.inputs.dataset_inputs] == [
+            ("iris", "d1g3st", "/data/iris.csv")
+        ]
+        assert [(o.model_id, o.step) for o in mine.outputs.model_outputs] == [(model.model_id, 3)]
+        second = ours.create_run(experiment_id).info.run_id
+        eval_set = shipyard.entities.Dataset("wine", "w1n3", "local", "/data/wine.csv")
+        eval_input = shipyard.entities.DatasetInput(eval_set, [shipyard.entities.InputTag(CONTEXT, "eval")])
+        ours.log_inputs(second, [eval_input])
+        ours.log_outputs(second, [shipyard.entities.LoggedModelOutput(model.model_id, 7)])
+        theirs = client.get_run(second)
+        assert [(d.dataset.name, {t.key: t.value for t in d.tags}) for d in theirs.inputs.dataset_inputs] == [
+            ("wine", {CONTEXT: "eval"})
+        ]
+        assert [(o.model_id, o.step) for o in theirs.outputs.model_outputs] == [(model.model_id, 7)]
         seen[target.kind] = _io(run)
     assert seen["shipyard"] == seen["mlflow"]
     assert seen["shipyard"]["datasets"][0][:2] == ("iris", "d1g3st")

@@ -18,14 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import requests
 
 import shipyard
 from shipyard.exceptions import InvalidInput, InvalidState
 from shipyard.registry.client import RegistryClient
+from shipyard.runtime.settings import ServeSettings
 from shipyard.server.settings import ServerSettings
-from shipyard.settings import MLFLOW_VARIABLES, Settings
+from shipyard.settings import MLFLOW_VARIABLES, Settings, settings_from_flags
 from shipyard.tracking import fluent, fluent_state
 from shipyard.tracking.client import TrackingClient
 
@@ -42,6 +44,14 @@ SERVER_VARIABLES = {
 }
 """`mlflow server`'s variables -> the `ServerSettings` field each sets."""
 
+SERVE_VARIABLES = {
+    "MLFLOW_HOST": "host",
+    "MLFLOW_PORT": "port",
+    "MLFLOW_MODELS_WORKERS": "workers",
+    "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "timeout",
+}
+"""`mlflow models serve`'s variables -> the `ServeSettings` field each sets."""
+
 HONOURED = {
     "MLFLOW_TRACKING_URI": "test_tracking_uri_reaches_every_entry_point",
     "MLFLOW_REGISTRY_URI": "test_registry_uri_sends_the_registry_to_the_server",
@@ -57,8 +67,14 @@ HONOURED = {
     "MLFLOW_TRACKING_CLIENT_CERT_PATH": "test_tls_variables_reach_the_http_session",
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "test_retries_and_backoff_reach_the_rest_client",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "test_retries_and_backoff_reach_the_rest_client",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "test_retries_and_backoff_reach_the_rest_client",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "test_timeout_reaches_the_rest_client",
     **{name: "test_server_variables_configure_shipyard_server" for name in SERVER_VARIABLES},
+    **{
+        name: "test_model_serving_variables_configure_shipyard_serve"
+        for name in SERVE_VARIABLES
+        if name not in SERVER_VARIABLES
+    },
 }
 """Every MLflow variable Shipyard honours -> the test below that proves it reaches its target."""
 
@@ -82,13 +98,18 @@ def test_the_list_is_every_honoured_variable_with_mlflows_names() -> None:
         warnings.simplefilter("ignore")
         from mlflow.cli import server as mlflow_server
 
-    assert set(HONOURED) == set(MLFLOW_VARIABLES) | set(SERVER_VARIABLES)
+    assert set(HONOURED) == set(MLFLOW_VARIABLES) | set(SERVER_VARIABLES) | set(SERVE_VARIABLES)
     for name in MLFLOW_VARIABLES:
         assert getattr(mlflow_variables, name).name == name, name
     server_envvars = {param.envvar for param in mlflow_server.params}
     assert set(SERVER_VARIABLES) <= server_envvars
     for name, field in SERVER_VARIABLES.items():
         assert name in ServerSettings.model_fields[field].validation_alias.choices  # type: ignore[union-attr]
+    from mlflow.models.cli import serve as mlflow_models_serve
+
+    assert set(SERVE_VARIABLES) <= {param.envvar for param in mlflow_models_serve.params}
+    for name, field in SERVE_VARIABLES.items():
+        assert name in ServeSettings.model_fields[field].validation_alias.choices  # type: ignore[union-attr]
     here = Path(__file__).resolve().parent
     sources = "".join(
         (here / name).read_text() for name in ("test_mlflow_variables.py", "test_mlflow_http_variables.py")
@@ -316,3 +337,28 @@ def test_server_variables_configure_shipyard_server(tmp_path: Path, monkeypatch:
     assert [p.read_text() for p in (tmp_path / "destination").rglob("proof.txt")] == ["kept"]
     monkeypatch.setenv("MLFLOW_WORKERS", "3")
     assert ServerSettings(base=Settings()).workers == 3
+
+
+# --- mlflow models serve's variables ----------------------------------------------------------
+
+
+def test_model_serving_variables_configure_shipyard_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `shipyard serve` builds at its edge (settings_from_flags): MLflow's scoring-server
+    variables set workers and the request timeout; SHIPYARD_* and then a flag win; a bad value is
+    a usage error naming the field and both variables."""
+    monkeypatch.setenv("MLFLOW_MODELS_WORKERS", "3")
+    monkeypatch.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "7.5")
+    monkeypatch.setenv("MLFLOW_HOST", "0.0.0.0")
+    monkeypatch.setenv("MLFLOW_PORT", "5123")
+    served = settings_from_flags(ServeSettings, {"workers": None, "timeout": None})
+    assert (served.workers, served.timeout, served.host, served.port) == (3, 7.5, "0.0.0.0", 5123)
+    monkeypatch.setenv("SHIPYARD_WORKERS", "2")
+    monkeypatch.setenv("SHIPYARD_TIMEOUT", "4")
+    served = settings_from_flags(ServeSettings, {"workers": None, "timeout": None})
+    assert (served.workers, served.timeout) == (2, 4.0)
+    assert settings_from_flags(ServeSettings, {"workers": 1, "timeout": 9.0}).workers == 1
+    monkeypatch.delenv("SHIPYARD_TIMEOUT")
+    monkeypatch.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "soon")
+    with pytest.raises(click.UsageError) as info:
+        settings_from_flags(ServeSettings, {})
+    assert "timeout" in info.value.message and "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT" in info.value.message

@@ -13,7 +13,11 @@ from alembic.script import ScriptDirectory
 import shipyard.tracking.orm  # noqa: F401  (registers the tracking tables on Base.metadata)
 from shipyard.tracking.db import MIGRATIONS_DIR, Base, create_engine_for, current_revision, migrate, session_scope
 
-TRACKING_TABLES = {"experiments", "experiment_tags", "runs", "params", "tags", "metrics", "latest_metrics"}
+TRACKING_TABLES = {"experiments", "experiment_tags", "runs", "params", "tags", "metrics", "latest_metrics"} | {
+    "run_dataset_inputs",
+    "run_dataset_input_tags",
+    "run_model_links",
+}
 
 
 def _head() -> str:

@@ -16,7 +16,6 @@ from sklearn.linear_model import LinearRegression
 
 import shipyard
 from shipyard.exceptions import InvalidInput, InvalidState
-from shipyard.registry.mlflow_import import DATASETS_TAG
 from shipyard.tracking import fluent_state
 
 
@@ -98,29 +97,42 @@ def test_delete_experiment_marks_it_deleted(fluent_cwd: Path) -> None:
     assert "doomed" not in [e.name for e in shipyard.search_experiments()]
 
 
-def test_log_input_records_mlflows_dataset_in_the_imports_tag(fluent_cwd: Path) -> None:
+def test_log_input_records_mlflows_dataset_in_the_runs_inputs(fluent_cwd: Path) -> None:
     mlflow = real_mlflow()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dataset = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="train-set")
+        frame = pd.DataFrame({"x": [1.0, 2.0]})
+        dataset = mlflow.data.from_pandas(frame, name="train-set")
+        other = mlflow.data.from_pandas(frame.assign(y=1), name="eval-set")
     with shipyard.start_run() as run:
-        shipyard.log_input(dataset, context="training")
-        shipyard.log_input(dataset, context="training")  # the same input again adds nothing
-        shipyard.log_input(dataset, "validation")
-    recorded = json.loads(shipyard.get_run(run.info.run_id).data.tags[DATASETS_TAG])
-    assert recorded == [
-        {"name": "train-set", "digest": dataset.digest, "context": "training"},
-        {"name": "train-set", "digest": dataset.digest, "context": "validation"},
+        shipyard.log_input(dataset, context="training", tags={"split": "a"})
+        shipyard.log_input(dataset, "validation")  # same name and digest: kept once, as MLflow does
+        shipyard.log_input(other, context="eval")
+    inputs = shipyard.get_run(run.info.run_id).inputs.dataset_inputs
+    entity = dataset._to_mlflow_entity()
+    assert [(d.dataset.name, d.dataset.digest) for d in inputs] == [
+        ("train-set", dataset.digest),
+        ("eval-set", other.digest),
     ]
+    assert (inputs[0].dataset.source_type, inputs[0].dataset.source) == (entity.source_type, entity.source)
+    assert (inputs[0].dataset.schema, inputs[0].dataset.profile) == (entity.schema, entity.profile)
+    assert {t.key: t.value for t in inputs[0].tags} == {"mlflow.data.context": "training", "split": "a"}
+    assert shipyard.get_run(run.info.run_id).to_dictionary()["inputs"]["dataset_inputs"][1] == {
+        "dataset": other._to_mlflow_entity().to_dictionary(),
+        "tags": {"mlflow.data.context": "eval"},
+    }
+    assert not any(key.startswith("shipyard.") for key in shipyard.get_run(run.info.run_id).data.tags)
+    found = shipyard.search_runs(filter_string="datasets.context = 'eval'", output_format="list")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
 
 
 def test_log_input_refuses_what_it_cannot_record(fluent_cwd: Path) -> None:
     with pytest.raises(InvalidInput, match="parameter 'dataset' is required"):
         shipyard.log_input()
-    with pytest.raises(InvalidInput, match="must have a text 'name' and 'digest'.*got dict"):
+    with pytest.raises(InvalidInput, match="mlflow.data dataset or a Dataset entity; dict has no name, digest"):
         shipyard.log_input({"name": "x"})
-    with pytest.raises(InvalidInput, match="parameter 'tags' is not supported by Shipyard: .*shipyard.datasets"):
-        shipyard.log_input(object(), tags={"a": "b"})
+    with pytest.raises(InvalidInput, match="parameter 'tags' must be a dict"):
+        shipyard.log_input(object(), tags=["a"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="parameter 'model' is not supported by Shipyard: MLflow 3's LoggedModel"):
         shipyard.log_input(model=object())
 
@@ -180,4 +192,5 @@ def test_run_dictionaries_have_mlflows_shape(fluent_cwd: Path) -> None:
         tags=[mlflow.entities.RunTag(k, v) for k, v in run.data.tags.items()],
     )
     assert run.data.to_dictionary() == data.to_dictionary()
-    assert run.to_dictionary() == {"info": dict(theirs), "data": data.to_dictionary()}
+    inputs, outputs = mlflow.entities.RunInputs([], []), mlflow.entities.RunOutputs([])
+    assert run.to_dictionary() == mlflow.entities.Run(theirs, data, inputs, outputs).to_dictionary()

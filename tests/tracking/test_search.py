@@ -48,12 +48,6 @@ def test_mlflow_attribute_aliases(store: AbstractTrackingStore, experiment_name:
     assert _ids(store.search_runs([experiment], "", order_by=["attributes.created ASC"])) == ids
 
 
-def test_dataset_filters_say_datasets_are_not_recorded(store: AbstractTrackingStore, experiment_name: str) -> None:
-    experiment = _experiment(store, experiment_name)
-    with pytest.raises(InvalidInput, match="does not record runs' dataset inputs"):
-        store.search_runs([experiment], "datasets.name = 'iris'")
-
-
 def test_experiment_filters_as_mlflow_accepts_them(store: AbstractTrackingStore) -> None:
     prefix = f"exp-{uuid.uuid4().hex[:8]}"
     a = _experiment(store, f"{prefix}-a", {"team": "risk"})

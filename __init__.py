@@ -15,7 +15,7 @@ from shipyard.lazy import lazy_exports
 from shipyard.version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import entities, models, onnx, projects, pyfunc, pytorch, sklearn, types
+    from shipyard import data, entities, models, onnx, projects, pyfunc, pytorch, sklearn, types
     from shipyard.autologging import autolog
     from shipyard.client import Client, MlflowClient
     from shipyard.exceptions import MlflowException
@@ -88,6 +88,7 @@ _LAZY: dict[str, str] = {
     "active_run": "shipyard.tracking.fluent:active_run",
     "autolog": "shipyard.autologging:autolog",
     "create_experiment": "shipyard.tracking.fluent:create_experiment",
+    "data": "shipyard.data",
     "delete_experiment": "shipyard.tracking.fluent_calls:delete_experiment",
     "delete_run": "shipyard.tracking.fluent_calls:delete_run",
     "delete_tag": "shipyard.tracking.fluent_calls:delete_tag",
@@ -158,6 +159,7 @@ __all__ = [
     "active_run",
     "autolog",
     "create_experiment",
+    "data",
     "delete_experiment",
     "delete_run",
     "delete_tag",

@@ -30,9 +30,9 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "give pip_requirements or extra_pip_requirements instead",
         "data_path": "loader_module models (MLflow's custom-loader pyfunc) are not supported; "
         "give a python_model with artifacts",
-        "dataset": "metrics linked to datasets need MLflow 3's dataset entities, which Shipyard does not have",
-        "dataset_digest": "metrics linked to datasets need MLflow 3's dataset entities, which Shipyard does not have",
-        "dataset_name": "metrics linked to datasets need MLflow 3's dataset entities, which Shipyard does not have",
+        "dataset": "Shipyard's metric rows carry no dataset link; record the dataset with log_input",
+        "dataset_digest": "Shipyard's metric rows carry no dataset link; record the dataset with log_input",
+        "dataset_name": "Shipyard's metric rows carry no dataset link; record the dataset with log_input",
         "deployment_job_id": "Databricks deployment jobs have no equivalent in Shipyard",
         "docker_auth": "a project run never pulls an image, so it needs no registry credentials; "
         "pull or build the image first",

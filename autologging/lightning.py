@@ -17,6 +17,7 @@ from typing import Any
 from shipyard.autologging.options import (
     LightningOptions,
     common_options,
+    flag,
     positive_or_none,
     refuse_unsupported,
 )
@@ -59,10 +60,11 @@ def autolog(
         return
     refuse_unsupported(
         "pytorch.autolog",
-        log_datasets=log_datasets,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
         checkpoint=checkpoint,
     )
+    # NOTE: MLflow's pytorch autolog accepts log_datasets and records no dataset; so does Shipyard
+    flag("pytorch.autolog", "log_datasets", log_datasets)
     options = LightningOptions(
         common=common_options(
             log_input_examples=False,

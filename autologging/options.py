@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from shipyard.autologging.sklearn_post import PostTraining
 
 NOT_STORED = {
-    "log_datasets": "Shipyard does not record datasets (MLflow 3's dataset entities do not exist here); "
-    "pass log_datasets=False",
     "log_traces": "traces are not stored by Shipyard, and no integration it patches produces them; "
     "pass log_traces=False",
     "disable_for_unsupported_versions": "Shipyard keeps no table of tested library versions; "
@@ -90,6 +88,7 @@ class SklearnOptions:
     log_post_training_metrics: bool = True
     serialization_format: str = "cloudpickle"
     pos_label: Any = None
+    log_datasets: bool = False
     tracker: PostTraining | None = None
     """Which predictions came from which autologged model (one per `autolog()` call)."""
 
@@ -99,6 +98,13 @@ class LightningOptions:
     common: CommonOptions
     log_every_n_epoch: int | None = 1
     log_every_n_step: int | None = None
+
+
+def flag(function: str, name: str, value: Any) -> bool:
+    """A bool option; anything else is refused (MLflow would treat 0 or "no" as a truth value)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{function}: {name} must be True or False, got {value!r}")
+    return value
 
 
 def positive_or_none(function: str, name: str, value: Any, *, allow_zero: bool = False) -> int | None:

@@ -18,6 +18,7 @@ from shipyard.autologging import sklearn_logging, sklearn_post
 from shipyard.autologging.options import (
     SklearnOptions,
     common_options,
+    flag,
     positive_or_none,
     refuse_unsupported,
 )
@@ -52,9 +53,7 @@ def autolog(
     if disable:
         REGISTRY.unpatch(INTEGRATION)
         return
-    refuse_unsupported(
-        "sklearn.autolog", log_datasets=log_datasets, disable_for_unsupported_versions=disable_for_unsupported_versions
-    )
+    refuse_unsupported("sklearn.autolog", disable_for_unsupported_versions=disable_for_unsupported_versions)
     if serialization_format not in SERIALIZATION_FORMATS:
         raise InvalidInput(
             f"sklearn.autolog: serialization_format {serialization_format!r} is not supported; "
@@ -78,6 +77,7 @@ def autolog(
         log_post_training_metrics=log_post_training_metrics,
         serialization_format=serialization_format,
         pos_label=pos_label,
+        log_datasets=flag("sklearn.autolog", "log_datasets", log_datasets),
         tracker=sklearn_post.PostTraining(),
     )
     REGISTRY.set_options(INTEGRATION, options)

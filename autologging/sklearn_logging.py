@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shipyard.autologging import sklearn_search
+from shipyard.autologging import sklearn_datasets, sklearn_search
 from shipyard.autologging.options import SklearnOptions
 from shipyard.autologging.runs import AutologRun
 from shipyard.autologging.safety import Failures
@@ -33,6 +33,9 @@ def log_fit(
         run.log_params(estimator.get_params(deep=not search))
     with failures.guard("tags"):
         run.set_tags(estimator_tags(estimator))
+    if options.log_datasets:
+        with failures.guard("the training dataset"):
+            sklearn_datasets.log_training_dataset(run, X, y)
     with failures.guard("training metrics"):
         run.log_metrics(training_metrics(estimator, X, y, sample_weight, options.pos_label, failures))
     if search:

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from shipyard.autologging import lightning, sklearn
-from shipyard.autologging.options import common_options, refuse_unsupported
+from shipyard.autologging.options import common_options, flag, refuse_unsupported
 from shipyard.autologging.patches import REGISTRY
 from shipyard.autologging.safety import Failures
 from shipyard.exceptions import InvalidInput
@@ -86,7 +86,6 @@ def autolog(
         return
     refuse_unsupported(
         "autolog",
-        log_datasets=log_datasets,
         log_traces=log_traces,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
     )
@@ -100,7 +99,11 @@ def autolog(
     }
     # checked here, so a bad value is an error now, not a warning when a library is imported
     common_options(log_input_examples=log_input_examples, **shared)
-    per_integration = {"sklearn": {**shared, "log_input_examples": log_input_examples}, "pytorch": shared}
+    datasets = {"log_datasets": flag("autolog", "log_datasets", log_datasets)}
+    per_integration = {
+        "sklearn": {**shared, **datasets, "log_input_examples": log_input_examples},
+        "pytorch": {**shared, **datasets},
+    }
     pending: dict[str, Callable[[], None]] = {}
     for name, (modules, enable) in INTEGRATIONS.items():
         if name in excluded:

@@ -1,8 +1,9 @@
 """MLflow's `--env-manager` family of flags, for the commands that take them.
 
-Shipyard serves and predicts in the environment it runs in (`local`); building a model's own
-environment (virtualenv, uv, conda) comes with Projects (issue 15). Until then those values are
-an error that says so, never silently the local environment.
+`local` (the default) serves and predicts in the environment Shipyard runs in; `uv`,
+`virtualenv` and `conda` build the model's own environment from its env files through the
+projects' environment cache and run the command in it (`commands/model_environment.py`).
+`build-docker` takes only the values its image honours.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import click
 ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
 """The values MLflow takes."""
 
-LATER = "environments built per model come with Projects (issue 15); use --env-manager local"
+LATER = "an image installs the model's pip requirements (local or virtualenv); a conda image is not built"
+"""Why `build-docker` refuses what its image does not build."""
+
+SERVING_HELP = (
+    "Where the model runs: local (this environment), or its own uv, virtualenv or conda "
+    "environment built from its env files and reused [default: local]"
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,11 +45,11 @@ def serving_environment_options(f: F) -> F:
     """`--env-manager`, `--no-conda`, `--install-mlflow`, `--enable-mlserver` (MLflow's serve/predict)."""
     for option in (  # NOTE: applied last to first, so listed in `--help` in reverse
         click.option("--enable-mlserver", is_flag=True, help="Not supported: Shipyard serves with its own server."),
-        click.option("--install-mlflow", is_flag=True, help="Not supported: Shipyard builds no model environment."),
+        click.option("--install-mlflow", is_flag=True, help="Not supported: Shipyard installs itself, not MLflow."),
         click.option("--no-conda", is_flag=True, help="Use this environment (MLflow's older spelling of local)."),
     ):
         f = option(f)
-    return env_manager_option()(f)
+    return env_manager_option(SERVING_HELP)(f)
 
 
 def check_serving_environment(
@@ -50,10 +57,11 @@ def check_serving_environment(
 ) -> None:
     if no_conda and env_manager is not None and env_manager.lower() != "local":
         raise click.BadParameter(f"--no-conda means local; it contradicts --env-manager {env_manager}")
-    check_env_manager(env_manager)
+    check_env_manager(env_manager, allowed=ENV_MANAGERS)
     if install_mlflow:
         raise click.BadParameter(
-            f"there is no model environment to install MLflow into: {LATER}", param_hint="--install-mlflow"
+            "is not supported: Shipyard installs itself (not MLflow) into a model's environment",
+            param_hint="--install-mlflow",
         )
     if enable_mlserver:
         raise click.BadParameter(

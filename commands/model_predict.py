@@ -2,7 +2,8 @@
 
 The input file is an `/invocations` body, parsed by the scoring protocol's own parser
 (`runtime/scoring.py`); the model is resolved and loaded as `shipyard serve` does; the output is
-the server's answer, `{"predictions": ...}`.
+the server's answer, `{"predictions": ...}`. `--env-manager uv|virtualenv|conda` runs the same
+command in the model's own environment (`commands/model_environment.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ from shipyard.runtime.scoring import CSV_TYPES, JSON_TYPES, parse_invocation, pr
 from shipyard.settings import cli_settings
 
 CONTENT_TYPES = {"json": JSON_TYPES[0], "csv": CSV_TYPES[0]}
+
+
+def _predict_in_model_environment(ctx: click.Context, model_uri: str, manager: str) -> None:
+    """Resolve the model here, then `shipyard models predict ... --env-manager local` in its
+    environment (stdin, when it is the input, passes through)."""
+    from shipyard.commands.model_environment import local_arguments, model_environment, run_inside
+
+    with reported_errors():
+        settings = cli_settings()
+        identity = resolve_model(model_uri, name=None, settings=settings)
+        environment = model_environment(Path(identity.local_path), manager, settings)
+    run_inside(environment, ["models", "predict", *local_arguments(ctx, {"model_uri": identity.local_path})])
 
 
 @click.command("predict")
@@ -44,7 +57,9 @@ CONTENT_TYPES = {"json": JSON_TYPES[0], "csv": CSV_TYPES[0]}
     help="The input's format.",
 )
 @serving_environment_options
+@click.pass_context
 def predict(
+    ctx: click.Context,
     model_uri: str,
     input_path: str | None,
     output_path: str | None,
@@ -56,6 +71,8 @@ def predict(
 ) -> None:
     """Predict on an input file with a model; write `{"predictions": ...}` as JSON."""
     check_serving_environment(env_manager, no_conda, install_mlflow, enable_mlserver)
+    if env_manager is not None and env_manager.lower() != "local":
+        _predict_in_model_environment(ctx, model_uri, env_manager)
     body = Path(input_path).read_bytes() if input_path is not None else sys.stdin.buffer.read()
     with reported_errors():
         request = parse_invocation(body, CONTENT_TYPES[content_type.lower()])

@@ -8,6 +8,7 @@ Never a silent substitution.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -145,14 +146,29 @@ def _python_env_file(project: Project, manager: str) -> Path | None:
     return project.python_env
 
 
+def _then_key(then_install: tuple[str, ...]) -> str:
+    """The cache-key suffix for `then_install` ("" without one, so project keys stay as they were)."""
+    if not then_install:
+        return ""
+    return "-" + hashlib.sha256("\0".join(then_install).encode()).hexdigest()[:12]
+
+
 def prepare(
-    project: Project, manager: str, cache: EnvCache, progress: Progress, python_fallback: bool = False
+    project: Project,
+    manager: str,
+    cache: EnvCache,
+    progress: Progress,
+    python_fallback: bool = False,
+    then_install: tuple[str, ...] = (),
 ) -> Environment:
-    """The environment `manager` gives the project, from the cache when it was built before."""
+    """The environment `manager` gives the project, from the cache when it was built before.
+
+    `then_install`: pip arguments installed last, in their own call, as part of the same cached
+    build (a model environment's `--no-deps` Shipyard wheel)."""
     if manager in ("local", "docker"):
         return Environment(manager)
     if manager == "conda":
-        return _prepare_conda(project, cache, progress)
+        return _prepare_conda(project, cache, progress, then_install)
     env_file = _python_env_file(project, manager)
     spec = read_python_env(env_file)
     spec_dir = env_file.parent if env_file is not None else project.directory
@@ -161,7 +177,7 @@ def prepare(
         uv = find_uv()
         if uv is None:
             raise InvalidState("env_manager 'uv' needs uv, which is not installed: pip install uv (or shipyard[uv])")
-        key = f"uv-{spec.content_hash('uv', spec.python)}"
+        key = f"uv-{spec.content_hash('uv', spec.python)}{_then_key(then_install)}"
         info = {"manager": "uv", "python": spec.python, "source": source}
 
         def build(path: Path) -> None:
@@ -171,11 +187,13 @@ def prepare(
                 if deps:
                     args = [uv, "pip", "install", "--python", python, *pip_arguments(spec_dir, deps)]
                     _run_logged(args, progress, "uv pip install")
+            if then_install:
+                _run_logged([uv, "pip", "install", "--python", python, *then_install], progress, "uv pip install")
 
         path, reused = _obtain(cache, key, info, build, progress, manager, spec.python)
         return Environment("uv", path, reused)
     interpreter, version, fell_back = find_python(spec.python, python_fallback, progress)
-    key = f"virtualenv-{spec.content_hash('virtualenv', version)}"
+    key = f"virtualenv-{spec.content_hash('virtualenv', version)}{_then_key(then_install)}"
     info = {"manager": "virtualenv", "python": version, "source": source}
 
     def build_venv(path: Path) -> None:
@@ -185,6 +203,9 @@ def prepare(
             if deps:
                 args = [python, "-m", "pip", "install", "--disable-pip-version-check", *pip_arguments(spec_dir, deps)]
                 _run_logged(args, progress, "pip install")
+        if then_install:
+            _run_logged([python, "-m", "pip", "install", "--disable-pip-version-check", *then_install], progress,
+                        "pip install")  # fmt: skip
 
     path, reused = _obtain(cache, key, info, build_venv, progress, manager, version)
     return Environment("virtualenv", path, reused, fell_back)
@@ -209,7 +230,9 @@ def _obtain(
     return path, reused
 
 
-def _prepare_conda(project: Project, cache: EnvCache, progress: Progress) -> Environment:
+def _prepare_conda(
+    project: Project, cache: EnvCache, progress: Progress, then_install: tuple[str, ...] = ()
+) -> Environment:
     """conda/mamba from PATH; without either, an error that says so (nothing is installed for you)."""
     conda = shutil.which("mamba") or shutil.which("conda")
     if conda is None:
@@ -221,11 +244,14 @@ def _prepare_conda(project: Project, cache: EnvCache, progress: Progress) -> Env
         raise InvalidInput("env_manager 'conda' needs a conda_env (conda.yaml) in the project")
     conda_file = project.conda_env
     spec = PythonEnvSpec(python="conda", source_text=conda_file.read_text())
-    key = f"conda-{spec.content_hash('conda', Path(conda).name)}"
+    key = f"conda-{spec.content_hash('conda', Path(conda).name)}{_then_key(then_install)}"
 
     def build(path: Path) -> None:
         args = [conda, "env", "create", "--quiet", "--prefix", str(path), "--file", str(conda_file)]
         _run_logged(args, progress, f"{Path(conda).name} env create")
+        if then_install:
+            args = [str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *then_install]
+            _run_logged(args, progress, "pip install")
 
     path, reused = _obtain(cache, key, {"manager": "conda", "source": str(conda_file)}, build, progress, "conda", "")
     return Environment("conda", path, reused)

@@ -24,6 +24,7 @@ PACKAGES = [
     "shipyard.models.signature",
     "shipyard.types",
     "shipyard.types.schema",
+    "shipyard.data",
     "shipyard.entities",
     "shipyard.entities.model_registry",
 ]
@@ -45,6 +46,7 @@ LAZY_PACKAGES = [
     "shipyard.tracking",
     "shipyard.models",
     "shipyard.types",
+    "shipyard.data",
     "shipyard.entities",
 ]
 

@@ -25,6 +25,7 @@ FACADES = frozenset(
     {
         "__init__",
         "client",
+        "data",
         "entities",
         "model_artifacts",
         "model_logging",

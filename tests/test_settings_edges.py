@@ -44,7 +44,9 @@ EDGES: dict[str, frozenset[str]] = {
             "commands/env.py",  # shipyard env list|gc
         }
     ),
-    "settings_from_flags": frozenset({"runtime/cli.py", "server/cli.py"}),  # serve, server
+    "settings_from_flags": frozenset(
+        {"runtime/cli.py", "server/cli.py", "commands/model_serving.py"}  # serve, server, serve --env-manager uv
+    ),
     "ServeSettings": frozenset(),
     "ServerSettings": frozenset(),
 }

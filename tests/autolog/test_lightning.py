@@ -137,3 +137,13 @@ def test_a_failing_training_step_ends_the_run_failed(tracking: shipyard.Client, 
     with pytest.raises(RuntimeError, match="the user's bug"):
         _trainer(1).fit(Broken(), _data(), _data())
     assert last_run().info.status == "FAILED"
+
+
+def test_log_datasets_is_accepted_and_records_nothing_as_in_mlflow(
+    tracking: shipyard.Client, last_run: Callable[[], Run]
+) -> None:
+    shipyard.pytorch.autolog(log_datasets=True, log_models=False)
+    _trainer(1).fit(Regressor(), _data(), _data())
+    run = last_run()
+    assert run.inputs.dataset_inputs == []
+    assert "val_loss" in run.data.metrics

@@ -27,7 +27,7 @@ PAIRS = [
     (shipyard.pytorch.autolog, mlflow.pytorch.autolog),
 ]
 SHIPYARD_DEFAULTS = {
-    "log_datasets": False,  # Shipyard records no datasets: on is refused
+    "log_datasets": False,  # Shipyard's default: datasets are recorded only when asked
     "log_traces": False,  # no traces either
     "checkpoint": False,  # Lightning checkpoints are not logged
 }
@@ -46,7 +46,9 @@ def test_mlflows_parameters_in_mlflows_order(ours: Callable[..., Any], theirs: C
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: shipyard.autolog(log_datasets=True), "log_datasets=True is not supported: Shipyard does not record"),
+        (lambda: shipyard.autolog(log_datasets="yes"), "autolog: log_datasets must be True or False, got 'yes'"),
+        (lambda: shipyard.sklearn.autolog(log_datasets=1), "sklearn.autolog: log_datasets must be True or False"),
+        (lambda: shipyard.pytorch.autolog(log_datasets=None), "pytorch.autolog: log_datasets must be True or False"),
         (lambda: shipyard.autolog(log_traces=True), "log_traces=True is not supported"),
         (lambda: shipyard.autolog(exclude_flavors=["keras"]), "exclude_flavors names keras.*allowed: sklearn, pytorch"),
         (lambda: shipyard.autolog(silent="yes"), "silent must be True or False, got 'yes'"),

@@ -223,3 +223,44 @@ def test_sparse_training_data_logs_the_model_without_a_signature_and_one_warning
     assert "training_accuracy_score" in run.data.metrics
     loaded = shipyard.sklearn.load_model(f"runs:/{run.info.run_id}/model")
     np.testing.assert_array_equal(loaded.predict(X[:5]), model.predict(X[:5]))
+
+
+def _inputs(run: Run) -> list[tuple[str, str, str, dict[str, str]]]:
+    return [
+        (e.dataset.name, e.dataset.digest, e.dataset.source_type, {t.key: t.value for t in e.tags})
+        for e in run.inputs.dataset_inputs
+    ]
+
+
+def test_log_datasets_records_the_training_data(
+    tracking: shipyard.Client, last_run: Callable[[], Run], iris: tuple[np.ndarray, np.ndarray]
+) -> None:
+    X, y = iris
+    shipyard.sklearn.autolog(log_datasets=True, log_models=False)
+    LogisticRegression(max_iter=300).fit(X, y)
+    digest = shipyard.data.from_numpy(X, targets=y).digest
+    assert _inputs(last_run()) == [("dataset", digest, "code", {"mlflow.data.context": "train"})]
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    LinearRegression().fit(frame, y)
+    assert _inputs(last_run())[0][1] == shipyard.data.from_pandas(frame).digest
+
+
+def test_log_datasets_is_off_by_default(
+    tracking: shipyard.Client, last_run: Callable[[], Run], iris: tuple[np.ndarray, np.ndarray]
+) -> None:
+    shipyard.autolog(log_models=False)
+    LogisticRegression(max_iter=300).fit(*iris)
+    assert last_run().inputs.dataset_inputs == []
+
+
+def test_an_unrecognised_training_type_is_skipped_with_one_warning(
+    tracking: shipyard.Client, last_run: Callable[[], Run]
+) -> None:
+    shipyard.autolog(log_datasets=True, log_models=False)
+    with pytest.warns(AutologWarning, match="the training dataset: .*unrecognised dataset type list") as caught:
+        model = LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    assert len(caught) == 1
+    assert model.coef_[0] == pytest.approx(1.0)
+    run = last_run()
+    assert run.inputs.dataset_inputs == []
+    assert "training_score" in run.data.metrics

@@ -60,8 +60,8 @@ def test_models_predict_mistakes_are_messages(invoke: Invoke, iris_model: dict[s
     bad.write_text(json.dumps({"inputs": [[1.0, 2.0]]}))
     wrong_width = invoke("models", "predict", "-m", model, "-i", str(bad))
     assert wrong_width.exit_code == 1 and "Traceback" not in wrong_width.output and "Error: " in wrong_width.output
-    conda = invoke("models", "predict", "-m", model, "-i", str(bad), "--env-manager", "conda")
-    assert conda.exit_code == 2 and "come with Projects (issue 15)" in conda.output
+    unknown = invoke("models", "predict", "-m", model, "-i", str(bad), "--env-manager", "pip")
+    assert unknown.exit_code == 2 and "Invalid value for '--env-manager'" in unknown.output
     no_model = invoke("models", "predict", "-m", str(tmp_path / "nothing"), "-i", str(bad))
     assert no_model.exit_code == 1 and "RESOURCE_DOES_NOT_EXIST: model directory" in no_model.output
     no_input = invoke("models", "predict", "-m", model, "-i", str(tmp_path / "absent.json"))
@@ -92,14 +92,13 @@ def test_serve_takes_mlflows_flags(
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--env-manager", "virtualenv"], "come with Projects (issue 15)"),
-        (["--env-manager", "uv"], "come with Projects (issue 15)"),
+        (["--env-manager", "pipenv"], "Invalid value for '--env-manager'"),
         (["--enable-mlserver"], "MLServer is not supported"),
-        (["--install-mlflow"], "no model environment to install MLflow into"),
+        (["--install-mlflow"], "Shipyard installs itself (not MLflow) into a model's environment"),
         (["--no-conda", "--env-manager", "conda"], "--no-conda means local"),
     ],
 )
-def test_serve_refuses_environments_it_cannot_build(invoke: Invoke, flags: list[str], message: str) -> None:
+def test_serve_refuses_what_it_cannot_honour(invoke: Invoke, flags: list[str], message: str) -> None:
     for command in (["models", "serve"], ["serve"]):
         result = invoke(*command, "-m", ".", *flags)
         assert result.exit_code == 2 and message in result.output, result.output
@@ -110,7 +109,7 @@ def test_models_build_docker_is_build_docker_with_env_manager(invoke: Invoke, ir
     model = str(iris_model["path"])
     for command in (["models", "build-docker"], ["build-docker"]):
         conda = invoke(*command, "-m", model, "-n", "iris:1", "--env-manager", "conda")
-        assert conda.exit_code == 2 and "come with Projects (issue 15)" in conda.output
+        assert conda.exit_code == 2 and "a conda image is not built" in conda.output
         # Accepted, then the image command itself runs: its own check of the image name answers.
         named = invoke(*command, "-m", model, "-n", "Not A Name", "--env-manager", "virtualenv")
         assert named.exit_code == 1 and "--name" in named.output and "Traceback" not in named.output

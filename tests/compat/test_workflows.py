@@ -59,7 +59,14 @@ def run_script(target: str, script: str, root: Path, tracking_uri: str | None = 
 
 
 def test_every_workflow_has_a_script() -> None:
-    assert SCRIPTS == ["client_calls", "model_registry", "python_model", "signatures", "tracking_quickstart"]
+    assert SCRIPTS == [
+        "client_calls",
+        "datasets",
+        "model_registry",
+        "python_model",
+        "signatures",
+        "tracking_quickstart",
+    ]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

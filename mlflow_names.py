@@ -18,7 +18,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from shipyard.exceptions import InvalidInput
 
-_LOGGED_MODEL = "MLflow 3's LoggedModel entity (its params, tags, type and step) does not exist in Shipyard"
+_LOGGED_MODEL = (
+    "Shipyard's log_model keeps a model among its run's artifacts, not as an MLflow 3 LoggedModel "
+    "with params, tags, type and step (the tracking server keeps LoggedModels only for MLflow's clients)"
+)
 
 UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
     {

@@ -3,18 +3,12 @@ start/stop helpers from tests/server/conftest.py) and the real `mlflow server`."
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -45,54 +39,7 @@ def shipyard_servers(tmp_path: Path) -> Iterator[Callable[[], Server]]:
 
 @pytest.fixture()
 def mlflow_server(tmp_path: Path) -> Iterator[Server]:
-    """`mlflow server` on a sqlite file, proxying artifacts to a folder (its own process group:
-    it forks uvicorn workers)."""
-    root = tmp_path / "mlflow-server"
-    root.mkdir()
-    port = server_helpers.free_port()
-    db_uri = f"sqlite:///{root / 'mlflow.db'}"
-    log = root / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--backend-store-uri",
-                db_uri,
-                "--artifacts-destination",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"},
-            start_new_session=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited early:\n{server.output()}")
-            # NOTE: a loaded machine can accept the connection and answer late: a timeout is "not yet".
-            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                if requests.get(server.url + "/health", timeout=5).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mlflow server did not answer /health within 180 s:\n{server.output()}")
-            time.sleep(0.3)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+    """A fresh real `mlflow server` (its own store) for one test."""
+    server = server_helpers.start_mlflow_server(tmp_path / "mlflow-server")
+    yield server
+    server_helpers.stop_mlflow_server(server)

@@ -3,8 +3,10 @@ run against it (shared by the compatibility, registry and browser tests of one s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -141,25 +143,56 @@ def mlflow_run(shared_server: Server, tmp_path_factory: pytest.TempPathFactory) 
     return train_with_mlflow(shared_server, tmp_path_factory.mktemp("mlflow-client"))
 
 
-@pytest.fixture(scope="session")
-def mlflow_tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `mlflow server` (sqlite store, artifacts served through its proxy): the reference
-    tracking server whose artifact URIs are `mlflow-artifacts:/...`."""
-    root = tmp_path_factory.mktemp("mlflow-server")
+def start_mlflow_server(root: Path) -> Server:
+    """A real `mlflow server` (sqlite store, artifacts served through its proxy), the reference
+    whose artifact URIs are `mlflow-artifacts:/...`. No `MLFLOW_*` variable of the tests reaches
+    it; its own process group, because it forks uvicorn workers (and, unless turned off here, a
+    job runner) that must stop with it."""
+    root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     db_uri = f"sqlite:///{root / 'mlflow.db'}"
     log = root / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(PYTHONWARNINGS="ignore", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", db_uri,
              "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1"],
-            cwd=root, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", root, db_uri, process, log)
-    wait_healthy(server, "mlflow server", 120)
+    try:
+        wait_healthy(server, "mlflow server", 180)
+    except BaseException:
+        stop_mlflow_server(server)
+        raise
+    return server
+
+
+def stop_mlflow_server(server: Server) -> None:
+    """SIGTERM to the server's whole process group, then SIGKILL to what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.process.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_control() -> tuple[Callable[[Path], Server], Callable[[Server], None]]:
+    """`(start_mlflow_server, stop_mlflow_server)`, for test modules (they cannot import a conftest)."""
+    return start_mlflow_server, stop_mlflow_server
+
+
+@pytest.fixture(scope="session")
+def mlflow_tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real `mlflow server` for the session (see start_mlflow_server)."""
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
     yield server
-    stop_server(server)
+    stop_mlflow_server(server)
 
 
 @pytest.fixture()

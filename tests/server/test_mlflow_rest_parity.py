@@ -8,13 +8,7 @@ Shipyard differs on purpose (docs/mlflow-differences.md), the test says so.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,7 +26,6 @@ from packaging.version import Version
 
 import shipyard
 
-MLFLOW = str(Path(sys.executable).parent / "mlflow")
 IS_PROMPT = "mlflow.prompt.is_prompt"
 CONTEXT = "mlflow.data.context"
 MLMODEL = "flavors:\n  python_function:\n    loader_module: shipyard.flavors.python_model\n    python_version: 3.11\n"
@@ -48,61 +41,13 @@ class Target:
         return MlflowClient(tracking_uri=self.url, registry_uri=self.url)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """A real `mlflow server` (sqlite, proxied artifacts), the reference."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no background job runner to outlive the test
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed after the process
-    process = subprocess.Popen(
-        [
-            MLFLOW,
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{root / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(root / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: the CLI, uvicorn and any worker stop together
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            assert process.poll() is None, (root / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "mlflow server did not start within 120 s"
-            try:
-                if requests.get(url + "/health", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # still starting
-                time.sleep(0.3)
-        yield Target("mlflow", url)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        log.close()
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory, mlflow_server_control: Any) -> Iterator[Target]:
+    """A real `mlflow server` (sqlite, proxied artifacts) of this module's own, the reference."""
+    start, stop = mlflow_server_control
+    server = start(tmp_path_factory.mktemp("mlflow-server"))
+    yield Target("mlflow", server.url)
+    stop(server)
 
 
 @pytest.fixture()

@@ -65,7 +65,7 @@ def test_an_unsupported_parameter_is_refused_before_anything_is_logged(
     model, _ = fitted
     with pytest.raises(InvalidInput, match="'conda_env' is not supported by Shipyard: .*pip_requirements"):
         shipyard.sklearn.log_model(sk_model=model, artifact_path="model", conda_env={"dependencies": ["python"]})
-    with pytest.raises(InvalidInput, match="'tags' is not supported by Shipyard: MLflow 3's LoggedModel"):
+    with pytest.raises(InvalidInput, match="'tags' is not supported by Shipyard: .*not as an MLflow 3 LoggedModel"):
         shipyard.sklearn.log_model(model, name="model", tags={"team": "a"})
     assert shipyard.active_run() is None
     assert shipyard.search_runs(output_format="list") == []

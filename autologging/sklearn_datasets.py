@@ -13,7 +13,6 @@ from shipyard.autologging.runs import AutologRun
 from shipyard.data.datasets import from_numpy, from_pandas
 from shipyard.exceptions import InvalidInput
 from shipyard.tracking import fluent, system_tags
-from shipyard.tracking.datasets_sources import CodeDatasetSource
 from shipyard.tracking.entities import DatasetInput, InputTag
 
 TRAIN_CONTEXT = "train"
@@ -25,12 +24,12 @@ def _dense(value: Any) -> Any:
 
 def training_dataset(X: Any, y: Any) -> Any:
     """MLflow's dataset for `fit(X, y)`; `InvalidInput` for a type MLflow does not record either."""
-    source = CodeDatasetSource(system_tags.resolve_system_tags())
+    # NOTE: no source given: from_pandas/from_numpy default to the code source, as MLflow's do
     if isinstance(X, pd.DataFrame):
-        return from_pandas(X, source=source)  # NOTE: MLflow leaves y out of a pandas dataset
+        return from_pandas(X)  # NOTE: MLflow leaves y out of a pandas dataset
     features = _dense(X)
     if isinstance(features, np.ndarray):
-        return from_numpy(features, source=source, targets=_dense(y))
+        return from_numpy(features, targets=_dense(y))
     raise InvalidInput(f"unrecognised dataset type {type(X).__name__}; the training dataset was not recorded")
 
 

@@ -15,7 +15,22 @@ from shipyard.lazy import lazy_exports
 from shipyard.version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import data, entities, models, onnx, projects, pyfunc, pytorch, sklearn, types
+    from shipyard import (
+        data,
+        entities,
+        keras,
+        lightgbm,
+        models,
+        onnx,
+        paddle,
+        projects,
+        pyfunc,
+        pytorch,
+        sklearn,
+        tensorflow,
+        types,
+        xgboost,
+    )
     from shipyard.autologging import autolog
     from shipyard.client import Client, MlflowClient
     from shipyard.exceptions import MlflowException
@@ -104,8 +119,10 @@ _LAZY: dict[str, str] = {
     "get_tracking_uri": "shipyard.tracking.fluent:get_tracking_uri",
     "infer_signature": "shipyard.flavors.inference:infer_signature",
     "is_tracking_uri_set": "shipyard.tracking.fluent_calls:is_tracking_uri_set",
+    "keras": "shipyard.keras",
     "last_active_run": "shipyard.tracking.fluent:last_active_run",
     "last_active_run_id": "shipyard.tracking.fluent:last_active_run_id",
+    "lightgbm": "shipyard.lightgbm",
     "log_artifact": "shipyard.tracking.fluent:log_artifact",
     "log_artifacts": "shipyard.tracking.fluent:log_artifacts",
     "log_dict": "shipyard.tracking.fluent:log_dict",
@@ -120,6 +137,7 @@ _LAZY: dict[str, str] = {
     "log_text": "shipyard.tracking.fluent:log_text",
     "models": "shipyard.models",
     "onnx": "shipyard.onnx",
+    "paddle": "shipyard.paddle",
     "projects": "shipyard.projects",
     "pyfunc": "shipyard.pyfunc",
     "pytorch": "shipyard.pytorch",
@@ -138,7 +156,9 @@ _LAZY: dict[str, str] = {
     "set_tracking_uri": "shipyard.tracking.fluent:set_tracking_uri",
     "sklearn": "shipyard.sklearn",
     "start_run": "shipyard.tracking.fluent:start_run",
+    "tensorflow": "shipyard.tensorflow",
     "types": "shipyard.types",
+    "xgboost": "shipyard.xgboost",
 }
 """Public name -> import string, imported on first access (see the NOTE above)."""
 
@@ -175,8 +195,10 @@ __all__ = [
     "get_tracking_uri",
     "infer_signature",
     "is_tracking_uri_set",
+    "keras",
     "last_active_run",
     "last_active_run_id",
+    "lightgbm",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -191,6 +213,7 @@ __all__ = [
     "log_text",
     "models",
     "onnx",
+    "paddle",
     "projects",
     "pyfunc",
     "pytorch",
@@ -209,5 +232,7 @@ __all__ = [
     "set_tracking_uri",
     "sklearn",
     "start_run",
+    "tensorflow",
     "types",
+    "xgboost",
 ]

@@ -42,6 +42,8 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "env_pack": "Databricks environment packs have no equivalent in Shipyard",
         "export_model": "torch.export (pt2) models are not saved by Shipyard; save the nn.Module or a "
         "torch.jit.ScriptModule",
+        "extra_env": "spark_udf runs only with env_manager='local' (the executors' own environment), so it "
+        "sets no variables in a built one; set spark.executorEnv.* on the session",
         "extra_files": "Shipyard copies no extra files into a model directory; use code_paths or a pyfunc artifact",
         "infer_code_paths": "Shipyard does not infer code paths; list them in code_paths",
         "loader_module": "loader_module models (MLflow's custom-loader pyfunc) are not supported; "
@@ -54,6 +56,7 @@ UNSUPPORTED: MappingProxyType[str, str] = MappingProxyType(
         "log_model.params": _LOGGED_MODEL,
         "log_model.step": _LOGGED_MODEL,
         "log_model.tags": _LOGGED_MODEL,
+        "prebuilt_env_uri": "spark_udf runs only with env_manager='local': it ships no prebuilt environments",
         "prompts": "MLflow's prompt registry does not exist in Shipyard",
         "log_system_metrics": "Shipyard does not sample system metrics",
         "mlflow_model": "Shipyard builds the MLmodel itself; pass metadata=... for extra fields",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from shipyard.exceptions import InvalidInput
@@ -41,6 +42,12 @@ def pickle_policy(allow_pickle: bool | None) -> bool:
     """`allow_pickle` as a `load_model` caller gave it, else the process's policy
     (`SHIPYARD_ALLOW_PICKLE`)."""
     return process_settings().allow_pickle if allow_pickle is None else allow_pickle
+
+
+def skops_trust_policy(trusted_types: Sequence[str] | None) -> tuple[str, ...]:
+    """`trusted_types` as a `load_model` caller gave it, else the process's
+    (`SHIPYARD_SKOPS_TRUSTED_TYPES`): the loading side's skops trust."""
+    return process_settings().skops_trusted_types if trusted_types is None else tuple(trusted_types)
 
 
 def set_signature(model_uri: str | Path, signature: ModelSignature) -> None:
@@ -84,4 +91,4 @@ def _rewrite(mlmodel_file: Path, signature: ModelSignature) -> None:
     model.save(mlmodel_file)
 
 
-__all__ = ["model_dir_for", "pickle_policy", "set_signature"]
+__all__ = ["model_dir_for", "pickle_policy", "set_signature", "skops_trust_policy"]

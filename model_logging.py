@@ -22,7 +22,7 @@ from shipyard.registry.client import RegistryClient
 from shipyard.tracking import fluent, system_tags
 from shipyard.tracking.artifacts import get_artifact_repository, safe_relative_path
 from shipyard.tracking.async_logging import writer_for
-from shipyard.tracking.fluent_state import current_store, process_http
+from shipyard.tracking.fluent_state import current_store, process_http, process_settings
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def log_model_dir(
 
 def _append_model_history(store: Any, run_id: str, entry: dict[str, Any]) -> None:
     """Keep MLflow's `mlflow.log-model.history` tag: a JSON list of the run's logged models."""
-    writer = writer_for(store)
+    writer = writer_for(store, process_settings().cache_dir)
     writer.flush()
     tags = store.get_run(run_id).data.tags
     try:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from shipyard.cli import LazyGroup
 from shipyard.commands.errors import reported_errors
-from shipyard.commands.output import when
+from shipyard.commands.output import table, when
 from shipyard.flavors.mlmodel import Model
 from shipyard.registry.client import RegistryClient
+from shipyard.registry.deployments import Deployment
 from shipyard.registry.digest import compute_digest
 from shipyard.registry.entities import HistoryEntry, ModelVersion
 from shipyard.registry.search import quote_value
@@ -76,7 +78,31 @@ def _history_line(e: HistoryEntry) -> str:
     return f"{when(e.timestamp)}  {e.user_id or '-':<12} {e.action:<12} {what}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Deployments:
+    """`models deployments`: the live records of one model (a table, or `--json`)."""
+
+    name: str
+    records: list[Deployment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "deployments": [d.to_dict() for d in self.records]}
+
+    def text(self) -> str:
+        if not self.records:
+            return f"no server reports serving model {self.name!r}"
+        headers = ["Host", "Port", "PID", "Versions", "Ready", "Started", "Last report", "URI"]
+        rows = [
+            [d.host, str(d.port), str(d.pid), ",".join(d.versions), "yes" if d.ready else "no", when(d.started_at)]
+            + [when(d.reported_at), d.uri or "-"]
+            for d in self.records
+        ]
+        return table(rows, headers)
+
+
 def _text(result: Any) -> str:
+    if isinstance(result, _Deployments):
+        return result.text()
     if isinstance(result, ModelVersion):
         return _version_line(result)
     if isinstance(result, list):
@@ -197,6 +223,15 @@ def history(client: RegistryClient, name: str) -> list[HistoryEntry]:
 def rollback(client: RegistryClient, name: str, stage_or_alias: str) -> ModelVersion:
     """Point STAGE_OR_ALIAS (Production, Staging, or an alias / @alias) back at its previous version."""
     return client.rollback_model(name, stage_or_alias)
+
+
+@models_cli.command("deployments")
+@click.argument("name")
+@_command
+def deployments(client: RegistryClient, name: str) -> _Deployments:
+    """Which `shipyard serve` processes serve NAME now: host, port, pid, versions, ready (from
+    their reports each poll interval; a server silent for 3 intervals is not listed)."""
+    return _Deployments(name, client.registry_store.list_deployments(name))
 
 
 __all__ = ["MODEL_COMMANDS", "models_cli"]

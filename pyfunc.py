@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.exceptions import InvalidInput
 from shipyard.flavors import pyfunc as _pyfunc
@@ -18,9 +18,13 @@ from shipyard.flavors.mlmodel import Model
 from shipyard.flavors.pyfunc import LoadOptions, PyFuncModel
 from shipyard.flavors.python_model import PythonModel, PythonModelContext, load_python_model
 from shipyard.flavors.signature import ModelSignature
+from shipyard.lazy import lazy_exports
 from shipyard.mlflow_names import refuses
-from shipyard.model_artifacts import model_dir_for, pickle_policy
+from shipyard.model_artifacts import model_dir_for, pickle_policy, skops_trust_policy
 from shipyard.model_logging import ModelInfo, log_model_dir
+
+if TYPE_CHECKING:
+    from shipyard.spark.udf import spark_udf
 
 _PYFUNC_UNSUPPORTED = (
     "loader_module",
@@ -159,6 +163,7 @@ def load_model(
     with warnings.catch_warnings():
         if suppress_warnings:
             warnings.simplefilter("ignore")
+        options.setdefault("skops_trusted_types", skops_trust_policy(None))
         return _pyfunc.load_model(local, allow_pickle=pickle_policy(allow_pickle), model_config=model_config, **options)
 
 
@@ -173,6 +178,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
+# NOTE: `spark_udf` is resolved on first use, so `import shipyard.pyfunc` never imports pyspark.
+__getattr__, __dir__ = lazy_exports(__name__, {"spark_udf": "shipyard.spark.udf:spark_udf"})
+
 __all__ = [
     "LoadOptions",
     "PyFuncModel",
@@ -182,4 +190,5 @@ __all__ = [
     "load_python_model",
     "log_model",
     "save_model",
+    "spark_udf",
 ]

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import click
-from pydantic import AliasChoices, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shipyard.redact import mask_url
 
 URL_FIELDS = ("tracking_uri", "registry_uri")
 """Fields that may hold a database URL with a password: masked in `repr`, `str` and log dumps."""
 
-SECRET_FIELDS = ("tracking_token", "tracking_password")
+SECRET_FIELDS = ("tracking_token", "tracking_password", "azure_storage_connection_string", "azure_storage_access_key")
 """Fields never shown in `repr`, `str` or log dumps."""
 
 
@@ -120,6 +120,50 @@ class Settings(BaseSettings):
     )
     """Seconds one HTTP request to a tracking server may take."""
 
+    s3_endpoint_url: str | None = Field(
+        default=None, validation_alias=env("SHIPYARD_S3_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL")
+    )
+    """An S3-compatible server for `s3://` artifact URIs (MinIO, moto); None: AWS's own endpoint."""
+
+    s3_ignore_tls: bool = Field(default=False, validation_alias=env("SHIPYARD_S3_IGNORE_TLS", "MLFLOW_S3_IGNORE_TLS"))
+    """Skip verifying the S3 endpoint's TLS certificate (testing only)."""
+
+    s3_upload_extra_args: str | None = Field(
+        default=None, validation_alias=env("SHIPYARD_S3_UPLOAD_EXTRA_ARGS", "MLFLOW_S3_UPLOAD_EXTRA_ARGS")
+    )
+    """JSON object of extra arguments for every S3 upload, e.g. `{"ServerSideEncryption": "aws:kms"}`
+    (parsed by `ObjectStoreSettings.from_settings`, which names the variable when it is not one)."""
+
+    s3_addressing_style: str | None = Field(
+        default=None,
+        validation_alias=env("SHIPYARD_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE"),
+    )
+    """botocore's S3 addressing style (`auto`, `virtual`, `path`); None lets botocore choose."""
+
+    azure_storage_connection_string: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=env("SHIPYARD_AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
+    )
+    """Credentials (and endpoint) for `wasbs://` artifact URIs, read as MLflow reads them."""
+
+    azure_storage_access_key: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=env("SHIPYARD_AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_ACCESS_KEY"),
+    )
+    """The storage account's key for `wasbs://` URIs when no connection string is set."""
+
+    artifact_part_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=5 * 1024 * 1024, validation_alias=env("SHIPYARD_ARTIFACT_PART_BYTES")
+    )
+    """Part size of multipart object-store transfers (S3's minimum part is 5 MiB)."""
+
+    artifact_max_concurrency: int = Field(
+        default=8, ge=1, le=64, validation_alias=env("SHIPYARD_ARTIFACT_MAX_CONCURRENCY")
+    )
+    """Parts of one object-store transfer in flight at once."""
+
     cache_dir: Path = Field(default=Path.home() / ".cache" / "shipyard", validation_alias=env("SHIPYARD_CACHE_DIR"))
     """Local cache of fetched model versions, keyed by digest."""
 
@@ -127,7 +171,21 @@ class Settings(BaseSettings):
     """Where `shipyard run` keeps project environments (one per content hash); None: `envs` in `cache_dir`."""
 
     allow_pickle: bool = Field(default=True, validation_alias=env("SHIPYARD_ALLOW_PICKLE"))
-    """False refuses every pickle-based model format at load time (cloudpickle, pickle, torch.save)."""
+    """False refuses every pickle-based model format at load time (cloudpickle, pickle, torch.save),
+    and makes skops trust only `skops_trusted_types` (never the list in the model's own MLmodel)."""
+
+    skops_trusted_types: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias=env("SHIPYARD_SKOPS_TRUSTED_TYPES")
+    )
+    """Types skops may load beyond its defaults, comma-separated (`mymod.MyScaler,numpy.float32`):
+    the loading side's trust, the only one that counts when pickles are refused."""
+
+    @field_validator("skops_trusted_types", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _one_tls_choice(self) -> Settings:

@@ -13,9 +13,15 @@ from typing import Any
 from shipyard.autologging.sklearn import autolog
 from shipyard.flavors import sklearn as _flavor
 from shipyard.flavors.signature import ModelSignature
-from shipyard.flavors.sklearn import save_model
+from shipyard.flavors.sklearn import (
+    SERIALIZATION_FORMAT_CLOUDPICKLE,
+    SERIALIZATION_FORMAT_PICKLE,
+    SERIALIZATION_FORMAT_SKOPS,
+    SUPPORTED_SERIALIZATION_FORMATS,
+    save_model,
+)
 from shipyard.mlflow_names import refuses
-from shipyard.model_artifacts import model_dir_for, pickle_policy
+from shipyard.model_artifacts import model_dir_for, pickle_policy, skops_trust_policy
 from shipyard.model_logging import ModelInfo, log_model_dir
 
 
@@ -70,11 +76,32 @@ def log_model(
     )
 
 
-def load_model(model_uri: str | Path, dst_path: str | Path | None = None, *, allow_pickle: bool | None = None) -> Any:
+def load_model(
+    model_uri: str | Path,
+    dst_path: str | Path | None = None,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: list[str] | None = None,
+) -> Any:
     """The fitted estimator behind a model URI (runs:/, models:/, file:// or a path).
 
-    `allow_pickle=None` takes the policy from settings (SHIPYARD_ALLOW_PICKLE)."""
-    return _flavor.load_model(model_dir_for(model_uri, dst_path), allow_pickle=pickle_policy(allow_pickle))
+    `allow_pickle=None` takes the policy from settings (SHIPYARD_ALLOW_PICKLE); `trusted_types`
+    are the types skops may load beyond its defaults (None: SHIPYARD_SKOPS_TRUSTED_TYPES); with
+    pickles refused they are the only ones, the model's own list is ignored."""
+    return _flavor.load_model(
+        model_dir_for(model_uri, dst_path),
+        allow_pickle=pickle_policy(allow_pickle),
+        trusted_types=skops_trust_policy(trusted_types),
+    )
 
 
-__all__ = ["autolog", "load_model", "log_model", "save_model"]
+__all__ = [
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "SUPPORTED_SERIALIZATION_FORMATS",
+    "autolog",
+    "load_model",
+    "log_model",
+    "save_model",
+]

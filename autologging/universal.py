@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from shipyard.autologging import lightning, sklearn
+from shipyard.autologging import lightgbm, lightning, sklearn, xgboost
 from shipyard.autologging.options import common_options, flag, refuse_unsupported
 from shipyard.autologging.patches import REGISTRY
 from shipyard.autologging.safety import Failures
@@ -21,6 +21,8 @@ from shipyard.exceptions import InvalidInput
 INTEGRATIONS: dict[str, tuple[tuple[str, ...], Callable[..., None]]] = {
     "sklearn": (("sklearn",), sklearn.autolog),
     "pytorch": (("lightning", "pytorch_lightning"), lightning.autolog),
+    "xgboost": (("xgboost",), xgboost.autolog),
+    "lightgbm": (("lightgbm",), lightgbm.autolog),
 }
 """MLflow's flavor name -> (the top-level modules whose import enables it, its autolog)."""
 _WATCHER_KEY = "__import_watcher__"
@@ -75,7 +77,7 @@ def autolog(
     *,
     registered_model_name: str | None = None,
 ) -> None:
-    """Turn on autologging for scikit-learn and PyTorch Lightning (MLflow's `mlflow.autolog`
+    """Turn on autologging for scikit-learn, PyTorch Lightning, XGBoost and LightGBM (MLflow's `mlflow.autolog`
     options; `registered_model_name` registers every logged model), or everything off with
     `disable=True`."""
     excluded = _excluded(exclude_flavors)
@@ -103,6 +105,8 @@ def autolog(
     per_integration = {
         "sklearn": {**shared, **datasets, "log_input_examples": log_input_examples},
         "pytorch": {**shared, **datasets},
+        "xgboost": {**shared, **datasets, "log_input_examples": log_input_examples},
+        "lightgbm": {**shared, **datasets, "log_input_examples": log_input_examples},
     }
     pending: dict[str, Callable[[], None]] = {}
     for name, (modules, enable) in INTEGRATIONS.items():

@@ -23,6 +23,7 @@ about 0.7 s.
 Not run in CI (minutes; numbers depend on the machine). Usage, from outside the repository root:
 
     cd /tmp && /work/main/.venv/bin/python /work/main/bench/images.py [--runs 5] [--wheelhouse]
+        [--flavors paddle,keras,xgboost,lightgbm [--flavors-only]]   # one image per framework flavor, with its size
 """
 
 from __future__ import annotations
@@ -197,12 +198,72 @@ def report_runs(name: str, runs: list[dict[str, float]]) -> None:
     print(f"{name:9s} idle container memory: median {statistics.median(r['idle_mib'] for r in runs):.0f} MiB")
 
 
+def save_flavor_model(flavor: str, path: Path) -> Path:
+    """A small model of a framework flavor, saved by Shipyard (its requirements name only that
+    framework, plus its backend for Keras)."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    if flavor == "paddle":
+        from shipyard.flavors.paddle import import_paddle
+
+        paddle = import_paddle()
+        shipyard.paddle.save_model(paddle.nn.Sequential(paddle.nn.Linear(4, 3)), path, input_example=x)
+    elif flavor in ("xgboost", "lightgbm"):
+        rows = np.random.default_rng(1).normal(size=(64, 4))
+        labels = (rows[:, 0] > 0).astype(int)
+        if flavor == "xgboost":
+            import xgboost as xgb
+
+            booster: Any = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(rows, label=labels), 10)
+        else:
+            import lightgbm as lgb
+
+            booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(rows, label=labels), 10)
+        getattr(shipyard, flavor).save_model(booster, path, input_example=rows[:2])
+    else:
+        from shipyard.flavors.keras import import_keras
+
+        keras = import_keras()
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        shipyard.keras.save_model(model, path, input_example=x)
+    return path
+
+
+def flavor_images(client: Any, flavors: list[str], settings: Settings, tmp: Path, nonce: str) -> None:
+    """Build one image per framework flavor and print its size and its dependency layer's."""
+    for flavor in flavors:
+        tag = f"bench-{flavor}:{nonce}"
+        model_dir = save_flavor_model(flavor, tmp / f"flavor-{flavor}")
+        try:
+            built, seconds = build(client, str(model_dir), settings, tag, tmp, BuildOptions())
+            deps, _ = deps_layer(client, tag)
+            requirements = " ".join((model_dir / "requirements.txt").read_text().split()[1:])
+            print(
+                f"{flavor:9s} image: {human_size(built.size_bytes)}, dependency layer {human_size(deps)}, "
+                f"built in {seconds:.0f} s ({requirements})"
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                client.images.remove(tag, force=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--wheelhouse", action="store_true", help="also time an offline build")
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow's image")
+    parser.add_argument(
+        "--flavors",
+        default="",
+        help="also build these flavors' images and print their sizes: paddle,keras,xgboost,lightgbm",
+    )
+    parser.add_argument("--flavors-only", action="store_true", help="only the --flavors images")
     args = parser.parse_args()
+    flavors = [f for f in args.flavors.split(",") if f]
+    unknown = sorted(set(flavors) - {"paddle", "keras", "xgboost", "lightgbm"})
+    if unknown:
+        parser.error(f"--flavors: unknown {', '.join(unknown)}; allowed: paddle, keras, xgboost, lightgbm")
     print(f"machine: {machine()}")
     client = connect(dict(os.environ))
     base = client.images.get(DEFAULT_BASE_IMAGE)
@@ -211,6 +272,11 @@ def main() -> None:
         tmp = Path(tmp_name)
         db = f"sqlite:///{tmp / 'shipyard.db'}"
         settings = Settings(tracking_uri=db, cache_dir=tmp / "cache")
+        if flavors:
+            flavor_images(client, flavors, settings, tmp, nonce)
+            if args.flavors_only:
+                client.close()
+                return
         registry = RegistryClient(tracking_uri=db)
         registry.register_model(str(save_iris(tmp / "a", 1.0)), "iris")
         registry.register_model(str(save_iris(tmp / "b", 0.05)), "iris")

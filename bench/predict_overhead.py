@@ -1,6 +1,8 @@
 """What generic predict adds on top of the bare framework call: Shipyard's pyfunc vs MLflow's.
 
-Per flavor (sklearn iris LogisticRegression, ONNX 64-1024-1024-10 MLP, the same MLP in torch) and
+Per flavor (sklearn iris LogisticRegression, ONNX 64-1024-1024-10 MLP, the same MLP in torch, as a
+paddle inference program and as a Keras 3 model on the installed backend; an XGBoost and a
+LightGBM Booster on the iris columns) and
 batch size (1, 256): median time of the bare framework call, of `pyfunc.predict` (signature
 enforcement included), and the difference ("added"), for Shipyard and for MLflow on the same
 model saved by each, in the same run. Target: Shipyard's added time at batch 1 <= 1/5 of MLflow's.
@@ -11,6 +13,7 @@ Run: `python bench/predict_overhead.py [--calls 300]` (from anywhere; needs mlfl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import sys
@@ -18,6 +21,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +126,129 @@ def build(root: Path) -> list[dict[str, Any]]:
     return out
 
 
+def build_dl(root: Path) -> list[dict[str, Any]]:
+    """The MLP as a paddle inference program and as a Keras 3 model (on the installed backend),
+    each saved by Shipyard and by MLflow, with the bare framework calls."""
+    import os
+
+    from shipyard.flavors.keras import import_keras
+    from shipyard.flavors.paddle import import_paddle
+
+    os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")  # mlflow.paddle's load asks for it
+    paddle, keras = import_paddle(), import_keras()  # before mlflow.keras: keras picks its backend once
+    keras.utils.disable_interactive_logging()  # MLflow's pyfunc calls model.predict: no progress bars
+    import mlflow
+    import mlflow.keras
+    import mlflow.paddle
+
+    import shipyard
+
+    reqs = ["numpy"]
+    weights = mlp_weights()
+    x_mlp = np.random.default_rng(1).normal(size=(256, MLP[0])).astype(np.float32)
+    sig = mlflow.models.infer_signature(x_mlp, np.zeros((1, MLP[-1]), np.float32))
+
+    layers: list[Any] = []
+    for i, (w, b) in enumerate(weights):
+        linear = paddle.nn.Linear(w.shape[0], w.shape[1])
+        linear.weight.set_value(w)  # paddle stores (inputs, outputs), as mlp_weights gives them
+        linear.bias.set_value(b)
+        layers += [linear] + ([paddle.nn.ReLU()] if i < len(weights) - 1 else [])
+    pd_net = paddle.nn.Sequential(*layers)
+    pd_net.eval()
+    shipyard.paddle.save_model(pd_net, root / "sy_paddle", input_example=x_mlp[:2])
+    spec = [paddle.static.InputSpec([None, MLP[0]], "float32", "x")]
+    mlflow.paddle.save_model(pd_net, str(root / "mf_paddle"), signature=sig, pip_requirements=reqs, input_spec=spec)
+
+    km = keras.Sequential([keras.Input((MLP[0],))] + [
+        keras.layers.Dense(w.shape[1], activation="relu" if i < len(weights) - 1 else None)
+        for i, (w, _) in enumerate(weights)
+    ])  # fmt: skip
+    for layer, (w, b) in zip(km.layers, weights, strict=True):
+        layer.set_weights([w, b])
+    shipyard.keras.save_model(km, root / "sy_keras", input_example=x_mlp[:2])
+    (root / "mf_keras").mkdir()  # NOTE: mlflow.keras writes the example before making the folder
+    mlflow.keras.save_model(km, str(root / "mf_keras"), signature=sig, pip_requirements=reqs)
+
+    def paddle_bare(layer: Any) -> Callable[[np.ndarray], Any]:
+        def call(a: np.ndarray) -> Any:
+            with paddle.no_grad():
+                return layer(paddle.to_tensor(a)).numpy()
+
+        return call
+
+    def keras_bare(model: Any) -> Callable[[np.ndarray], Any]:
+        no_grad = import_module("torch").no_grad if keras.backend.backend() == "torch" else contextlib.nullcontext
+
+        def call(a: np.ndarray) -> Any:
+            with no_grad():
+                out = model(a, training=False)
+            return out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
+
+        return call
+
+    arrays = {1: x_mlp[:1].copy(), 256: x_mlp}
+    out = []
+    for flavor, bare in (("paddle", paddle_bare), ("keras", keras_bare)):
+        ours = shipyard.pyfunc.load_model(root / f"sy_{flavor}")
+        theirs = mlflow.pyfunc.load_model(str(root / f"mf_{flavor}"))
+        out.append(
+            {
+                "flavor": flavor,
+                "inputs": arrays,
+                "ours": ours,
+                "theirs": theirs,
+                "bare_ours": bare(ours.backend.model),
+                "bare_theirs": bare(theirs.get_raw_model()),
+            }
+        )
+    return out
+
+
+def build_trees(root: Path) -> list[dict[str, Any]]:
+    """An XGBoost and a LightGBM Booster (100 trees, depth 6, on the iris columns), each saved by
+    Shipyard and by MLflow. The bare call is the cheapest one each framework offers on a 2-D array
+    (XGBoost's `inplace_predict`, LightGBM's `predict`), the same for both sides."""
+    import mlflow
+    import mlflow.lightgbm
+    import mlflow.xgboost
+    from sklearn.datasets import load_iris
+
+    import lightgbm as lgb
+    import shipyard
+    import xgboost as xgb
+
+    reqs = ["numpy"]
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    xgb_model = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 6}, xgb.DMatrix(X, label=y), 100)
+    lgb_model = lgb.train(
+        {"objective": "multiclass", "num_class": 3, "max_depth": 6, "verbose": -1}, lgb.Dataset(X, label=y), 100
+    )
+    frames = {
+        1: X.iloc[[7]].reset_index(drop=True),
+        256: X.sample(256, replace=True, random_state=0).reset_index(drop=True),
+    }
+    out = []
+    for flavor, model, bare in (
+        ("xgboost", xgb_model, lambda a, m=xgb_model: m.inplace_predict(a.to_numpy())),
+        ("lightgbm", lgb_model, lambda a, m=lgb_model: m.predict(a.to_numpy())),
+    ):
+        sig = mlflow.models.infer_signature(X, bare(X))
+        getattr(shipyard, flavor).save_model(model, root / f"sy_{flavor}", input_example=X.head(3))
+        getattr(mlflow, flavor).save_model(model, str(root / f"mf_{flavor}"), signature=sig, pip_requirements=reqs)
+        out.append(
+            {
+                "flavor": flavor,
+                "inputs": frames,
+                "ours": shipyard.pyfunc.load_model(root / f"sy_{flavor}"),
+                "theirs": mlflow.pyfunc.load_model(str(root / f"mf_{flavor}")),
+                "bare_ours": bare,
+                "bare_theirs": bare,
+            }
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="timed calls per figure at batch 1")
@@ -129,7 +256,7 @@ def main() -> None:
     warnings.simplefilter("ignore")  # MLflow's advisory warnings would flood the table
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
-        cases = build(Path(tmp))
+        cases = build(Path(tmp)) + build_dl(Path(tmp)) + build_trees(Path(tmp))
         header = (
             f"{'flavor':8} {'batch':>5} | {'bare':>8} {'shipyard':>9} {'added':>8} | "
             f"{'bare':>8} {'mlflow':>9} {'added':>8} | {'ours/mlflow added':>17}"

@@ -8,8 +8,10 @@ What it does, in one run:
 3. starts each server on 127.0.0.1, records its idle RSS, then drives it with `wrk -t1`
    (closed loop, one thread) at concurrency 1, 16 and 64 with one-row and 32-row requests,
    printing req/s, rows/s, p50, p99, RSS after the run and server CPU per request;
-4. drives shipyard (the MLP in ONNX) with 10x the connections against a small queue for
-   `--overload` seconds: counts the 503s, samples RSS every second, checks it recovers;
+4. drives shipyard (the first model) with default settings at 64, then 640 connections for
+   `--overload` seconds, then 64 again (bench/loadgen.py, which keeps every answer): the share of
+   non-200s that are 503 with Retry-After, the 200s' p99 against the unloaded p99, RSS, and how
+   soon after the overload every answer is a 200 again;
 5. prints the ratios against the issue's targets.
 
 Needs wrk on PATH (`apt-get install -y wrk`) and mlflow in the venv (a test dependency). Not run
@@ -26,13 +28,14 @@ if the root were the cwd of `python -c`.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -49,10 +52,8 @@ from benchkit import (
     rss_mb,
     run_wrk,
     torch_mlp,
-    wrk_args,
-    wrk_env,
-    wrk_stats,
 )
+from loadgen import Answer, percentile, run_phases
 from model_servers import server
 
 IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -123,37 +124,64 @@ def body_for(name: str, pool: np.ndarray, rows: int) -> bytes:
 
 
 # -- overload -----------------------------------------------------------------------------------
-def overload(name: str, model: tuple[Path, np.ndarray], work: Path, script: Path, seconds: float) -> None:
-    """10x the connections of the c=64 point against a small queue: 503s, flat RSS, recovery."""
+def _recovery_seconds(after: list[Answer], limit: float, window: float = 0.2) -> float:
+    """Seconds from the end of the overload to the first `window` where every answer is a 200
+    and the window's p99 is within `limit`."""
+    if not after:
+        return float("nan")
+    origin = min(a.started for a in after)
+    buckets: dict[int, list[Answer]] = {}
+    for answer in after:
+        buckets.setdefault(int((answer.started - origin) / window), []).append(answer)
+    for index in sorted(buckets):
+        got = buckets[index]
+        if all(a.status == 200 for a in got) and percentile([a.seconds for a in got], 0.99) <= limit:
+            return index * window
+    return float("inf")
+
+
+def overload(name: str, model: tuple[Path, np.ndarray], work: Path, seconds: float) -> None:
+    """10x the connections of the c=64 point, default settings: shed with 503 + Retry-After, keep
+    the 200s' p99 within 10x the unloaded p99, flat RSS, recover within 2 s."""
     model_dir, pool = model
-    body = work / f"body-{name}-overload.json"
-    body.write_bytes(body_for(name, pool, 1))
-    print(f"\n== overload: shipyard {name}, --max-queue 64, wrk -c640 for {seconds:g} s ==")
-    with server("shipyard", model_dir, work, "--max-queue", "64") as (url, pid):
-        normal = run_wrk(url, body, script, 64, 5)
+    body = body_for(name, pool, 1)
+    print(f"\n== overload: shipyard {name}, default settings, 64 -> 640 -> 64 connections ({seconds:g} s at 640) ==")
+    with server("shipyard", model_dir, work) as (url, pid):
+        run_phases(url, "/invocations", body, [(64, 2.0)])  # warm-up
         rss_before = rss_mb(pid)
         samples: list[float] = []
-        wrk = subprocess.Popen(
-            wrk_args(url, script, 640, seconds), stdout=subprocess.PIPE, text=True, env=wrk_env(body)
-        )
-        while wrk.poll() is None:
-            samples.append(rss_mb(pid))
-            time.sleep(1.0)
-        stats = wrk_stats(wrk.stdout.read())  # type: ignore[union-attr]
-        after = run_wrk(url, body, script, 64, 5)
-        print(
-            f"before: {normal['requests'] / (normal['duration_us'] / 1e6):,.0f} req/s at c=64, "
-            f"p99 {normal['p99_us'] / 1000:.1f} ms, RSS {rss_before:.0f} MB"
-        )
-        print(
-            f"during: {stats['requests']:,} answered, {stats['non2xx']:,} of them 503, "
-            f"{stats['errors']} socket errors; RSS min/median/max "
-            f"{min(samples):.0f}/{statistics.median(samples):.0f}/{max(samples):.0f} MB"
-        )
-        print(
-            f"after:  {after['requests'] / (after['duration_us'] / 1e6):,.0f} req/s at c=64, "
-            f"p99 {after['p99_us'] / 1000:.1f} ms, non-2xx {after['non2xx']}, RSS {rss_mb(pid):.0f} MB"
-        )
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.wait(0.5):
+                samples.append(rss_mb(pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            normal, loaded, after = run_phases(url, "/invocations", body, [(64, 5.0), (640, seconds), (64, 5.0)])
+        finally:
+            sampling.set()
+            sampler.join()
+    base_p99 = percentile([a.seconds for a in normal if a.status == 200], 0.99)
+    ok = [a.seconds for a in loaded if a.status == 200]
+    statuses = collections.Counter(a.status for a in loaded)
+    not_ok = len(loaded) - len(ok)
+    shed = sum(1 for a in loaded if a.status == 503 and a.retry_after)
+    loaded_p99 = percentile(ok, 0.99)
+    recovery = _recovery_seconds(after, 2 * base_p99)
+    print(f"before: {len(normal) / 5.0:,.0f} answers/s at c=64, p99 {base_p99 * 1000:.1f} ms, RSS {rss_before:.0f} MB")
+    print(
+        f"during: {len(loaded):,} answered ({len(loaded) / seconds:,.0f}/s), "
+        f"statuses {dict(sorted(statuses.items()))}; "
+        f"{shed:,} of the {not_ok:,} non-200s are 503 with Retry-After ({shed / max(not_ok, 1):.0%}); "
+        f"p99 of the 200s {loaded_p99 * 1000:.1f} ms = {loaded_p99 / base_p99:.1f}x unloaded (target < 10x); "
+        f"RSS min/median/max {min(samples):.0f}/{statistics.median(samples):.0f}/{max(samples):.0f} MB"
+    )
+    print(
+        f"after:  {len(after) / 5.0:,.0f} answers/s at c=64, non-200 {sum(a.status != 200 for a in after)}, "
+        f"recovered (all 200, p99 within 2x unloaded) {recovery:.1f} s after the overload (target <= 2 s)"
+    )
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -260,7 +288,7 @@ def main() -> None:
 
     if args.overload > 0 and selected:
         target = "mlp-onnx" if "mlp-onnx" in selected else selected[0]
-        overload(target, models[target], work, script, args.overload)
+        overload(target, models[target], work, args.overload)
 
     print("\n== idle RSS after load (MB) ==")
     for (kind, name), mb in idle.items():

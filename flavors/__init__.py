@@ -1,7 +1,8 @@
 """The model directory format, signatures and schema enforcement, one module per framework.
 
-Framework modules (sklearn, onnx, torch, python_model) are not imported here: `FLAVORS` names
-them as import strings, loaded only when a model of that flavor is saved or loaded.
+Framework modules (sklearn, onnx, torch, paddle, keras, tensorflow, python_model, ...) are not
+imported here: `FLAVORS` names them as import strings, loaded only when a model of that flavor is
+saved or loaded.
 """
 
 from shipyard.flavors.inference import infer_signature

@@ -23,6 +23,7 @@ import pandas as pd
 from pandas.api.extensions import ExtensionDtype
 
 from shipyard.exceptions import SchemaEnforcementError
+from shipyard.flavors.json_values import kind_of, number_values, tensor_values, text_nulls
 from shipyard.flavors.schema_types import COLUMN_TYPES
 from shipyard.flavors.signature import ColSpec
 
@@ -51,48 +52,27 @@ def _objects(values: pd.Series) -> np.ndarray:
     return objects
 
 
-def to_source(values: Any) -> tuple[np.ndarray, bool]:
-    """(numpy values, loose) for a column or tensor as given: loose when it came from Python."""
+def to_source(values: np.ndarray | pd.Series) -> np.ndarray:
+    """A typed column or tensor as numpy values (pandas' nullable dtypes with nulls as objects)."""
     if isinstance(values, np.ndarray):
-        return values, False
-    if isinstance(values, pd.Series):
-        dtype = values.dtype
-        if isinstance(dtype, np.dtype):
-            return values.to_numpy(), False
-        if isinstance(dtype, pd.StringDtype):
-            return _objects(values), False
-        if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-            if values.hasnans:
-                return _objects(values), False
-            return values.to_numpy(dtype=numpy_dtype_of(dtype)), False
-        if pd.api.types.is_float_dtype(dtype):
-            return values.to_numpy(dtype=numpy_dtype_of(dtype), na_value=np.nan), False
-        return values.to_numpy(dtype=object), False
-    if isinstance(values, (list, tuple)):
-        try:
-            return np.asarray(values), True
-        except ValueError:  # ragged nested lists
-            return np.asarray(values, dtype=object), True
-    return np.asarray([values]), True
+        return values
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        return values.to_numpy()
+    if isinstance(dtype, pd.StringDtype):
+        return _objects(values)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        if values.hasnans:
+            return _objects(values)
+        return values.to_numpy(dtype=numpy_dtype_of(dtype))
+    if pd.api.types.is_float_dtype(dtype):
+        return values.to_numpy(dtype=numpy_dtype_of(dtype), na_value=np.nan)
+    return values.to_numpy(dtype=object)
 
 
 def is_null(v: Any) -> bool:
     """None, NaN, pd.NA or NaT: a missing value."""
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
-
-
-def _kind_name(v: Any) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "boolean"
-    if isinstance(v, (int, np.integer)):
-        return "integer number"
-    if isinstance(v, (float, np.floating)):
-        return "float number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, (bytes, bytearray)):
-        return "bytes"
-    return type(v).__name__
 
 
 def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
@@ -101,75 +81,69 @@ def convert_column(values: Any, spec: ColSpec, what: str) -> Any:
     Scalar types only: nested columns go through `nested.enforce_nested_column`."""
     if not isinstance(spec.type, str):
         raise TypeError(f"{what}: convert_column takes scalar columns, got {spec.type!r}")
-    data, loose = to_source(values)
+    if not isinstance(values, (np.ndarray, pd.Series)):
+        return _python_column(list(values) if isinstance(values, (list, tuple)) else [values], spec, what, True)
+    data = to_source(values)
     if data.ndim != 1:
         data = data.reshape(-1) if data.ndim == 2 and data.shape[1] == 1 else data
         if data.ndim != 1:
             raise _fail(what, "one value per row", f"an array of shape {data.shape}")
+    if data.dtype.kind == "O":  # Python objects (a pandas object column): classified one by one
+        return _python_column(data.tolist(), spec, what, False)
     target = COLUMN_TYPES[spec.type]
-    kind = data.dtype.kind
-    mask: np.ndarray | None = None
-    if kind == "O":
-        data, mask = _from_objects(data, spec, what, loose)
-        kind = data.dtype.kind
-    if target.kind in _INT_KINDS and kind == "f" and loose:
-        nan = np.isnan(data)
-        if nan.any():  # JSON nulls among whole numbers: keep them as nulls, check the rest
-            mask = nan if mask is None else (mask | nan)
-            data = np.where(nan, 0.0, data)
     if spec.type in ("string", "binary"):
-        out = _to_text(data, spec, what, loose)
+        out = _to_text(data, spec, what, False)
     elif spec.type == "datetime":
         out = _to_datetime(data, what)
     else:
-        out = _to_number(data, target, spec.type, what, loose)
-    if out.dtype.kind == "f":
-        return out  # NaN is a float value; nulls became NaN
+        out = _to_number(data, target, spec.type, what)
     if out.dtype.kind == "M":
-        nulls = np.isnat(out)
-        mask = nulls if mask is None else (mask | nulls)
-    if mask is not None and mask.any():
-        if spec.required:
-            raise SchemaEnforcementError(
-                f"{what}: required ({spec.type}) but {int(mask.sum())} value(s) are null; "
-                "mark the column optional in the signature to allow nulls"
-            )
-        if out.dtype.kind in _INT_KINDS:
-            return pd.arrays.IntegerArray(out, mask)
-        if out.dtype.kind == "b":
-            return pd.arrays.BooleanArray(out, mask)
+        return _nullable(out, np.isnat(out), spec, what)
+    return out  # NaN is a float value (as in MLflow) when the values came typed
+
+
+_TEXT_KINDS = {
+    "string": frozenset({"string"}),
+    "binary": frozenset({"string", "bytes"}),
+    "datetime": frozenset({"string", "date"}),
+}
+
+
+def _python_column(values: list[Any], spec: ColSpec, what: str, loose: bool) -> Any:
+    """Python values (decoded JSON, CSV cells, an object column) through `json_values`' rules;
+    a null in a required column is refused whatever its type (JSON has no NaN)."""
+    type_name = str(spec.type)
+    if type_name in _TEXT_KINDS:
+        mask = text_nulls(values, _TEXT_KINDS[type_name], type_name, what)
+        data = np.empty(len(values), dtype=object)
+        data[:] = values
+        if type_name == "datetime":
+            out = _to_datetime(data, what)
+            return _nullable(out, np.isnat(out), spec, what)
+        return _nullable(_to_text(data, spec, what, loose), mask, spec, what)
+    out, mask = number_values(values, COLUMN_TYPES[type_name], type_name, what)
+    return _nullable(out, mask, spec, what)
+
+
+def _nullable(out: np.ndarray, mask: np.ndarray | None, spec: ColSpec, what: str) -> Any:
+    """Nulls allowed only in optional columns: as NaN/NaT/None, or a pandas nullable array."""
+    if mask is None or not mask.any():
+        return out
+    if spec.required:
+        row = int(np.argmax(mask))
+        raise SchemaEnforcementError(
+            f"{what}: required ({spec.type}) but {int(mask.sum())} value(s) are null, the first at row {row}; "
+            "mark the column optional in the signature to allow nulls"
+        )
+    if out.dtype.kind in _INT_KINDS:
+        return pd.arrays.IntegerArray(out, mask)
+    if out.dtype.kind == "b":
+        return pd.arrays.BooleanArray(out, mask)
     return out
 
 
-def _from_objects(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Object values -> a typed numpy array (+ null mask) when every non-null value fits."""
-    mask = np.fromiter((is_null(v) for v in data), dtype=bool, count=len(data))
-    has_null = bool(mask.any())
-    present = data[~mask] if has_null else data
-    if spec.type in ("string", "binary", "datetime"):
-        return data, (mask if has_null else None)
-    kinds = {_kind_name(v) for v in present}
-    if not kinds:
-        fill = np.zeros(len(data), dtype=COLUMN_TYPES[str(spec.type)])
-        if fill.dtype.kind == "f":
-            fill[:] = np.nan
-        return fill, mask
-    if kinds == {"boolean"}:
-        typed = np.zeros(len(data), dtype=bool)
-    elif kinds <= {"integer number"}:
-        typed = np.zeros(len(data), dtype=np.int64)
-    elif kinds <= {"integer number", "float number"}:
-        typed = np.zeros(len(data), dtype=np.float64)
-    else:
-        bad = sorted(kinds - {"integer number", "float number"} or kinds)
-        raise _fail(what, str(spec.type), f"{', '.join(bad)} values")
-    typed[~mask] = present
-    if has_null and typed.dtype.kind == "f":
-        typed[mask] = np.nan
-    return typed, (mask if has_null else None)
-
-
-def _to_number(data: np.ndarray, target: np.dtype, type_name: str, what: str, loose: bool) -> np.ndarray:
+def _to_number(data: np.ndarray, target: np.dtype, type_name: str, what: str) -> np.ndarray:
+    """Typed values (numpy, pandas) into a number type: only numpy's "safe" casts."""
     src = data.dtype
     if src == target:
         return data
@@ -179,26 +153,16 @@ def _to_number(data: np.ndarray, target: np.dtype, type_name: str, what: str, lo
         raise _fail(what, type_name, _dtype_name(src), "only numbers convert to a number type")
     if np.can_cast(src, target, "safe"):
         return data.astype(target)
-    if not loose:
-        why = "the conversion could lose precision or range"
-        if src.kind == "f" and target.kind in _INT_KINDS:
-            why = "a float cannot become an integer without loss"
-            finite = data[~np.isnan(data)]
-            if len(finite) < len(data) and np.array_equal(finite, np.floor(finite)):
-                why += (
-                    "; these are whole numbers with nulls, which pandas stores as floats: "
-                    "send the nullable 'Int64' dtype and mark the column optional"
-                )
-        raise _fail(what, type_name, str(src), why)
-    if target.kind == "f":
-        return data.astype(target)
-    # Loose (JSON) values into an integer type: integral and in range.
-    if src.kind == "f" and not np.array_equal(data, np.floor(data)):
-        raise _fail(what, type_name, "non-integral numbers", "an integer type needs whole numbers")
-    info = np.iinfo(target)
-    if len(data) and (data.min() < info.min or data.max() > info.max):
-        raise _fail(what, type_name, f"values outside [{info.min}, {info.max}]")
-    return data.astype(target)
+    why = "the conversion could lose precision or range"
+    if src.kind == "f" and target.kind in _INT_KINDS:
+        why = "a float cannot become an integer without loss"
+        finite = data[~np.isnan(data)]
+        if len(finite) < len(data) and np.array_equal(finite, np.floor(finite)):
+            why += (
+                "; these are whole numbers with nulls, which pandas stores as floats: "
+                "send the nullable 'Int64' dtype and mark the column optional"
+            )
+    raise _fail(what, type_name, str(src), why)
 
 
 def _to_text(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> np.ndarray:
@@ -228,9 +192,9 @@ def _to_text(data: np.ndarray, spec: ColSpec, what: str, loose: bool) -> np.ndar
                 except (binascii.Error, ValueError) as exc:
                     raise _fail(what, "binary (base64 text)", "text that is not base64") from exc
                 continue
-            raise _fail(what, "binary", _kind_name(v) + " values")
+            raise _fail(what, "binary", _article_kind(v))
         if not isinstance(v, str):
-            raise _fail(what, "string", _kind_name(v) + " values")
+            raise _fail(what, "string", _article_kind(v))
     return out
 
 
@@ -241,11 +205,15 @@ def _to_datetime(data: np.ndarray, what: str) -> np.ndarray:
         raise _fail(what, "datetime", _dtype_name(data.dtype))
     for v in data:
         if not (is_null(v) or isinstance(v, (str, dt.date, np.datetime64))):
-            raise _fail(what, "datetime", _kind_name(v) + " values")
+            raise _fail(what, "datetime", _article_kind(v))
     try:
         return pd.to_datetime(pd.Series(data, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
     except (ValueError, TypeError) as exc:
         raise _fail(what, "datetime", "text that is not a date/time") from exc
+
+
+def _article_kind(v: Any) -> str:
+    return f"{kind_of(v)} values"
 
 
 def _dtype_name(dtype: np.dtype) -> str:
@@ -253,41 +221,37 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 
 def convert_tensor(values: Any, dtype: np.dtype, shape: tuple[int, ...], what: str) -> np.ndarray:
-    """A tensor converted to `dtype` with its shape checked (-1 matches any size)."""
+    """A tensor converted to `dtype` with its shape checked (-1 matches any size). Python lists
+    go through `json_values.tensor_values` (each leaf checked); typed arrays through numpy's
+    "safe" casts."""
     if isinstance(values, pd.DataFrame):
-        data, loose = values.to_numpy(), False
+        data = values.to_numpy()
+    elif isinstance(values, (list, tuple)):
+        data = tensor_values(values, dtype, what)
+        if data.ndim == 1 and data.size == 0 and len(shape) > 1:  # zero rows: `[]` stands for (0, ...)
+            data = data.reshape((0, *(max(d, 0) for d in shape[1:])))
+    elif isinstance(values, (np.ndarray, pd.Series)):
+        data = to_source(values)
     else:
-        data, loose = to_source(values)
+        data = tensor_values([values], dtype, what)
     if data.dtype != dtype:
-        data = _tensor_dtype(data, dtype, what, loose)
+        data = _tensor_dtype(data, dtype, what)
     if data.ndim != len(shape) or any(want != -1 and got != want for want, got in zip(shape, data.shape, strict=True)):
         raise _fail(what, f"shape {tuple(shape)}", f"shape {data.shape}", "-1 matches any size")
     return data
 
 
-def _tensor_dtype(data: np.ndarray, dtype: np.dtype, what: str, loose: bool) -> np.ndarray:
+def _tensor_dtype(data: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
     src = data.dtype
+    if src.kind == "O":  # Python objects: each leaf checked as a JSON value would be
+        return tensor_values(data.tolist(), dtype, what)
     if dtype.kind in "OUS":
         if src.kind in "OUS":
             return data.astype(dtype)
         raise _fail(what, f"dtype {dtype}", f"dtype {src}")
-    if src.kind == "O" and loose:
-        try:
-            data, src = data.astype(np.float64), np.dtype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise _fail(what, f"dtype {dtype}", "non-numeric values") from exc
     if (src.kind == "b") != (dtype.kind == "b") or src.kind not in "biuf":
         raise _fail(what, f"dtype {dtype}", f"dtype {_dtype_name(src)}")
     if np.can_cast(src, dtype, "safe"):
-        return data.astype(dtype)
-    if loose and dtype.kind == "f":
-        return data.astype(dtype)
-    if loose and dtype.kind in _INT_KINDS:
-        if src.kind == "f" and not np.array_equal(data, np.floor(data)):
-            raise _fail(what, f"dtype {dtype}", "non-integral numbers")
-        info = np.iinfo(dtype)
-        if data.size and (data.min() < info.min or data.max() > info.max):
-            raise _fail(what, f"dtype {dtype}", f"values outside [{info.min}, {info.max}]")
         return data.astype(dtype)
     raise _fail(what, f"dtype {dtype}", f"dtype {src}", "the conversion is not safe")
 

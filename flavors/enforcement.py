@@ -11,6 +11,7 @@ not once per request. The type rules live in `conversion.py`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -18,8 +19,9 @@ import pandas as pd
 
 from shipyard.exceptions import SchemaEnforcementError
 from shipyard.flavors.conversion import convert_column, convert_tensor
+from shipyard.flavors.json_values import number_values, refuse
 from shipyard.flavors.nested import describe_type, enforce_nested_column
-from shipyard.flavors.schema_types import Array, Object, column_dtype
+from shipyard.flavors.schema_types import COLUMN_TYPES, Array, Object, column_dtype
 from shipyard.flavors.signature import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
 _MISSING = object()
@@ -158,6 +160,7 @@ class ColumnPlan:
         if fast is not None:
             return fast
         columns = self._columns(data)
+        _same_lengths(columns)
         converted: dict[Any, Any] = {}
         for spec, key, convert in zip(self.specs, self.names, self._converters, strict=True):
             values = columns.get(key, _MISSING)
@@ -238,17 +241,24 @@ class ColumnPlan:
                 data = {lookup[k]: v for k, v in data.items() if k in lookup}
             return {k: (v if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v]) for k, v in data.items()}
         if isinstance(data, (list, tuple)):
-            if data and all(isinstance(r, dict) for r in data):
-                present = set().union(*(r.keys() for r in data))
-                if not self.named:
-                    return self._positional([[r.get(k) for r in data] for k in data[0]])
-                key_of = {self._lookup[k]: k for k in present if k in self._lookup}
-                return {n: [r.get(key_of[n]) for r in data] for n in self.names if n in key_of}
-            if data and all(isinstance(r, (list, tuple)) for r in data):
-                widths = {len(r) for r in data}
-                if len(widths) != 1:
-                    raise SchemaEnforcementError(f"rows have different lengths: {sorted(widths)}")
+            if not data:  # zero rows
+                return {name: [] for name in self.names}
+            if all(isinstance(r, dict) for r in data):
+                return self._records(data)
+            if all(isinstance(r, (list, tuple)) for r in data):
+                width = len(data[0])
+                for i, row in enumerate(data):
+                    if len(row) != width:
+                        raise SchemaEnforcementError(
+                            f"row {i} has {len(row)} values, row 0 has {width}; every row needs one value per column"
+                        )
                 return self._positional([list(c) for c in zip(*data, strict=True)])
+            if any(isinstance(r, (dict, list, tuple)) for r in data):
+                i = next(i for i, r in enumerate(data) if type(r) is not type(data[0]))
+                raise SchemaEnforcementError(
+                    f"row {i} is a {type(data[i]).__name__}, row 0 a {type(data[0]).__name__}: "
+                    "send all rows as lists, or all as records"
+                )
             return self._positional([list(data)])
         if isinstance(data, (str, bytes, int, float, bool)):
             return self._positional([[data]])
@@ -257,12 +267,48 @@ class ColumnPlan:
             "dict of columns, list of records or list of rows"
         )
 
+    def _records(self, records: Sequence[dict[Any, Any]]) -> dict[Any, Any]:
+        """Records -> columns; a record without a required column is refused naming both (an
+        optional column's missing value is a null)."""
+        if not self.named:
+            return self._positional([[r.get(k) for r in records] for k in records[0]])
+        present = set().union(*(r.keys() for r in records))
+        key_of = {self._lookup[k]: k for k in present if k in self._lookup}
+        columns: dict[Any, Any] = {}
+        for spec, name in zip(self.specs, self.names, strict=True):
+            if name not in key_of:
+                continue
+            key = key_of[name]
+            values = [r.get(key, _MISSING) for r in records]
+            if spec.required and any(v is _MISSING for v in values):
+                i = values.index(_MISSING)
+                raise SchemaEnforcementError(
+                    f"record {i} is missing required column {spec.name!r} ({describe_type(spec.type)})"
+                )
+            columns[name] = [None if v is _MISSING else v for v in values]
+        return columns
+
     def _positional(self, columns: list[Any]) -> dict[Any, Any]:
         if len(columns) != len(self.specs):
             raise SchemaEnforcementError(
                 f"expected {len(self.specs)} columns ({self._described()}), got {len(columns)}"
             )
         return dict(zip(self.names, columns, strict=True))
+
+
+def _same_lengths(columns: dict[Any, Any]) -> None:
+    """Columns given one by one (a dict of lists) must have one value per row each."""
+    first: tuple[Any, int] | None = None
+    for name, values in columns.items():
+        if not hasattr(values, "__len__") or isinstance(values, (str, bytes, dict)):
+            continue
+        if first is None:
+            first = (name, len(values))
+        elif len(values) != first[1]:
+            raise SchemaEnforcementError(
+                f"column {name!r} has {len(values)} values, column {first[0]!r} has {first[1]}: "
+                "every column needs one value per row"
+            )
 
 
 def make_input_plan(schema: Schema | None, *, needs_names: bool = True) -> PassThroughPlan | TensorPlan | ColumnPlan:
@@ -274,12 +320,9 @@ def make_input_plan(schema: Schema | None, *, needs_names: bool = True) -> PassT
     return ColumnPlan(schema, "frame" if needs_names else "array")
 
 
-_PARAM_PY = {
-    "boolean": (bool,),
-    "integer": (int,),
-    "long": (int,),
-    "float": (int, float),
-    "double": (int, float),
+_NUMBER_PARAMS = frozenset({"integer", "long", "float", "double"})
+_PARAM_PY: dict[str, tuple[type, ...]] = {
+    "boolean": (bool, np.bool_),
     "string": (str,),
     "datetime": (str, dt.date),
 }
@@ -306,23 +349,22 @@ def _param_value(spec: ParamSpec, value: Any) -> Any:
             raise SchemaEnforcementError(
                 f"param {spec.name!r}: expected a list of {spec.type}, got {type(value).__name__}"
             )
-        return [_param_scalar(spec, v) for v in value]
-    return _param_scalar(spec, value)
+        return [_param_scalar(spec, v, f"index {i}") for i, v in enumerate(value)]
+    return _param_scalar(spec, value, "")
 
 
-def _param_scalar(spec: ParamSpec, value: Any) -> Any:
-    allowed = _PARAM_PY[spec.type]
+def _param_scalar(spec: ParamSpec, value: Any, where: str) -> Any:
+    """One param value, checked by the rules of a column of its type (range included)."""
+    what = f"param {spec.name!r}"
     if isinstance(value, np.generic):
         value = value.item()
-    ok = isinstance(value, allowed) and not (isinstance(value, bool) and spec.type != "boolean")
-    if spec.type in ("integer", "long") and isinstance(value, float) and value.is_integer():
-        value, ok = int(value), True
-    if not ok:
-        raise SchemaEnforcementError(
-            f"param {spec.name!r}: expected {spec.type}, got {type(value).__name__} {value!r:.40}"
-        )
-    if spec.type in ("float", "double"):
-        return float(value)
+    if spec.type in _NUMBER_PARAMS:
+        typed, mask = number_values([value], COLUMN_TYPES[spec.type], spec.type, what, lambda _: where)
+        if mask is not None:
+            raise refuse(what, where, value, f"expected {spec.type} (a number), not a null")
+        return float(value) if spec.type in ("float", "double") else int(value)
+    if not isinstance(value, _PARAM_PY[spec.type]):
+        raise refuse(what, where, value, f"expected {spec.type}")
     if spec.type == "datetime" and isinstance(value, str):
         try:
             dt.datetime.fromisoformat(value)

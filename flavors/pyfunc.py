@@ -28,7 +28,7 @@ from shipyard.flavors.signature import ModelSignature, TensorSpec
 from shipyard.flavors.table import FLAVORS, LOADER_MODULES, RECORDED_VERSIONS
 from shipyard.lazy import load
 
-PICKLE_FORMATS = frozenset({"pickle", "cloudpickle", "torch", "torch_export"})
+PICKLE_FORMATS = frozenset({"pickle", "cloudpickle", "torch", "torch_export", "paddle", "paddle_jit"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class LoadOptions:
     inter_op_threads: int | None = None
     model_config: dict[str, Any] | None = None
     """python models: keys that override the saved `model_config` (MLflow's load-time config)."""
+    skops_trusted_types: tuple[str, ...] = ()
+    """skops files: the loading side's trusted types (with `allow_pickle=False` the only ones)."""
 
 
 class Backend(Protocol):
@@ -74,6 +76,10 @@ def unpickle(path: Path, fmt: str, *, allow_pickle: bool, map_location: Any = No
     if fmt in ("pickle", "cloudpickle"):
         with open(path, "rb") as fh:
             return load_pickle(fh)  # the policy check above is the guard
+    if fmt == "paddle":  # a state dict (.pdparams): paddle.load unpickles it
+        return load("paddle:load")(str(path))
+    if fmt == "paddle_jit":  # a legacy program: paddle.jit.load unpickles its .pdiparams.info
+        return load("paddle.jit:load")(str(path))
     import torch  # heavy: only when a torch model is loaded
 
     if fmt == "torch":

@@ -1,16 +1,19 @@
 """scikit-learn flavor: save/load estimators (cloudpickle, pickle or skops) and their pyfunc.
 
-Reads MLflow's `sklearn` flavor as is (its default format since 3.x is skops, which is not
-pickle-based and so loads even when pickles are refused).
+Reads MLflow's `sklearn` flavor as is. skops (the default format, as MLflow 3's) is not
+pickle-based, so it loads even when pickles are refused, but then skops trusts only the types the
+loading side names (`skops_trust`), never a list from the model's own folder.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shipyard.exceptions import InvalidInput, ModelLoadError
+from shipyard.exceptions import InvalidInput, ModelLoadError, UnsafeModelRefused
 from shipyard.flavors.environment import installed_version
 from shipyard.flavors.mlflow_loader import MlflowPyfunc, load_for_mlflow
 from shipyard.flavors.mlmodel import PYFUNC_FLAVOR, Model
@@ -21,7 +24,17 @@ from shipyard.mlflow_names import refuses
 
 FLAVOR_NAME = "sklearn"
 LOADER_MODULE = "shipyard.flavors.sklearn"
+SERIALIZATION_FORMAT_SKOPS = "skops"
+SERIALIZATION_FORMAT_PICKLE = "pickle"
+SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
 SERIALIZATION_FORMATS = ("cloudpickle", "pickle", "skops")
+SUPPORTED_SERIALIZATION_FORMATS = [
+    SERIALIZATION_FORMAT_SKOPS,
+    SERIALIZATION_FORMAT_PICKLE,
+    SERIALIZATION_FORMAT_CLOUDPICKLE,
+]
+"""MLflow 3's names (`mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS`, ...)."""
+_log = logging.getLogger(__name__)
 _FILE_NAMES = {"cloudpickle": "model.pkl", "pickle": "model.pkl", "skops": "model.skops"}
 PREDICT_FNS = (
     "predict",
@@ -54,9 +67,9 @@ def save_model(
     """Save a fitted estimator as a model directory with `sklearn` and `python_function` flavors.
 
     MLflow's parameters in MLflow's order (see shipyard.mlflow_names); serialization_format None
-    is cloudpickle."""
-    serialization_format = serialization_format or "cloudpickle"
-    if serialization_format not in SERIALIZATION_FORMATS:
+    is skops (as MLflow 3's) where skops can hold the estimator with its default trusted types
+    plus `skops_trusted_types`, else cloudpickle; the log line says which and why."""
+    if serialization_format is not None and serialization_format not in SERIALIZATION_FORMATS:
         raise InvalidInput(
             f"serialization_format {serialization_format!r} is not supported; "
             f"allowed: {', '.join(SERIALIZATION_FORMATS)}"
@@ -67,10 +80,14 @@ def save_model(
             f"allowed: {', '.join(f for f in PREDICT_FNS if hasattr(sk_model, f))}"
         )
     model_dir = create_model_dir(path)
+    if serialization_format is None:
+        serialization_format = _default_format(sk_model, model_dir, skops_trusted_types)
+    else:
+        _dump(sk_model, model_dir / _FILE_NAMES[serialization_format], serialization_format)
+        if serialization_format == "skops":
+            _check_skops_trust(model_dir / _FILE_NAMES["skops"], skops_trusted_types)
+        _log.info("saved %s as %s (asked for)", type(sk_model).__name__, serialization_format)
     file_name = _FILE_NAMES[serialization_format]
-    _dump(sk_model, model_dir / file_name, serialization_format)
-    if serialization_format == "skops":
-        _check_skops_trust(model_dir / file_name, skops_trusted_types)
     dists = ["scikit-learn", "numpy", "scipy"]
     if serialization_format != "pickle":
         dists.append(serialization_format)
@@ -141,6 +158,26 @@ def _check_skops_trust(path: Path, trusted: list[str] | None) -> None:
         )
 
 
+def _default_format(sk_model: Any, model_dir: Path, trusted: list[str] | None) -> str:
+    """skops when it can write the estimator and load it back with the trust given; else
+    cloudpickle (a custom class skops does not know, say), saying why."""
+    path = model_dir / _FILE_NAMES["skops"]
+    try:
+        _skops_io().dump(sk_model, path)
+        untrusted = sorted(set(_skops_io().get_untrusted_types(file=path)) - set(trusted or []))
+    except Exception as error:  # noqa: BLE001 - skops cannot write it: cloudpickle can
+        untrusted, reason = [], f"skops cannot serialize it ({type(error).__name__}: {error})"
+    else:
+        reason = f"skops would need these types trusted: {untrusted} (pass skops_trusted_types=[...] to use skops)"
+        if not untrusted:
+            _log.info("saved %s as skops", type(sk_model).__name__)
+            return "skops"
+    path.unlink(missing_ok=True)
+    _dump(sk_model, model_dir / _FILE_NAMES["cloudpickle"], "cloudpickle")
+    _log.info("saved %s as cloudpickle: %s", type(sk_model).__name__, reason)
+    return "cloudpickle"
+
+
 def _dump(sk_model: Any, path: Path, fmt: str) -> None:
     if fmt == "skops":
         _skops_io().dump(sk_model, path)
@@ -157,29 +194,63 @@ def _dump(sk_model: Any, path: Path, fmt: str) -> None:
         pickle.dump(sk_model, fh)
 
 
-def _read(model_dir: Path, model: Model, allow_pickle: bool) -> Any:
+def _read(model_dir: Path, model: Model, allow_pickle: bool, trusted_types: Sequence[str] = ()) -> Any:
     conf = model.flavors.get(FLAVOR_NAME) or {}
     pyconf = model.flavors.get(PYFUNC_FLAVOR) or {}
     file_name = conf.get("pickled_model") or pyconf.get("model_path")
     if not file_name:
         raise ModelLoadError(f"{model_dir}: the sklearn flavor names no model file")
     fmt = conf.get("serialization_format") or "cloudpickle"
-    path = model_dir / file_name
+    return read_estimator(
+        model_dir / file_name,
+        fmt,
+        conf.get("skops_trusted_types"),
+        allow_pickle=allow_pickle,
+        trusted_types=trusted_types,
+    )
+
+
+def read_estimator(
+    path: Path, fmt: str, trusted: list[str] | None, *, allow_pickle: bool, trusted_types: Sequence[str] = ()
+) -> Any:
+    """An estimator file in one of SERIALIZATION_FORMATS (also what MLflow's lightgbm flavor
+    writes for its sklearn-API models). `trusted` is the list saved in the MLmodel,
+    `trusted_types` the loading side's (see `skops_trust`)."""
     if fmt == "skops":
-        # NOTE: the trusted list is the one the saver recorded (MLflow's skops_trusted_types);
-        # skops refuses any other non-default type.
-        return _skops_io().load(path, trusted=conf.get("skops_trusted_types"))
+        return _load_skops(path, skops_trust(trusted, trusted_types, allow_pickle=allow_pickle), allow_pickle)
     if fmt not in ("cloudpickle", "pickle"):
-        raise ModelLoadError(f"{model_dir}: unknown sklearn serialization_format {fmt!r}")
+        raise ModelLoadError(f"{path.parent}: unknown sklearn serialization_format {fmt!r}")
     return unpickle(path, fmt, allow_pickle=allow_pickle)
 
 
-def load_model(path: str | Path, *, allow_pickle: bool = True) -> Any:
-    """The fitted estimator itself, from a model directory."""
+def skops_trust(saved: Sequence[str] | None, loading: Sequence[str], *, allow_pickle: bool) -> list[str]:
+    """The types skops may load beyond its defaults.
+
+    NOTE: the saved list comes from the model's own MLmodel, so whoever can write the folder
+    chooses it; with pickles refused only the loading side's list (`trusted_types=` /
+    SHIPYARD_SKOPS_TRUSTED_TYPES) counts. With pickles allowed the saved list is honoured too,
+    as MLflow does (a registered version's MLmodel, list included, is fixed by its digest)."""
+    return sorted({*loading, *(saved or [])}) if allow_pickle else sorted(set(loading))
+
+
+def _load_skops(path: Path, trusted: list[str], allow_pickle: bool) -> Any:
+    skops_io = _skops_io()
+    untrusted = sorted(set(skops_io.get_untrusted_types(file=path)) - set(trusted))
+    if untrusted:
+        where = "" if allow_pickle else " (with pickles refused, the model's own MLmodel list is not trusted)"
+        raise UnsafeModelRefused(
+            f"refusing to load {path.name}: skops would have to trust {untrusted}{where}; if you trust "
+            "them, pass trusted_types=[...] to load_model or set SHIPYARD_SKOPS_TRUSTED_TYPES"
+        )
+    return skops_io.load(path, trusted=trusted)
+
+
+def load_model(path: str | Path, *, allow_pickle: bool = True, trusted_types: Sequence[str] = ()) -> Any:
+    """The fitted estimator itself, from a model directory (`trusted_types`: see `skops_trust`)."""
     model_dir = local_model_dir(path)
     model = Model.load(model_dir)
     add_code_paths(model_dir, model.flavors.get(FLAVOR_NAME) or {})
-    return _read(model_dir, model, allow_pickle)
+    return _read(model_dir, model, allow_pickle, trusted_types)
 
 
 class SklearnBackend:
@@ -197,7 +268,7 @@ class SklearnBackend:
 
 
 def load_pyfunc(model_dir: Path, model: Model, options: LoadOptions) -> SklearnBackend:
-    sk_model = _read(model_dir, model, options.allow_pickle)
+    sk_model = _read(model_dir, model, options.allow_pickle, options.skops_trusted_types)
     fn = (model.flavors.get(PYFUNC_FLAVOR) or {}).get("predict_fn") or "predict"
     if not hasattr(sk_model, fn):
         raise ModelLoadError(f"{model_dir}: predict_fn {fn!r} is not a method of {type(sk_model).__name__}")
@@ -217,4 +288,16 @@ def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> 
     return load_for_mlflow(data_path, model_config, _MlflowSklearnPyfunc)
 
 
-__all__ = ["FLAVOR_NAME", "SklearnBackend", "load_model", "load_pyfunc", "save_model"]
+__all__ = [
+    "FLAVOR_NAME",
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "SUPPORTED_SERIALIZATION_FORMATS",
+    "SklearnBackend",
+    "load_model",
+    "load_pyfunc",
+    "read_estimator",
+    "save_model",
+    "skops_trust",
+]

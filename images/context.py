@@ -35,6 +35,7 @@ from shipyard.images.spec import (
     CONTEXT_SERVE_REQUIREMENTS,
     CONTEXT_SLIM_SCRIPT,
     CONTEXT_WHEELS,
+    SYSTEM_PACKAGES,
     BuildOptions,
     ImageSpec,
     ModelSource,
@@ -97,6 +98,12 @@ def model_requirements(model_dir: Path) -> list[str]:
             continue
         out.append(line)
     return list(dict.fromkeys(out))
+
+
+def system_packages(requirements: list[str]) -> tuple[str, ...]:
+    """The Debian packages the requirements' wheels need (SYSTEM_PACKAGES), sorted."""
+    names = {canonical_name(m.group(1)) for m in map(_NAME.match, requirements) if m}
+    return tuple(sorted({pkg for name in names for pkg in SYSTEM_PACKAGES.get(name, ())}))
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -310,7 +317,7 @@ def write_context(
     shutil.copytree(model_dir, dest / CONTEXT_MODEL)
     spec = make_spec(
         model, options, shipyard_wheel=wheel.name, shipyard_version=__version__,
-        ca_cert_files=ca_files,
+        ca_cert_files=ca_files, system_packages=system_packages(requirements),
     )  # fmt: skip
     _write(dest / "Dockerfile", render_dockerfile(spec))
     _fix_modes(dest)  # whatever the umask, the same modes on every machine
@@ -326,5 +333,6 @@ __all__ = [
     "serve_requirements",
     "shipyard_source_dir",
     "stage_source",
+    "system_packages",
     "write_context",
 ]

@@ -78,6 +78,12 @@ def _base_stage(spec: ImageSpec) -> list[str]:
                 quote_keys=False,
             ),
         ]
+    if spec.system_packages:
+        apt = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *spec.system_packages]
+        lines += [
+            "# Shared libraries the model's framework links against (needs the build's network).",
+            f"RUN apt-get update -qq && {shlex.join(apt)} && rm -rf /var/lib/apt/lists/*",
+        ]
     return lines
 
 

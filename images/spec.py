@@ -35,6 +35,11 @@ CONTEXT_SLIM_SCRIPT = "deps/slim.py"  # images/slim.py, run in the dependency st
 CONTEXT_CA_CERTS = "ca-certificates"
 CONTEXT_MODEL = "model"
 
+# Shared libraries a framework's wheel links against but does not bundle, as Debian packages the
+# image installs (keyed by canonical distribution name). NOTE: installing them needs the build's
+# network (apt), so an offline --wheelhouse build of such a model fails at that step.
+SYSTEM_PACKAGES: Mapping[str, tuple[str, ...]] = {"lightgbm": ("libgomp1",)}
+
 # Build args every generated Dockerfile declares in its dependency stage, so a private index or a
 # proxy can be named at build time without editing the file (pip reads them from the environment).
 PIP_BUILD_ARGS = ("PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL", "PIP_TRUSTED_HOST")
@@ -103,9 +108,13 @@ class ImageSpec:
     """Set after the model files (it names the model), so it never invalidates earlier layers."""
     labels: Mapping[str, str] = field(default_factory=dict)
     gpu: bool = False
+    system_packages: tuple[str, ...] = ()
+    """Debian packages installed into the base stage (see SYSTEM_PACKAGES)."""
 
     def __post_init__(self) -> None:
         check_image_ref("base_image", self.base_image)
+        for name in self.system_packages:
+            check_simple_name("system_packages", name)
         check_simple_name("shipyard_wheel", self.shipyard_wheel)
         for name in self.ca_cert_files:
             check_simple_name("ca_cert_files", name)
@@ -192,6 +201,7 @@ def make_spec(
     shipyard_wheel: str,
     shipyard_version: str,
     ca_cert_files: tuple[str, ...] = (),
+    system_packages: tuple[str, ...] = (),
 ) -> ImageSpec:
     """The image for one model: defaults, then the caller's labels on top of ours."""
     base = options.base_image or DEFAULT_BASE_IMAGE
@@ -214,6 +224,7 @@ def make_spec(
         model_env={"SHIPYARD_NAME": model.name or Path(model.local_path).name},
         labels=labels,
         gpu=options.gpu,
+        system_packages=system_packages,
     )
 
 
@@ -221,6 +232,7 @@ __all__ = [
     "BuildOptions",
     "DEFAULT_BASE_IMAGE",
     "ImageSpec",
+    "SYSTEM_PACKAGES",
     "ModelSource",
     "check_env_name",
     "check_image_ref",

@@ -13,11 +13,13 @@ from shipyard.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shipyard.registry.client import RegistryClient
+    from shipyard.registry.deployments import Deployment
     from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
     from shipyard.registry.fluent import register_model
     from shipyard.registry.uris import ResolvedModel, parse_models_uri, resolve_model_uri
 
 _LAZY: dict[str, str] = {
+    "Deployment": "shipyard.registry.deployments:Deployment",
     "HistoryEntry": "shipyard.registry.entities:HistoryEntry",
     "ModelVersion": "shipyard.registry.entities:ModelVersion",
     "RegisteredModel": "shipyard.registry.entities:RegisteredModel",
@@ -32,6 +34,7 @@ _LAZY: dict[str, str] = {
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
+    "Deployment",
     "HistoryEntry",
     "ModelVersion",
     "RegisteredModel",

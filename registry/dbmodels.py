@@ -112,7 +112,30 @@ class SqlRegistryHistory(Base):
     timestamp: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
 
 
+class SqlDeployment(Base):
+    """One serving process's report for one model; replaced by each report, gone after `expires_at`.
+
+    NOTE: no foreign key to `registered_models`: a server keeps reporting what it serves even
+    while the model is renamed or deleted, and its rows expire by themselves."""
+
+    __tablename__ = "registry_deployments"
+    __table_args__ = (sa.Index("ix_registry_deployments_name_expires", "name", "expires_at"),)
+
+    server_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    port: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    pid: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    started_at: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    versions: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    ready: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    uri: Mapped[str | None] = mapped_column(sa.String(1000))
+    reported_at: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    expires_at: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+
 __all__ = [
+    "SqlDeployment",
     "SqlModelVersion",
     "SqlModelVersionTag",
     "SqlRegisteredModel",

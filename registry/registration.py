@@ -17,9 +17,11 @@ from pathlib import Path
 from shipyard.exceptions import InvalidInput
 from shipyard.registry.entities import STATUS_PENDING, ModelVersion
 from shipyard.registry.search import quote_value
-from shipyard.registry.storage import ProgressCallback, VersionStorage, pid_alive
+from shipyard.registry.storage import ObjectVersionStorage, ProgressCallback, VersionStorage, pid_alive
 from shipyard.registry.store import AbstractRegistryStore
-from shipyard.tracking.artifacts import file_uri_to_path
+from shipyard.tracking.artifact_transfer import ObjectStoreRepository
+from shipyard.tracking.artifacts import artifact_uri_scheme, file_uri_to_path, get_artifact_repository
+from shipyard.tracking.http_settings import RestClientSettings
 
 MLMODEL_FILE_NAME = "MLmodel"
 STORAGE_DIR = "model-versions"
@@ -27,8 +29,15 @@ _OWNER_PREFIX = "registering on"
 _OWNER = re.compile(r"^registering on (?P<host>\S+) pid (?P<pid>\d+)$")
 
 
-def version_storage(store: AbstractRegistryStore) -> VersionStorage:
-    """The immutable storage folder under the store's (local) artifact root."""
+def version_storage(
+    store: AbstractRegistryStore, http: RestClientSettings | None = None
+) -> VersionStorage | ObjectVersionStorage:
+    """The immutable storage under the store's artifact root: a local folder, or the object
+    store's `model-versions/` (reached with `http`'s object-store settings)."""
+    if artifact_uri_scheme(store.artifact_root) != "file":
+        repo = get_artifact_repository(f"{store.artifact_root.rstrip('/')}/{STORAGE_DIR}", http)
+        if isinstance(repo, ObjectStoreRepository):
+            return ObjectVersionStorage(repo)
     try:
         root = file_uri_to_path(store.artifact_root)
     except InvalidInput:
@@ -50,12 +59,13 @@ def register_version(
     description: str | None = None,
     user_id: str | None = None,
     progress: ProgressCallback | None = None,
+    http: RestClientSettings | None = None,
 ) -> ModelVersion:
     """Copy `local_dir` into version storage as the next version of `name` (which must exist)."""
     local_dir = Path(local_dir)
     if not (local_dir / MLMODEL_FILE_NAME).is_file():
         raise InvalidInput(f"{source!r} is not a model directory: {str(local_dir)!r} has no {MLMODEL_FILE_NAME} file")
-    storage = version_storage(store)
+    storage = version_storage(store, http)
     storage.sweep_stale_tmp()
     reap_abandoned(store, name)
     mv = store.create_model_version(
@@ -74,9 +84,7 @@ def register_version(
         except BaseException as exc:
             store.fail_model_version(name, mv.version, f"{type(exc).__name__}: {exc}")
             raise
-        return store.finish_model_version(
-            name, mv.version, digest=copy.digest, storage_location=copy.path.resolve().as_uri()
-        )
+        return store.finish_model_version(name, mv.version, digest=copy.digest, storage_location=copy.location)
 
 
 def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
@@ -97,11 +105,13 @@ def reap_abandoned(store: AbstractRegistryStore, name: str) -> list[int]:
     return reaped
 
 
-def release_storage(store: AbstractRegistryStore, digests: list[str | None]) -> None:
+def release_storage(
+    store: AbstractRegistryStore, digests: list[str | None], http: RestClientSettings | None = None
+) -> None:
     """Free stored copies no remaining version points at (after deletes)."""
     if not any(digests):
         return  # NOTE: also the remote registry's case: the server freed its copies itself
-    storage = version_storage(store)
+    storage = version_storage(store, http)
     with storage.lock(exclusive=True):
         for digest in {d for d in digests if d}:
             if not store.digest_in_use(digest):

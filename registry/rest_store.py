@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard.exceptions import InvalidState
 from shipyard.redact import mask_url
+from shipyard.registry.deployments import Deployment, DeploymentReport
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX, AbstractRegistryStore
 from shipyard.tracking.http_settings import RestClientSettings
@@ -274,6 +275,18 @@ class RestRegistryStore(AbstractRegistryStore):
             "POST", "/registered-models/rollback", {k: v for k, v in body.items() if v is not None}, prefix=SHIPYARD_API
         )
         return self._mv(answer["model_version"])
+
+    # --- deployment records (Shipyard's extension paths) -------------------------------------
+    def report_deployment(self, report: DeploymentReport) -> None:
+        self.client.call("POST", "/registered-models/deployments/report", report.to_dict(), prefix=SHIPYARD_API)
+
+    def list_deployments(self, name: str) -> list[Deployment]:
+        answer = self.client.call("GET", "/registered-models/deployments/list", {"name": name}, prefix=SHIPYARD_API)
+        return [Deployment.from_dict(d) for d in answer.get("deployments", [])]
+
+    def remove_deployment(self, server_id: str) -> None:
+        body = {"server_id": server_id}
+        self.client.call("POST", "/registered-models/deployments/remove", body, prefix=SHIPYARD_API)
 
 
 __all__ = ["RestRegistryStore"]

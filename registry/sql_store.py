@@ -31,6 +31,7 @@ from shipyard.registry.entities import (
 )
 from shipyard.registry.search import filter_conditions, order_keys
 from shipyard.registry.sql_deploy import SqlDeployMixin
+from shipyard.registry.sql_deployments import SqlDeploymentsMixin
 from shipyard.registry.sql_rows import latest_versions, model_from_row, versions_from_rows
 from shipyard.registry.store import (
     SEARCH_MODEL_VERSIONS_MAX,
@@ -45,7 +46,7 @@ from shipyard.tracking.sql_paging import fetch_page
 _LISTED = 20
 
 
-class SqlRegistryStore(SqlDeployMixin, AbstractRegistryStore):
+class SqlRegistryStore(SqlDeployMixin, SqlDeploymentsMixin, AbstractRegistryStore):
     """Registry tables in the tracking database (sqlite, PostgreSQL, other SQLAlchemy URLs)."""
 
     def __init__(self, engine: sa.Engine, artifact_root: str) -> None:

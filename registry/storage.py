@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.exceptions import IntegrityError
+from shipyard.exceptions import IntegrityError, InvalidInput
 from shipyard.registry.digest import (
     CHUNK_SIZE,
     DIGEST_PREFIX,
@@ -36,6 +36,7 @@ from shipyard.registry.digest import (
     entry_header,
     iter_entries,
 )
+from shipyard.tracking.artifact_transfer import ObjectStoreRepository
 
 ProgressCallback = Callable[[str, int], None]
 """Called after each file is copied with (relative path, bytes copied)."""
@@ -47,6 +48,12 @@ READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 class StoredCopy:
     digest: str
     path: Path
+    uri: str = ""
+    """Where the copy lives as a URI: `file:///...` here, `s3://...` in an object store."""
+
+    @property
+    def location(self) -> str:
+        return self.uri or self.path.resolve().as_uri()
 
 
 def _fsync_path(path: Path) -> None:
@@ -238,6 +245,73 @@ def _copy_hashing(src: Path, dst: Path, rel: str, h: hashlib._Hash) -> int:
     return copied
 
 
+class ObjectVersionStorage:
+    """`VersionStorage` in an object store (`s3://.../model-versions`, `wasbs://...`): the same
+    layout (`sha256/<hex>/...`) and the same promise, READY only after the copy was verified.
+
+    Write protocol: hash the source, upload it under its digest (in parts), then read every
+    stored object back and hash that; a copy that does not match is deleted and the
+    registration fails. Objects appear one by one, but nobody reads `sha256/<hex>` before a READY
+    row points at it, and a re-registration of the same content re-verifies before reuse.
+    NOTE: object stores keep no empty folders, so a model directory holding one is refused.
+    NOTE: no lock across hosts: freeing a copy while another host registers the same content
+    could remove it; `put` re-verifies, and the version would then fail, not load damaged."""
+
+    def __init__(self, repo: ObjectStoreRepository) -> None:
+        self.repo = repo
+
+    @contextlib.contextmanager
+    def lock(self, *, exclusive: bool) -> Iterator[None]:
+        yield
+
+    def sweep_stale_tmp(self) -> list[Path]:
+        return []  # nothing is staged: objects are written in place under their digest
+
+    def relative_for(self, digest: str) -> str:
+        return f"sha256/{digest_hex(digest)}"
+
+    def stored_digest(self, relative: str) -> str:
+        """The digest of what the store holds under `relative`, streamed back from it."""
+        h = hashlib.sha256()
+        for rel, size in self.repo.tree(relative):
+            inner = rel[len(relative) + 1 :]
+            h.update(entry_header(inner, size))
+            _size, chunks = self.repo.open_chunks(rel)
+            for chunk in chunks:
+                h.update(chunk)
+        return DIGEST_PREFIX + h.hexdigest()
+
+    def put(self, source: str | Path, *, progress: ProgressCallback | None = None) -> StoredCopy:
+        source = Path(source)
+        entries = list(iter_entries(source))
+        empty = [rel for rel, _path, is_dir in entries if is_dir]
+        if empty:
+            raise InvalidInput(
+                f"model directory {str(source)!r} holds empty folders {empty[:3]}; object stores cannot keep them"
+            )
+        digest = compute_digest(source)
+        relative = self.relative_for(digest)
+        uri = f"{self.repo.artifact_uri.rstrip('/')}/{relative}"
+        if self.repo.tree(relative) and self.stored_digest(relative) == digest:
+            return StoredCopy(digest, Path(relative), uri)  # NOTE: same content registered before: reuse it
+        self.repo.delete_artifacts(relative)
+        for rel, path, _is_dir in entries:
+            self.repo.log_artifact(path, f"{relative}/{rel}".rsplit("/", 1)[0])
+            if progress is not None:
+                progress(rel, path.stat().st_size)
+        found = self.stored_digest(relative)
+        if found != digest:
+            self.repo.delete_artifacts(relative)
+            raise IntegrityError(
+                f"copy of {str(source)!r} in {uri} does not match what was read ({found} != {digest}); "
+                "the source changed while it was being registered, or the store lost a write; try again"
+            )
+        return StoredCopy(digest, Path(relative), uri)
+
+    def delete(self, digest: str) -> None:
+        self.repo.delete_artifacts(self.relative_for(digest))
+
+
 def verify_copy(path: Path, digest: str, *, what: str) -> None:
     """Refuse a stored or cached copy whose contents no longer match the registered digest."""
     if not path.is_dir():
@@ -250,4 +324,4 @@ def verify_copy(path: Path, digest: str, *, what: str) -> None:
         )
 
 
-__all__ = ["ProgressCallback", "StoredCopy", "VersionStorage", "pid_alive", "verify_copy"]
+__all__ = ["ObjectVersionStorage", "ProgressCallback", "StoredCopy", "VersionStorage", "pid_alive", "verify_copy"]

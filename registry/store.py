@@ -12,6 +12,7 @@ import functools
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from shipyard.registry.deployments import Deployment, DeploymentReport
 from shipyard.registry.entities import HistoryEntry, ModelVersion, RegisteredModel
 from shipyard.tracking.paging import PagedList
 from shipyard.tracking.store import store_class
@@ -175,6 +176,19 @@ class AbstractRegistryStore(abc.ABC):
     @abc.abstractmethod
     def rollback(self, name: str, stage_or_alias: str, *, user_id: str | None = None) -> ModelVersion:
         """Point a stage or alias back at the version it held before; returns that version."""
+
+    # --- deployment records: who serves what (registry/deployments.py) -----------------------
+    @abc.abstractmethod
+    def report_deployment(self, report: DeploymentReport) -> None:
+        """Replace the reporting server's records; they expire `report.ttl_seconds` from now."""
+
+    @abc.abstractmethod
+    def list_deployments(self, name: str) -> list[Deployment]:
+        """The unexpired records of a registered model."""
+
+    @abc.abstractmethod
+    def remove_deployment(self, server_id: str) -> None:
+        """Forget a server's records (its clean shutdown)."""
 
     def close(self) -> None:  # noqa: B027 - a no-op by default: a store without connections has none to release
         """Release connections (tests and short-lived commands)."""

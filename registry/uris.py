@@ -199,6 +199,21 @@ def local_copy(mv: ModelVersion, *, settings: Settings) -> Path:
     return cache.import_with(mv.digest, fetch)
 
 
+def resolved_version(uri: str, mv: ModelVersion, *, settings: Settings) -> ResolvedModel:
+    """A registered version as a verified local directory and the details that say what it is."""
+    return ResolvedModel(
+        uri=uri,
+        local_path=local_copy(mv, settings=settings),
+        name=mv.name,
+        version=mv.version,
+        stage=mv.current_stage,
+        aliases=tuple(mv.aliases),
+        digest=mv.digest,
+        run_id=mv.run_id,
+        source_uri=mv.source,
+    )
+
+
 def _from_repository(uri: str, repo: ArtifactRepository, relative: str, settings: Settings) -> tuple[Path, str | None]:
     """(local model directory, digest of the fetched copy or None) of `relative` in `repo`: a
     local repository's folder in place; a remote one's fetched into the digest-keyed cache (so
@@ -281,18 +296,7 @@ def resolve_model_uri(
                 text, parsed.logged_model_id, resolve_tracking_uri(tracking_uri, settings), settings
             )
         store = get_registry_store(resolve_registry_uri(registry_uri, settings, tracking_uri), None, http_for(settings))
-        mv = find_version(store, parsed, text)
-        return ResolvedModel(
-            uri=text,
-            local_path=local_copy(mv, settings=settings),
-            name=mv.name,
-            version=mv.version,
-            stage=mv.current_stage,
-            aliases=tuple(mv.aliases),
-            digest=mv.digest,
-            run_id=mv.run_id,
-            source_uri=mv.source,
-        )
+        return resolved_version(text, find_version(store, parsed, text), settings=settings)
     if scheme == RUNS_SCHEME:
         return _resolve_runs(text, resolve_tracking_uri(tracking_uri, settings), settings)
     if scheme in ("", "file"):
@@ -317,4 +321,5 @@ __all__ = [
     "parse_models_uri",
     "parse_runs_uri",
     "resolve_model_uri",
+    "resolved_version",
 ]

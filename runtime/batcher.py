@@ -8,8 +8,11 @@ adds an extra wait for more rows when others are already queued. A request with 
 `max_batch_size` runs alone; a non-batchable model runs request by request, and so does a
 request submitted with `alone=True` (a chat-style body: one whole input, not rows).
 
-Bounds: at most `max_queue` requests wait (beyond it `submit` raises TemporarilyUnavailable); a
-request that waits past its timeout gets DeadlineExceeded and is dropped from the queue.
+Bounds: a request is refused with TemporarilyUnavailable (503 + Retry-After) when `max_queue`
+requests already wait, or when it would wait longer than `max_queue_delay`: the oldest waiting
+request has waited that long already, or the queue holds more than the measured throughput clears
+in that time. So overload sheds at once instead of queueing for seconds. A request that waits past
+its timeout gets DeadlineExceeded and is dropped from the queue.
 Time comes from a monotonic clock. A batch that fails delivers the failure to every request in it.
 """
 
@@ -17,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from shipyard.exceptions import (
     DeadlineExceeded,
@@ -34,6 +38,10 @@ from shipyard.exceptions import (
 from shipyard.runtime.rows import concat_rows, split_rows
 
 logger = logging.getLogger("shipyard.runtime.batcher")
+
+AUTO_QUEUE_DELAY_MIN = 0.5
+"""Seconds: the least wait "auto" allows, so jitter (a busy machine, a new version loading beside
+the old one during a registry swap) does not shed."""
 
 PredictFn = Callable[[Any, "dict[str, Any] | None"], Any]
 StartFn = Callable[..., "asyncio.Future[Any]"]
@@ -68,6 +76,7 @@ class Batcher:
         max_batch_size: int,
         max_batch_delay: float = 0.0,
         max_queue: int = 512,
+        max_queue_delay: float | Literal["auto"] | None = None,
         max_concurrency: int = 1,
         batchable: bool = True,
         clock: Callable[[], float] = time.monotonic,
@@ -81,11 +90,14 @@ class Batcher:
             raise ValueError(f"max_queue must be >= 1, got {max_queue}")
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if isinstance(max_queue_delay, float | int) and max_queue_delay <= 0:
+            raise ValueError(f"max_queue_delay must be > 0 seconds, got {max_queue_delay}")
         self._predict = predict
         self._start_work = start_work
         self.max_batch_size = max_batch_size
         self.max_batch_delay = max_batch_delay
         self.max_queue = max_queue
+        self.max_queue_delay = max_queue_delay
         self.max_concurrency = max_concurrency
         self.batchable = batchable
         self._clock = clock
@@ -95,6 +107,8 @@ class Batcher:
         self._held: list[_Item] | None = None  # a batch waiting out max_batch_delay
         self._idle: asyncio.Event | None = None
         self._closing = False
+        self._batch_time = _BatchTime()
+        self._queued_rows = 0
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -112,6 +126,8 @@ class Batcher:
             raise TemporarilyUnavailable(
                 f"the prediction queue is full ({self.max_queue} requests waiting); retry later"
             )
+        if self.max_queue_delay is not None and self._queue:
+            self._admit(timeout)
         if rows < 0:
             raise ValueError(f"rows must be >= 0, got {rows}")
         loop = asyncio.get_running_loop()
@@ -120,6 +136,7 @@ class Batcher:
         item = _Item(data, rows, params, key, future, self._clock(), alone)
         item.timer = loop.call_later(timeout, _expire, future, timeout)
         self._queue.append(item)
+        self._queued_rows += rows
         self._pump()
         try:
             return await future
@@ -133,6 +150,27 @@ class Batcher:
             self._idle = asyncio.Event()
             self._pump()
             await self._idle.wait()
+
+    def queue_delay_limit(self, timeout: float) -> float:
+        """Seconds a request may wait for predict: `max_queue_delay`, or with "auto" four batches
+        at the measured batch time (at least AUTO_QUEUE_DELAY_MIN), at most half the timeout."""
+        if isinstance(self.max_queue_delay, float | int):
+            return float(self.max_queue_delay)
+        measured = 4 * (self._batch_time.seconds or 0.0)
+        return min(timeout / 2, max(AUTO_QUEUE_DELAY_MIN, measured))
+
+    def _admit(self, timeout: float) -> None:
+        """Shed a request that would wait longer than the queue delay limit before predict starts."""
+        limit = self.queue_delay_limit(timeout)
+        waited = self._clock() - self._queue[0].enqueued
+        batches = math.ceil(self._queued_rows / self.max_batch_size) if self.batchable else len(self._queue)
+        ahead = self._batch_time.wait_for(max(batches, 1), self.max_concurrency)
+        expected = max(waited, ahead)
+        if expected > limit:
+            raise TemporarilyUnavailable(
+                f"the server is overloaded: a request would wait about {expected * 1000:.0f} ms for "
+                f"predict, more than the {limit * 1000:.0f} ms --max-queue-ms allows; retry later"
+            )
 
     # -- dispatch -----------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -168,6 +206,7 @@ class Batcher:
         if self._on_batch is not None:
             self._on_batch(len(live), sum(counts))
         self._running += 1
+        started = self._clock()
         work = self._start_work(
             _predict_batch,
             self._predict,
@@ -176,10 +215,11 @@ class Batcher:
             live[0].params,
             self.batchable and not live[0].alone,
         )
-        work.add_done_callback(lambda done: self._finish(live, done))
+        work.add_done_callback(lambda done: self._finish(live, done, started))
 
-    def _finish(self, live: list[_Item], done: asyncio.Future[Any]) -> None:
+    def _finish(self, live: list[_Item], done: asyncio.Future[Any], started: float) -> None:
         self._running -= 1
+        self._batch_time.observe(self._clock() - started)
         try:
             pieces = done.result()
         except ShipyardError as exc:
@@ -225,9 +265,11 @@ class Batcher:
             item = queue[0]
             if item.future.done():  # timed out while waiting: its work is dropped
                 queue.popleft()
+                self._queued_rows -= item.rows
                 continue
             if head is None:
                 queue.popleft()
+                self._queued_rows -= item.rows
                 taken.append(item)
                 head, rows = item, item.rows
                 if not self.batchable or item.alone or rows >= self.max_batch_size:
@@ -238,9 +280,30 @@ class Batcher:
             if item.params_key != head.params_key or rows + item.rows > self.max_batch_size:
                 break
             queue.popleft()
+            self._queued_rows -= item.rows
             taken.append(item)
             rows += item.rows
         return taken
+
+
+class _BatchTime:
+    """Seconds one predict call takes, smoothed over recent batches (EWMA): under load batches are
+    full, so it is the time a full batch takes, which is what a queue behind it waits for."""
+
+    SMOOTHING = 0.2
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def observe(self, seconds: float) -> None:
+        previous = self.seconds
+        self.seconds = seconds if previous is None else previous + self.SMOOTHING * (seconds - previous)
+
+    def wait_for(self, batches: int, slots: int) -> float:
+        """How long `batches` predict calls take on `slots` slots (0 before the first batch)."""
+        if self.seconds is None:
+            return 0.0
+        return math.ceil(batches / slots) * self.seconds
 
 
 def _predict_batch(predict: PredictFn, parts: list[Any], counts: list[int], params: Any, batchable: bool) -> list[Any]:

@@ -12,18 +12,21 @@ no traceback; a large body is parsed off the event loop (`Workers.run_if_large`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard.exceptions import ShipyardError
+from shipyard.runtime.deadlines import header_values, request_timeout
+from shipyard.runtime.identity import ModelIdentity
+from shipyard.runtime.loaded import LoadedVersion
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.scoring import parse_invocation, predictions_body
 from shipyard.web import ClientGone, error_parts, internal_error_parts, read_asgi_body, send_json
 
 
-def parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, int, Any, bool]:
+def parse_and_prepare(served: LoadedVersion, body: bytes, content_type: str | None) -> tuple[Any, int, Any, bool]:
     """Parse one `/invocations` body and validate it against the signature:
     (prepared, rows, params, whole), `whole` for a chat-style body (run alone, answered unwrapped)."""
     parsed = parse_invocation(body, content_type, served.param_names())
@@ -31,30 +34,66 @@ def parse_and_prepare(served: ServedModel, body: bytes, content_type: str | None
     return prepared, rows, params, parsed.whole
 
 
-class Invocations:
-    """The ASGI app for `POST /invocations` on one served model."""
+async def answer_body(
+    served: ServedModel, version: LoadedVersion, body: bytes, content_type: str | None, timeout: float
+) -> bytes:
+    """The `/invocations` answer of `version` to one body (the caller's, or a shadow's copy of it)."""
+    prepared, rows, params, whole = await served.workers.run_if_large(
+        len(body), parse_and_prepare, version, body, content_type
+    )
+    # NOTE: zero rows answer `[]` on every flavor, without calling the model (which
+    # would raise, or answer in its own shape: docs/mlflow-differences.md).
+    output = (
+        []
+        if rows == 0 and not whole
+        else await version.batcher.submit(prepared, rows, params, timeout=timeout, alone=whole)
+    )
+    return predictions_body(output, wrapped=not whole)
 
-    def __init__(self, served: ServedModel) -> None:
+
+AfterAnswer = Callable[[ModelIdentity, bytes, "str | None", int, bytes], None]
+"""Called once the caller has its answer: (answering version, request body, content type, status,
+answer body); a shadow's copy starts here (`runtime/shadow.py`)."""
+
+VERSION_HEADER = "X-Shipyard-Model-Version"
+"""The answering version, on the answers of a traffic split's routes."""
+
+
+class Invocations:
+    """The ASGI app for `POST /invocations` on one served model.
+
+    `tag_version`: name the answering version in `X-Shipyard-Model-Version` (a split's routes);
+    `after`: see `AfterAnswer`. Both off for a plain model, whose path stays as it was."""
+
+    def __init__(self, served: ServedModel, *, tag_version: bool = False, after: AfterAnswer | None = None) -> None:
         self.served = served
+        self.tag_version = tag_version
+        self.after = after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = self.served
         headers: dict[str, str] | None = None
+        answered: ModelIdentity | None = None
+        body: bytes | None = None
+        content_type: str | None = None
         try:
-            batcher = served.ready_batcher()
-            body, content_type = await read_asgi_body(scope, receive, served.settings.max_body_bytes)
-            prepared, rows, params, whole = await served.workers.run_if_large(
-                len(body), parse_and_prepare, served, body, content_type
-            )
-            output = await batcher.submit(prepared, rows, params, timeout=served.settings.timeout, alone=whole)
-            status, payload = 200, predictions_body(output, wrapped=not whole)
+            # NOTE: one version start to end: a registry swap meanwhile does not mix two models.
+            with served.lease() as version:
+                answered = version.identity
+                timeout = request_timeout(header_values(scope["headers"]), served.settings.timeout)
+                body, content_type = await read_asgi_body(scope, receive, served.settings.max_body_bytes)
+                status, payload = 200, await answer_body(served, version, body, content_type, timeout)
         except ClientGone:
             return
         except ShipyardError as exc:
             status, payload, headers = error_parts(exc)
         except Exception:
             status, payload, headers = internal_error_parts("POST /invocations")
+        if self.tag_version and answered is not None:
+            headers = {**(headers or {}), VERSION_HEADER: answered.version or ""}
         await send_json(send, status, payload, headers)
+        if self.after is not None and answered is not None and body is not None:
+            self.after(answered, body, content_type, status, payload)
 
 
 class FrontDoor:
@@ -73,4 +112,4 @@ class FrontDoor:
         await self.app(scope, receive, send)
 
 
-__all__ = ["FrontDoor", "Invocations", "parse_and_prepare"]
+__all__ = ["VERSION_HEADER", "AfterAnswer", "FrontDoor", "Invocations", "answer_body", "parse_and_prepare"]

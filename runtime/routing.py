@@ -46,6 +46,11 @@ class RouteSpec:
             raise ValueError(f"route {self.method} {self.path}: a direct route needs a fixed path")
 
 
+def path_parameters(template: str) -> list[str]:
+    """The parameter names of a path template, in order (`/v2/models/{name}` -> ["name"])."""
+    return _PARAM.findall(template)
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     """`/v2/models/{name}` -> a regex matching one path segment where each parameter stands."""
     pieces = _PARAM.split(template)  # literal, parameter name, literal, ...
@@ -77,4 +82,4 @@ class RouteLabels:
         return OTHER
 
 
-__all__ = ["OTHER", "RouteLabels", "RouteSpec"]
+__all__ = ["OTHER", "RouteLabels", "RouteSpec", "path_parameters"]

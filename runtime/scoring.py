@@ -20,14 +20,20 @@ becomes a list of records, a Series a list of one-key records, dicts and lists p
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from shipyard.exceptions import SchemaEnforcementError, UnsupportedMediaType
+from shipyard.flavors.json_values import BooleanFree
+from shipyard.runtime.csv_input import CsvTable, cell_value, parse_csv
 from shipyard.web import dumps
+
+if TYPE_CHECKING:
+    from shipyard.flavors.signature import Schema
 
 FORMAT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CHAT_KEYS = ("messages", "prompt", "input")
@@ -83,17 +89,64 @@ def parse_invocation(
     `param_names` are the names in the model's params schema (they split a chat-style body)."""
     mime = media_type(content_type)
     if mime in CSV_TYPES:
-        return ScoringRequest(parse_csv(body), None, "csv")
+        return ScoringRequest(parse_csv(body), None, "csv")  # a CsvTable, read by the schema later
     if mime in PARQUET_TYPES:
         return ScoringRequest(parse_parquet(body), None, "parquet")
+    # NOTE: a body without a `true`/`false` token holds no bool: tensor values then skip the walk
+    # that tells bools from numbers (json_values.BooleanFree); a token inside a string only costs it.
+    boolean_free = b"true" not in body and b"false" not in body
+    return parse_json_payload(loads_exact(body), param_names, boolean_free=boolean_free)
+
+
+def _integer_scan_table() -> bytes:
+    """Digits -> '9', '.' stays, every other byte -> 'x': an integer's digits then follow an 'x'."""
+    table = bytearray(b"x" * 256)
+    for digit in b"0123456789":
+        table[digit] = ord("9")
+    table[ord(".")] = ord(".")
+    return bytes(table)
+
+
+_INTEGER_SCAN = _integer_scan_table()
+_LONG_INTEGER = b"x" + b"9" * 19
+
+
+def _long_digits(body: bytes) -> bool:
+    """A run of 19 digits that is not a fraction's (`0.0012345678901234567` is a float's repr):
+    maybe an integer past int64 (orjson reads ints past 64 bits as floats). NOTE: a translate
+    and a substring search in C, many times faster than a regex over a body full of numbers;
+    an exponent of 19 digits also hits, and only costs the exact parse."""
+    return _LONG_INTEGER in body.translate(_INTEGER_SCAN)
+
+
+def loads_exact(body: bytes) -> Any:
+    """JSON with every integer exact: orjson, and only when the text holds a run of 19 digits
+    the stdlib parser again (Python ints of any size), so the common body pays one regex scan."""
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if not _long_digits(body):
+            raise SchemaEnforcementError(f"the body is not valid JSON: {exc}") from None
+        payload = None  # NOTE: orjson refuses an integer too big for a double (10**400): the stdlib reads it
+    else:
+        if not _long_digits(body):
+            return payload
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise SchemaEnforcementError("the body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise SchemaEnforcementError(f"the body is not valid JSON: {exc}") from None
-    return parse_json_payload(payload, param_names)
 
 
-def parse_json_payload(payload: Any, param_names: frozenset[str] = frozenset()) -> ScoringRequest:
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (orjson refuses them too)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json_payload(
+    payload: Any, param_names: frozenset[str] = frozenset(), *, boolean_free: bool = False
+) -> ScoringRequest:
     if not isinstance(payload, dict):
         raise SchemaEnforcementError(
             f"the body must be a JSON object with one of the keys {list(FORMAT_KEYS)}, got a JSON {_json_kind(payload)}"
@@ -128,14 +181,18 @@ def parse_json_payload(payload: Any, param_names: frozenset[str] = frozenset()) 
     elif fmt == "instances":
         if not isinstance(value, list):
             raise SchemaEnforcementError(f"'instances' must be a list of rows, got a JSON {_json_kind(value)}")
-        data = _records_to_columns(value) if value and isinstance(value[0], dict) else value
+        data = _records_to_columns(value) if value and isinstance(value[0], dict) else _marked(value, boolean_free)
     else:
         if not isinstance(value, (list, dict)):
             raise SchemaEnforcementError(
                 f"'inputs' must be a list of rows or an object name -> values, got a JSON {_json_kind(value)}"
             )
-        data = value
+        data = _marked(value, boolean_free)
     return ScoringRequest(data, params or None, fmt)
+
+
+def _marked(value: Any, boolean_free: bool) -> Any:
+    return BooleanFree(value) if boolean_free and type(value) is list else value
 
 
 def _split_to_columns(value: Any) -> Any:
@@ -193,18 +250,6 @@ def _records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
     return columns
 
 
-def parse_csv(body: bytes) -> Any:
-    """A CSV body with a header line -> a pandas DataFrame."""
-    import io
-
-    import pandas as pd
-
-    try:
-        return pd.read_csv(io.BytesIO(body))
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise SchemaEnforcementError(f"the body is not valid CSV with a header line: {exc}") from None
-
-
 def parse_parquet(body: bytes) -> Any:
     """A Parquet body (as `DataFrame.to_parquet()` writes it) -> a pandas DataFrame."""
     import importlib.util
@@ -229,11 +274,31 @@ def as_frame(parsed: ScoringRequest) -> Any:
     import pandas as pd
 
     data = parsed.data
+    if isinstance(data, CsvTable):
+        return data.frame()
     if parsed.format not in FRAME_FORMATS or isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, dict):  # dataframe_split with columns
         return pd.DataFrame(data, columns=list(data))
     return pd.DataFrame(data)
+
+
+def schema_input(parsed: ScoringRequest, schema: Schema) -> Any:
+    """The data for a model with an input schema: a CSV body read cell by cell as the schema's
+    types (see `csv_input`); every other format as parsed."""
+    data = parsed.data
+    if not isinstance(data, CsvTable):
+        return data
+    if schema.is_tensor_spec():
+        return data.number_rows()
+    types: dict[Any, str] = {}
+    for spec in schema.inputs:
+        type_name = getattr(spec, "type", None)
+        if isinstance(type_name, str):
+            types[spec.name] = type_name
+    if not schema.has_input_names():
+        return [[cell_value(cell, "double") for cell in row] for row in data.rows] if data.rows else []
+    return data.columns(types)
 
 
 def unschematized_input(parsed: ScoringRequest) -> Any:
@@ -312,7 +377,9 @@ __all__ = [
     "jsonable",
     "parse_invocation",
     "parse_json_payload",
+    "loads_exact",
     "parse_parquet",
     "predictions_body",
+    "schema_input",
     "unschematized_input",
 ]

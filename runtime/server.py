@@ -3,7 +3,8 @@
 With `--workers 1` (the default) the app object is handed to one uvicorn server in this process.
 With `--workers N` uvicorn starts N processes; each builds its app through `app_from_env`, from the
 effective settings and the already-resolved model identity handed over in the environment (the
-registry is asked once, by the parent).
+registry is asked once, by the parent), and counts its metrics into one directory shared by all
+workers, so `/metrics` is the whole server's.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import signal
+from pathlib import Path
 
 from starlette.types import ASGIApp
 
 from shipyard.runtime.app import create_app
-from shipyard.runtime.model import ModelIdentity, resolve_model
+from shipyard.runtime.metrics_shared import shared_metrics_directory
+from shipyard.runtime.model import ModelIdentity
+from shipyard.runtime.model_set import resolve_placements
 from shipyard.runtime.settings import ServeSettings
 from shipyard.web import Launch, configure_logging, handed_over, run_one, run_workers
 
@@ -39,19 +43,25 @@ def launch_of(settings: ServeSettings) -> Launch:
 def serve(settings: ServeSettings) -> None:
     """Resolve the model, print the effective settings once, and serve until SIGTERM/SIGINT."""
     configure_logging(settings.log_level)
-    identity = resolve_model(settings.model_uri, name=settings.name, settings=settings.base)
+    identities = [placement.identity for placement in resolve_placements(settings)]
     effective = settings.public_dump()  # NOTE: masked; the hand-off below carries the real URLs
     logger.info("shipyard serve settings: %s", json.dumps(effective, sort_keys=True))
-    logger.info("serving model: %s", json.dumps(identity.to_dict(), sort_keys=True))
+    for identity in identities:
+        logger.info("serving model: %s", json.dumps(identity.to_dict(), sort_keys=True))
     # NOTE: uvicorn re-raises SIGTERM after its graceful shutdown; a no-op handler installed first
     # is what it restores and re-raises into, so a drained server exits 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
     launch = launch_of(settings)
     if settings.workers == 1:
-        run_one(create_app(settings, identity), launch)
+        run_one(create_app(settings, *identities), launch)
         return
-    handoff = {"settings": settings.model_dump(mode="json"), "identity": identity.to_dict()}
-    run_workers("shipyard.runtime.server:app_from_env", launch, env=HANDOFF_ENV, handoff=handoff)
+    with shared_metrics_directory() as metrics_dir:
+        handoff = {
+            "settings": settings.model_dump(mode="json"),
+            "identities": [identity.to_dict() for identity in identities],
+            "metrics_dir": str(metrics_dir),
+        }
+        run_workers("shipyard.runtime.server:app_from_env", launch, env=HANDOFF_ENV, handoff=handoff)
 
 
 def app_from_env() -> ASGIApp:
@@ -59,7 +69,8 @@ def app_from_env() -> ASGIApp:
     handoff = handed_over(HANDOFF_ENV)
     settings = ServeSettings.model_validate(handoff["settings"])
     configure_logging(settings.log_level)
-    return create_app(settings, ModelIdentity.from_dict(handoff["identity"]))
+    identities = [ModelIdentity.from_dict(data) for data in handoff["identities"]]
+    return create_app(settings, *identities, metrics_dir=Path(handoff["metrics_dir"]))
 
 
 __all__ = ["HANDOFF_ENV", "app_from_env", "launch_of", "serve"]

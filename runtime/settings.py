@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shipyard.runtime.model_list import ModelEntry
 from shipyard.settings import Settings, env
 
 
@@ -48,6 +49,16 @@ class ServeSettings(BaseSettings):
     model_uri: str = ""
     """What to serve: a local directory, file://, models:/name/<version|stage|@alias> or runs:/."""
 
+    models: tuple[ModelEntry, ...] = ()
+    """Several models in one server (`-m` repeated, `--models FILE`); empty: `model_uri` alone."""
+
+    follow: bool | None = None
+    """Watch the registry and swap to the version a stage, alias or `latest` names when it moves;
+    None: on for those URIs, off for the rest (True with a fixed URI is an error)."""
+
+    poll_interval: float = Field(default=5.0, gt=0)
+    """Seconds between two looks at the registry when following."""
+
     name: str | None = None
     """Model name in /version, /v2 and metrics; default: registered name, else directory name."""
 
@@ -58,7 +69,8 @@ class ServeSettings(BaseSettings):
     """Server processes, each with its own model copy (memory!); 1 keeps batching effective."""
 
     threads: int = Field(default_factory=default_threads, ge=1)
-    """Threads that run predict off the event loop (the pool in runtime/workers.py)."""
+    """Threads that run predict off the event loop (the pool in runtime/workers.py), and so the
+    most predict calls running at once per model (the batcher's `max_concurrency`)."""
 
     intra_op_threads: int = Field(default_factory=default_intra_op_threads, ge=1)
     """Intra-op threads of the model runtime (onnxruntime with spinning off; torch, process-wide)."""
@@ -71,6 +83,10 @@ class ServeSettings(BaseSettings):
 
     max_queue: int = Field(default=512, ge=1)
     """Requests waiting for predict; past it the server answers 503 with Retry-After."""
+
+    max_queue_ms: float | None = Field(default=None, gt=0)
+    """Longest wait for predict before 503 + Retry-After; None: four batches at the measured batch
+    time, at least 500 ms, at most half the timeout (so overload sheds instead of queueing)."""
 
     timeout: float = Field(
         default=60.0, gt=0, validation_alias=env("SHIPYARD_TIMEOUT", "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT")
@@ -89,6 +105,12 @@ class ServeSettings(BaseSettings):
 
     graceful_timeout: float | None = Field(default=None, gt=0)
     """Seconds to finish in-flight requests after SIGTERM; None waits for all of them."""
+
+    @model_validator(mode="after")
+    def _one_way_to_name_models(self) -> ServeSettings:
+        if self.models and self.model_uri:
+            raise ValueError("give either one model (model_uri) or several (models), not both")
+        return self
 
     def public_dump(self) -> dict[str, Any]:
         """The effective settings for the start-up log line, URL passwords masked."""

@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.exceptions import ResourceNotFound, SchemaEnforcementError
+from shipyard.runtime.deadlines import header_values, request_timeout
+from shipyard.runtime.loaded import LoadedVersion
 from shipyard.runtime.model import ServedModel
-from shipyard.runtime.state import served_model
+from shipyard.runtime.state import routed_model
 from shipyard.version import __version__
 from shipyard.web import json_response, read_body
 
@@ -73,18 +75,18 @@ def _tensor_meta(schema: Any, prefix: str) -> list[dict[str, Any]]:
 
 
 def _check_name(request: Request) -> ServedModel:
-    served = served_model(request)
-    name = request.path_params["name"]
-    if name != served.identity.name:
-        raise ResourceNotFound(f"model {name!r} is not served here; this server serves {served.identity.name!r}")
     version = request.path_params.get("version")
+    served = routed_model(request, request.path_params["name"], version)
+    name = served.identity.name
     if version is not None and version != (served.identity.version or "1"):
         raise ResourceNotFound(f"model {name!r} version {version!r} is not served here")
     return served
 
 
 async def server_metadata(request: Request) -> Response:
-    return json_response({"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"]})
+    return json_response(
+        {"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data", "model_repository"]}
+    )
 
 
 async def model_metadata(request: Request) -> Response:
@@ -164,7 +166,7 @@ def _tensor(item: Any, index: int, binary: bytes, offset: int) -> tuple[str, np.
     return name, array.reshape(shape), offset
 
 
-def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
+def _model_input(served: LoadedVersion, tensors: dict[str, np.ndarray]) -> Any:
     """Map named tensors onto what `prepare_input` takes for this model's signature."""
     signature = served.signature
     schema = signature.inputs if signature is not None else None
@@ -178,7 +180,7 @@ def _model_input(served: ServedModel, tensors: dict[str, np.ndarray]) -> Any:
     return tensors
 
 
-def _outputs(served: ServedModel, output: Any) -> list[dict[str, Any]]:
+def _outputs(served: LoadedVersion, output: Any) -> list[dict[str, Any]]:
     signature = served.signature
     schema = signature.outputs if signature is not None else None
     default = "predictions"
@@ -202,7 +204,7 @@ def _outputs(served: ServedModel, output: Any) -> list[dict[str, Any]]:
 
 
 def parse_infer(
-    served: ServedModel, body: bytes, header_length: str | None
+    served: LoadedVersion, body: bytes, header_length: str | None
 ) -> tuple[dict[str, Any], Any, int, dict[str, Any] | None]:
     """Decode one V2 body and validate it against the signature: (payload, prepared, rows, params)."""
     payload, binary = _decode(body, header_length)
@@ -219,17 +221,18 @@ def parse_infer(
 
 async def infer(request: Request) -> Response:
     served = _check_name(request)
-    batcher = served.ready_batcher()
-    body = await read_body(request, served.settings.max_body_bytes)
-    header_length = request.headers.get(BINARY_HEADER)
-    payload, prepared, rows, params = await served.workers.run_if_large(
-        len(body), parse_infer, served, body, header_length
-    )
-    output = await batcher.submit(prepared, rows, params, timeout=served.settings.timeout)
+    with served.lease() as version:  # NOTE: one version start to end, whatever a swap does meanwhile
+        timeout = request_timeout(header_values(request.scope["headers"]), served.settings.timeout)
+        body = await read_body(request, served.settings.max_body_bytes)
+        header_length = request.headers.get(BINARY_HEADER)
+        payload, prepared, rows, params = await served.workers.run_if_large(
+            len(body), parse_infer, version, body, header_length
+        )
+        output = await version.batcher.submit(prepared, rows, params, timeout=timeout)
     answer: dict[str, Any] = {
-        "model_name": served.identity.name,
-        "model_version": served.identity.version or "1",
-        "outputs": _outputs(served, output),
+        "model_name": version.identity.name,
+        "model_version": version.identity.version or "1",
+        "outputs": _outputs(version, output),
     }
     if "id" in payload:
         answer["id"] = payload["id"]

@@ -62,14 +62,19 @@ def api_routes(limit: int) -> list[BaseRoute]:
 def create_app(settings: ServerSettings, context: ServerContext | None = None) -> Starlette:
     """The ASGI app; opens (and migrates) the stores unless a context is given."""
     middleware: list[Middleware] = []
+    prefix = settings.static_prefix
     if settings.auth_token_file is not None:
-        middleware.append(Middleware(AuthMiddleware, tokens=read_tokens(settings.auth_token_file)))
+        middleware.append(Middleware(AuthMiddleware, tokens=read_tokens(settings.auth_token_file), prefix=prefix))
     elif settings.basic_auth_file is not None:
-        middleware.append(Middleware(AuthMiddleware, users=read_users(settings.basic_auth_file)))
+        middleware.append(Middleware(AuthMiddleware, users=read_users(settings.basic_auth_file), prefix=prefix))
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), Route("/version", version, methods=["GET"])]
     routes += api_routes(settings.max_body_bytes)
     routes += ui.routes()
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+    if prefix:
+        # MLflow's --static-prefix: every route (API, UI, health) lives under the prefix; /health
+        # also stays at the root, for probes that know nothing of the proxy path.
+        routes = [Route("/health", health, methods=["GET"]), Mount(prefix, routes=routes)]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.ctx = context or ServerContext.open(settings)
     return app

@@ -30,6 +30,7 @@ from shipyard.exceptions import (
     ShipyardError,
 )
 from shipyard.registry.registration import STORAGE_DIR
+from shipyard.server import artifact_proxy_store
 from shipyard.server.context import INTERNAL_DIR, context_of
 from shipyard.tracking.artifacts import confined, safe_relative_path
 from shipyard.web import error_response, internal_error_response, json_response
@@ -43,6 +44,16 @@ def _target(root: Path, relative: str) -> Path:
     if relative.split("/", 1)[0] == INTERNAL_DIR:
         raise ArtifactPathError(f"path {relative!r} is reserved for the server's own files")
     return confined(root, relative, what="path")
+
+
+USER_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+"""NOTE: artifacts are the users' files (HTML too): never let one script this origin."""
+
+
+def _not_internal(relative: str) -> str:
+    if relative.split("/", 1)[0] == INTERNAL_DIR:
+        raise ArtifactPathError(f"path {relative!r} is reserved for the server's own files")
+    return relative
 
 
 def _relative(raw: str) -> str:
@@ -59,7 +70,8 @@ def _part_file(root: Path, relative: str, target: Path) -> Path:
     except OSError as error:  # e.g. a file already sits where a folder is needed
         raise InvalidInput(f"path {relative!r} cannot be created: {error.strerror}") from None
     confined(root, relative, what="path")  # again, after mkdir
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+    # NOTE: not named after the target: a 255-byte name plus a suffix would pass NAME_MAX.
+    return target.with_name(f".upload-{uuid.uuid4().hex}.part")
 
 
 async def _receive(request: Request, tmp: Path, limit: int) -> None:
@@ -87,12 +99,16 @@ async def upload(request: Request) -> Response:
             raise InvalidInput("path must name a file, got the artifact root")
         if relative.split("/", 1)[0] == STORAGE_DIR:
             raise PermissionDenied(f"{STORAGE_DIR}/ holds immutable registered versions; it cannot be written")
-        root = context_of(request).artifact_root
-        target = await run_in_threadpool(_target, root, relative)
+        _not_internal(relative)
         limit = context_of(request).settings.max_artifact_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestTooLarge(f"artifact of {declared} bytes is over the limit of {limit} bytes")
+        store = context_of(request).store
+        if store is not None:
+            return await artifact_proxy_store.upload(request, store, relative, limit)
+        root = context_of(request).artifact_root
+        target = await run_in_threadpool(_target, root, relative)
         tmp = await run_in_threadpool(_part_file, root, relative, target)
         try:
             await _receive(request, tmp, limit)
@@ -108,8 +124,15 @@ async def upload(request: Request) -> Response:
 
 async def download_or_list(request: Request) -> Response:
     try:
-        root = context_of(request).artifact_root
         raw = request.path_params.get("path")
+        store = context_of(request).store
+        if store is not None:
+            relative = _not_internal(_relative(raw if raw is not None else request.query_params.get("path", "")))
+            if raw is None:
+                return await run_in_threadpool(artifact_proxy_store.listing, store, relative)
+            headers = {**USER_FILE_HEADERS, "Content-Disposition": content_disposition(relative.rsplit("/", 1)[-1])}
+            return await run_in_threadpool(artifact_proxy_store.download_or_list, store, relative, headers)
+        root = context_of(request).artifact_root
         if raw is None:
             return await run_in_threadpool(_list, root, _relative(request.query_params.get("path", "")))
         return await run_in_threadpool(_download_or_list, root, _relative(raw))
@@ -125,12 +148,7 @@ def _download_or_list(root: Path, relative: str) -> Response:
         return _list(root, relative)
     if not target.is_file():
         raise ResourceNotFound(f"artifact {relative!r} does not exist")
-    # NOTE: artifacts are the users' files (HTML too): never let one script this origin.
-    headers = {
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox",
-        "Content-Disposition": content_disposition(target.name),
-    }
+    headers = {**USER_FILE_HEADERS, "Content-Disposition": content_disposition(target.name)}
     return FileResponse(target, headers=headers)
 
 
@@ -179,7 +197,11 @@ async def delete(request: Request) -> Response:
         relative = _relative(request.path_params["path"])
         if not relative or relative.split("/", 1)[0] == STORAGE_DIR:
             raise PermissionDenied(f"path {relative!r} cannot be deleted through the proxy")
-        await run_in_threadpool(_delete, context_of(request).artifact_root, relative)
+        store = context_of(request).store
+        if store is not None:
+            await run_in_threadpool(artifact_proxy_store.delete, store, _not_internal(relative))
+        else:
+            await run_in_threadpool(_delete, context_of(request).artifact_root, relative)
     except ShipyardError as error:
         return error_response(error)
     return json_response({})

@@ -24,15 +24,19 @@ def has_scheme(uri: str) -> bool:
 
 
 class ArtifactUris:
-    """The translation for one server, whose artifacts all live under `root`."""
+    """The translation for one server, whose artifacts all live under `root` (a local folder) or
+    under `root_uri` in an object store (`s3://bucket/path`; then `root` is None)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.root_uri = path_to_file_uri(self.root)
+    def __init__(self, root: Path | None, *, root_uri: str | None = None, serve: bool = True) -> None:
+        """`serve=False` (`--no-serve-artifacts`): clients are told the real locations."""
+        self.root = root.resolve() if root is not None else None
+        self.root_uri = path_to_file_uri(self.root) if self.root is not None else (root_uri or "").rstrip("/")
+        self.serve = serve
 
     def to_client(self, uri: str | None) -> str | None:
-        """`file:///root/x` -> `mlflow-artifacts:/x`; other locations are passed through."""
-        if not uri:
+        """`file:///root/x` (or `s3://bucket/root/x`) -> `mlflow-artifacts:/x`; other locations,
+        and every location when artifacts are not served, are passed through."""
+        if not uri or not self.serve:
             return uri
         if uri == self.root_uri or uri.startswith(self.root_uri + "/"):
             return f"{PROXY_SCHEME}:/{uri[len(self.root_uri) :].lstrip('/')}"
@@ -49,7 +53,10 @@ class ArtifactUris:
             # NOTE: MLflow resolves a relative location against the server's working directory;
             # Shipyard writes only under its artifact root, so it resolves it against the root.
             return safe_relative_path(uri, what=what)
-        if uri.startswith("file:") or not has_scheme(uri):
+        if self.root is None:
+            if uri == self.root_uri or uri.startswith(self.root_uri + "/"):
+                return safe_relative_path(uri[len(self.root_uri) :].lstrip("/"), what=what)
+        elif uri.startswith("file:") or not has_scheme(uri):
             path = file_uri_to_path(uri).resolve()
             if path == self.root or self.root in path.parents:
                 return path.relative_to(self.root).as_posix()
@@ -59,11 +66,15 @@ class ArtifactUris:
         )
 
     def to_server(self, uri: str, *, what: str) -> str:
-        """A client's `mlflow-artifacts:/x` -> `file:///root/x` (refusing escapes)."""
+        """A client's `mlflow-artifacts:/x` -> `file:///root/x` or `s3://bucket/root/x` (refusing escapes)."""
         relative = self.relative_of(uri, what=what)
+        if self.root is None:
+            return f"{self.root_uri}/{relative}" if relative else self.root_uri
         return path_to_file_uri(confined(self.root, relative, what=what))
 
     def local_path(self, uri: str, *, what: str) -> Path:
+        if self.root is None:
+            raise InvalidInput(f"{what} {uri!r}: this server keeps artifacts in {self.root_uri}, not in a local folder")
         return confined(self.root, self.relative_of(uri, what=what), what=what)
 
 

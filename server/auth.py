@@ -22,6 +22,7 @@ import orjson
 from shipyard.exceptions import InvalidInput
 
 OPEN_PATHS = ("/health", "/login", "/static/style.css")
+"""Paths (after the `--static-prefix`) answered without credentials."""
 TOKEN_COOKIE = "shipyard_token"
 
 
@@ -71,8 +72,11 @@ def _cookie(scope: dict[str, Any], name: str) -> bytes | None:
 class AuthMiddleware:
     """Pure ASGI middleware (no per-request objects on the hot path)."""
 
-    def __init__(self, app: Any, *, tokens: list[str] | None = None, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app: Any, *, tokens: list[str] | None = None, users: dict[str, str] | None = None, prefix: str = ""
+    ) -> None:
         self.app = app
+        self.prefix = prefix
         self.tokens = [t.encode() for t in tokens or []]
         self.users = users or {}
 
@@ -98,7 +102,13 @@ class AuthMiddleware:
         return None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if self.prefix and path.startswith(self.prefix + "/"):
+            path = path[len(self.prefix) :]
+        if path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
@@ -107,12 +117,12 @@ class AuthMiddleware:
             header = b"Bearer " + token if token else b""
         user = self._user(header) if header else None
         if user is None:
-            if self.tokens and scope["method"] == "GET" and not scope["path"].startswith(("/api/", "/ajax-api/")):
+            if self.tokens and scope["method"] == "GET" and not path.startswith(("/api/", "/ajax-api/")):
                 await send(
                     {
                         "type": "http.response.start",
                         "status": 303,
-                        "headers": [(b"location", b"/login"), (b"content-length", b"0")],
+                        "headers": [(b"location", f"{self.prefix}/login".encode()), (b"content-length", b"0")],
                     }
                 )
                 await send({"type": "http.response.body", "body": b""})

@@ -1,6 +1,10 @@
-"""Metric charts as inline SVG, rendered on the server (no JavaScript library, nothing to fetch).
+"""What the page's metric charts receive: each run's history of one metric, downsampled on the
+server so that a page stays light while every spike survives.
 
-One chart per metric key; each run is one polyline over steps, so several runs overlay.
+The drawing is done in the browser by the vendored uPlot (`static/vendor/uplot/`); this module
+only decides which points travel. Downsampling keeps the minimum and the maximum of each bucket
+(plus the first and last point), so a single outlier among 5,000 steps is still on the chart;
+evenly spaced thinning would drop it.
 """
 
 from __future__ import annotations
@@ -8,14 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+from typing import Any
 
 from shipyard.tracking.entities import Metric
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-WIDTH, HEIGHT = 560, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
 MAX_POINTS = 2000
+"""Most points of one series sent to a page."""
 
 
 @dataclass(frozen=True)
@@ -24,81 +26,50 @@ class Series:
     points: Sequence[Metric]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+def downsample(values: Sequence[float], most: int = MAX_POINTS) -> list[int]:
+    """Indices (ascending) of at most `most` points of `values` keeping each bucket's min and max.
 
-
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    if high == low:
-        return [low]
-    return [low + (high - low) * i / (count - 1) for i in range(count)]
-
-
-def thin(points: list[tuple[int, float]], most: int = MAX_POINTS) -> list[tuple[int, float]]:
-    """At most `most` points, evenly spaced, always keeping the last (a page stays light)."""
-    if len(points) <= most:
-        return points
-    stride = math.ceil(len(points) / most)
-    kept = points[::stride]
-    return kept if kept[-1] == points[-1] else [*kept, points[-1]]
-
-
-def render_chart(key: str, series: Sequence[Series]) -> str:
-    """An `<svg>` of every series' finite values of metric `key` over steps."""
-    finite = [(m.step, m.value) for s in series for m in s.points if math.isfinite(m.value)]
-    title = f"<title>{escape(key)}</title>"
-    if not finite:
-        return (
-            f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" role="img">{title}'
-            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no finite values</text></svg>'
-        )
-    x_low, x_high = min(x for x, _ in finite), max(x for x, _ in finite)
-    y_low, y_high = min(y for _, y in finite), max(y for _, y in finite)
-    if y_low == y_high:
-        y_low, y_high = y_low - 1, y_high + 1
-    if x_low == x_high:
-        x_low, x_high = x_low - 1, x_high + 1
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def sx(x: float) -> float:
-        return LEFT + (x - x_low) / (x_high - x_low) * plot_w
-
-    def sy(y: float) -> float:
-        return TOP + plot_h - (y - y_low) / (y_high - y_low) * plot_h
-
-    parts = [
-        f'<svg class="chart" data-metric="{escape(key)}" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">{title}',
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="plot"/>',
-    ]
-    for tick in _ticks(y_low, y_high):
-        y = sy(tick)
-        parts.append(
-            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt(tick)}</text>'
-        )
-    for tick in _ticks(x_low, x_high):
-        x = sx(tick)
-        parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" class="tick">{_fmt(tick)}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle" class="axis">step</text>')
-    for index, one in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
-        points = thin(sorted((m.step, m.value) for m in one.points if math.isfinite(m.value)))
-        if not points:
+    NOTE: `most` below 4 cannot keep both ends and an extreme, so it is refused."""
+    if most < 4:
+        raise ValueError(f"most must be at least 4, got {most}")
+    count = len(values)
+    if count <= most:
+        return list(range(count))
+    buckets = (most - 2) // 2
+    kept = {0, count - 1}
+    size = (count - 2) / buckets
+    for bucket in range(buckets):
+        start = 1 + int(bucket * size)
+        stop = max(start + 1, 1 + int((bucket + 1) * size))
+        window = range(start, min(stop, count - 1))
+        if not window:
             continue
-        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-        label = escape(one.label)
-        if len(points) > 1:
-            parts.append(
-                f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" data-run="{label}"/>'
-            )
-        for x, y in points if len(points) <= 50 else points[-1:]:
-            parts.append(
-                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}">'
-                f"<title>{label} step {x}: {_fmt(y)}</title></circle>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+        kept.add(min(window, key=values.__getitem__))
+        kept.add(max(window, key=values.__getitem__))
+    return sorted(kept)
 
 
-__all__ = ["MAX_POINTS", "PALETTE", "Series", "render_chart", "thin"]
+def series_data(series: Series, most: int = MAX_POINTS) -> dict[str, Any]:
+    """One run's finite points, ordered by step then time, downsampled; JSON-ready columns."""
+    finite = sorted(
+        ((m.step, m.timestamp, m.value) for m in series.points if math.isfinite(m.value)),
+        key=lambda point: (point[0], point[1]),
+    )
+    values = [value for _, _, value in finite]
+    kept = downsample(values, most)
+    return {
+        "label": series.label,
+        "step": [finite[i][0] for i in kept],
+        "time": [finite[i][1] for i in kept],
+        "value": [values[i] for i in kept],
+        "total": len(series.points),
+        "dropped_non_finite": len(series.points) - len(finite),
+    }
+
+
+def chart_data(key: str, series: Sequence[Series], most: int = MAX_POINTS) -> dict[str, Any]:
+    """Everything one chart of metric `key` needs, for the page's embedded JSON."""
+    return {"key": key, "series": [series_data(one, most) for one in series]}
+
+
+__all__ = ["MAX_POINTS", "Series", "chart_data", "downsample", "series_data"]

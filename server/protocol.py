@@ -21,10 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.exceptions import InvalidInput
+from shipyard.tracking import validation
 from shipyard.web import guarded, json_response, read_body
 
 T = TypeVar("T")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_EXACT_FLOAT_INT = 2**53
 
 
 def missing_value(name: str) -> InvalidInput:
@@ -96,6 +98,13 @@ class Fields:
             raise invalid_value(name, value, "it must be an integer") from None
         if isinstance(value, float) and number != value:
             raise invalid_value(name, value, "it must be an integer")
+        if isinstance(value, float) and abs(number) > _EXACT_FLOAT_INT:
+            # NOTE: JSON integers past int64 arrive as floats (orjson), rounded: -2**63-1 reads as
+            # -2**63, in range. A float this large is not an exact integer: refuse it.
+            raise invalid_value(name, value, "it must be an integer between -2^63 and 2^63-1 (written as an integer)")
+        if not validation.INT64_MIN <= number <= validation.INT64_MAX:
+            # NOTE: a database's BIGINT stops here; past it sqlite raises OverflowError (a 500).
+            raise invalid_value(name, value, "it must be an integer between -2^63 and 2^63-1")
         return number
 
     def float(self, name: builtins.str, *, required: bool = True) -> Any:
@@ -190,7 +199,7 @@ class Page:
     def of(cls, fields: Fields, default_size: int) -> Page:
         size = check_max_results(fields.int("max_results", default_size), SEARCH_MAX)
         token = fields.str("page_token", "0")
-        if not token.isdigit():
+        if not token.isdigit() or len(token) > 18:
             raise invalid_value("page_token", token, "it is not a token this server issued")
         return cls(int(token), size)
 

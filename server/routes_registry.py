@@ -7,11 +7,14 @@ under its artifact root, so clients need no shared filesystem.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
 from shipyard.exceptions import ResourceNotFound
+from shipyard.registry.deployments import deployments_json, report_from_dict
 from shipyard.registry.registration import register_version, release_storage
 from shipyard.registry.store import SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_MAX
 from shipyard.server.context import ServerContext, context_of, user_of
@@ -19,6 +22,7 @@ from shipyard.server.paging import next_page, page_request
 from shipyard.server.protocol import Fields
 from shipyard.server.serialize import model_version_json, registered_model_json
 from shipyard.server.version_sources import source_directory
+from shipyard.server.version_sources_store import fetch_source, store_source_uri
 
 
 def _name(fields: Fields) -> str:
@@ -61,7 +65,7 @@ def update_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
 
 def delete_registered_model(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    release_storage(ctx.registry, list(ctx.registry.delete_registered_model(_name(fields))))
+    release_storage(ctx.registry, list(ctx.registry.delete_registered_model(_name(fields))), ctx.http)
     return {}
 
 
@@ -117,19 +121,29 @@ def create_model_version(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     name, source = _name(fields), str(fields.str("source", required=True))
     run_id = fields.str("run_id")
-    directory, source_run = source_directory(ctx, source, run_id, fields.str("model_id"))
-    if not directory.is_dir():
-        raise ResourceNotFound(f"source {source!r} names no model directory on this server")
-    mv = register_version(
-        ctx.registry,
-        name,
-        directory,
-        source=source,
-        run_id=run_id or source_run,
-        tags=dict(fields.key_values("tags")) or None,
-        description=fields.str("description"),
-        user_id=user_of(request, fields.str("user_id")),
-    )
+    fetched: Path | None = None
+    if ctx.store is not None and (not source.startswith("models:/") or source.startswith("models:/m-")):
+        uri, source_run = store_source_uri(ctx, source, run_id, fields.str("model_id"))
+        directory = fetched = fetch_source(ctx, uri)
+    else:
+        directory, source_run = source_directory(ctx, source, run_id, fields.str("model_id"))
+    try:
+        if not directory.is_dir():
+            raise ResourceNotFound(f"source {source!r} names no model directory on this server")
+        mv = register_version(
+            ctx.registry,
+            name,
+            directory,
+            source=source,
+            run_id=run_id or source_run,
+            tags=dict(fields.key_values("tags")) or None,
+            description=fields.str("description"),
+            user_id=user_of(request, fields.str("user_id")),
+            http=ctx.http,
+        )
+    finally:
+        if fetched is not None:
+            shutil.rmtree(fetched.parent, ignore_errors=True)
     return _mv(ctx, mv)
 
 
@@ -145,7 +159,7 @@ def update_model_version(fields: Fields, request: Request) -> dict[str, Any]:
 
 def delete_model_version(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    release_storage(ctx.registry, [ctx.registry.delete_model_version(_name(fields), _version(fields))])
+    release_storage(ctx.registry, [ctx.registry.delete_model_version(_name(fields), _version(fields))], ctx.http)
     return {}
 
 
@@ -205,6 +219,20 @@ def digest_in_use(fields: Fields, request: Request) -> dict[str, Any]:
     return {"in_use": context_of(request).registry.digest_in_use(fields.str("digest", required=True))}
 
 
+def report_deployment(fields: Fields, request: Request) -> dict[str, Any]:
+    context_of(request).registry.report_deployment(report_from_dict(fields.data))
+    return {}
+
+
+def list_deployments(fields: Fields, request: Request) -> dict[str, Any]:
+    return deployments_json(context_of(request).registry.list_deployments(_name(fields)))
+
+
+def remove_deployment(fields: Fields, request: Request) -> dict[str, Any]:
+    context_of(request).registry.remove_deployment(fields.str("server_id", required=True))
+    return {}
+
+
 ROUTES: list[tuple[str, str, Any]] = [
     ("/registered-models/create", "POST", create_registered_model),
     ("/registered-models/get", "GET", get_registered_model),
@@ -236,6 +264,9 @@ SHIPYARD_ROUTES: list[tuple[str, str, Any]] = [
     ("/registered-models/history", "GET", history),
     ("/registered-models/rollback", "POST", rollback),
     ("/model-versions/digest-in-use", "GET", digest_in_use),
+    ("/registered-models/deployments/report", "POST", report_deployment),
+    ("/registered-models/deployments/list", "GET", list_deployments),
+    ("/registered-models/deployments/remove", "POST", remove_deployment),
 ]
 
 

@@ -165,13 +165,16 @@ def _write(request: Request, run_id: str, metrics: list[Metric], params: list[Pa
 def _metric(item: Any, where: str) -> Metric:
     if not isinstance(item, dict):
         raise InvalidInput(f"{where} must be an object with key, value, timestamp and step")
-    item_fields = Fields(item)
-    key = validation.check_key(item_fields.str("key", required=True))
+    # NOTE: in a batch, fields are named by where they are (`metrics[3].step`), so an error says
+    # which one; log-metric's own are MLflow's bare names (`step`).
+    prefix = f"{where}." if where.startswith("metrics[") else ""
+    item_fields = Fields({f"{prefix}{name}": value for name, value in item.items()})
+    key = validation.check_key(item_fields.str(f"{prefix}key", required=True))
     return Metric(
         key,
         to_float(item.get("value"), f"{where}.value"),
-        item_fields.int("timestamp", int(time.time() * 1000)),
-        item_fields.int("step", 0),
+        item_fields.int(f"{prefix}timestamp", int(time.time() * 1000)),
+        item_fields.int(f"{prefix}step", 0),
     )
 
 
@@ -250,7 +253,7 @@ def list_run_artifacts(fields: Fields, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     info = ctx.tracking.get_run(run_id_of(fields)).info
     path = safe_relative_path(fields.str("path"), what="path")
-    files = get_artifact_repository(info.artifact_uri).list_artifacts(path or None)
+    files = get_artifact_repository(info.artifact_uri, ctx.http).list_artifacts(path or None)
     return {
         "root_uri": ctx.uris.to_client(info.artifact_uri),
         "files": [

@@ -16,6 +16,8 @@ from shipyard.redact import mask_url
 from shipyard.settings import Settings, env
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+OBJECT_STORE_SCHEMES = ("s3", "wasbs")
+"""Artifact roots the server keeps in an object store instead of a local folder."""
 
 
 class ServerSettings(BaseSettings):
@@ -67,19 +69,47 @@ class ServerSettings(BaseSettings):
 
     log_level: str = "info"
 
+    static_prefix: str = ""
+    """Path prefix of every route (MLflow's `--static-prefix`), for a server behind a proxy path."""
+
+    serve_artifacts: bool = True
+    """MLflow's `--serve-artifacts` (the default): clients are told `mlflow-artifacts:/` URIs and
+    every byte goes through this server's proxy. False (`--no-serve-artifacts`): clients are
+    told the store's own URIs (`s3://...`) and read and write it with their own credentials."""
+
     @field_validator("default_artifact_root")
     @classmethod
     def _local_folder(cls, value: str) -> str:
-        """A folder path, or a `file:` URI turned into one; any other URI is refused by name."""
+        """A folder path, a `file:` URI turned into one, or an object store URI (`s3://`,
+        `wasbs://`); any other URI is refused by name."""
         parsed = urlparse(value)
         if parsed.scheme == "file":
             return unquote(parsed.path)
+        if parsed.scheme.lower() in OBJECT_STORE_SCHEMES:
+            return value.rstrip("/")
         if len(parsed.scheme) > 1:
             raise ValueError(
                 f"{value!r} is a {parsed.scheme}: URI; the server keeps proxied artifacts in a local "
-                "folder, so give a path or a file: URI (read from --default-artifact-root, "
+                f"folder or an object store ({', '.join(f'{s}://' for s in OBJECT_STORE_SCHEMES)}), so give a path, "
+                "a file: URI or one of those (read from --artifacts-destination, --default-artifact-root, "
                 "SHIPYARD_SERVER_DEFAULT_ARTIFACT_ROOT, MLFLOW_ARTIFACTS_DESTINATION or MLFLOW_DEFAULT_ARTIFACT_ROOT)"
             )
+        return value
+
+    @field_validator("static_prefix")
+    @classmethod
+    def _path_prefix(cls, value: str) -> str:
+        """`/name` or `/a/b`: starts with `/`, no trailing `/`, no query, no `..` (as MLflow checks)."""
+        if value == "":
+            return value
+        parts = value.split("/")[1:]
+        if not value.startswith("/") or value.endswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(
+                f"static prefix {value!r} must start with '/' and not end with '/' (e.g. /mlflow); "
+                "read from --static-prefix or SHIPYARD_SERVER_STATIC_PREFIX"
+            )
+        if any(c in value for c in "?#%{}\\ "):
+            raise ValueError(f"static prefix {value!r} may not hold '?', '#', '%', '{{', '}}', '\\' or spaces")
         return value
 
     @model_validator(mode="after")
@@ -102,4 +132,4 @@ class ServerSettings(BaseSettings):
         return self.host in LOOPBACK_HOSTS
 
 
-__all__ = ["LOOPBACK_HOSTS", "ServerSettings"]
+__all__ = ["LOOPBACK_HOSTS", "OBJECT_STORE_SCHEMES", "ServerSettings"]

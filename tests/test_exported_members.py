@@ -14,6 +14,8 @@ PACKAGES = [
     "shipyard.registry.mlflow_import",
     "shipyard.runtime",
     "shipyard.images",
+    "shipyard.k8s",
+    "shipyard.spark",
     "shipyard.tracking",
     "shipyard.server",
     "shipyard.web",

@@ -27,14 +27,19 @@ FACADES = frozenset(
         "client",
         "data",
         "entities",
+        "keras",
+        "lightgbm",
         "model_artifacts",
         "model_logging",
         "models",
         "onnx",
+        "paddle",
         "pyfunc",
         "pytorch",
         "sklearn",
+        "tensorflow",
         "types",
+        "xgboost",
     }
 )
 """The training-code facades at the root, where flavors, tracking and the registry meet; the
@@ -51,6 +56,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runtime": frozenset({"flavors", "registry", "tracking"}),
     "images": frozenset({"runtime", "flavors", "registry", "tracking"}),
     "projects": frozenset({"tracking", "images"}),
+    "k8s": frozenset({"images", "runtime", "flavors", "registry", "tracking"}),
+    "spark": frozenset({"flavors", "registry", "tracking"}),
     "autologging": frozenset({"facades", "flavors", "tracking", "registry"}),
     "facades": frozenset({"flavors", "tracking", "registry"}),
 }
@@ -62,8 +69,11 @@ UPWARD_BY_NAME = frozenset(
         ("shipyard", "shipyard.autologging"),
         ("shipyard.sklearn", "shipyard.autologging.sklearn"),
         ("shipyard.pytorch", "shipyard.autologging.lightning"),
+        ("shipyard.xgboost", "shipyard.autologging.xgboost"),
+        ("shipyard.lightgbm", "shipyard.autologging.lightgbm"),
         ("shipyard", "shipyard.projects"),  # `shipyard.projects`, MLflow's `mlflow.projects`
         ("shipyard", "shipyard.projects.launch"),  # `shipyard.run`, MLflow's `mlflow.run`
+        ("shipyard.pyfunc", "shipyard.spark.udf"),  # `shipyard.pyfunc.spark_udf`, a lazy name
     }
 )
 """(source, target) edges allowed against the direction: MLflow's import path

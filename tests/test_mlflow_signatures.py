@@ -24,13 +24,24 @@ with warnings.catch_warnings():
     # NOTE: importing mlflow.pyfunc warns about type hints in MLflow's own classes; not ours to fix.
     warnings.filterwarnings("ignore", message=".*Any type hint is inferred as AnyType", category=UserWarning)
     import mlflow
+    import mlflow.lightgbm
     import mlflow.models
     import mlflow.onnx
+    import mlflow.paddle
     import mlflow.pyfunc
     import mlflow.pytorch
     import mlflow.sklearn
+    import mlflow.xgboost
 
-FLAVOR_MODULES = {"sklearn": "sklearn", "onnx": "onnx", "pytorch": "pytorch", "pyfunc": "pyfunc"}
+FLAVOR_MODULES = {
+    "sklearn": "sklearn",
+    "onnx": "onnx",
+    "pytorch": "pytorch",
+    "pyfunc": "pyfunc",
+    "paddle": "paddle",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+}
 NOT_MIRRORED = {"last_active_run_id"}
 """Root names with no MLflow function of that name to compare with (MLflow has last_active_run)."""
 
@@ -47,6 +58,7 @@ def mirrored() -> Iterator[tuple[str, Callable[..., Any], Callable[..., Any]]]:
             yield name, value, theirs
     for name in ("infer_signature", "set_signature"):
         yield f"models.{name}", getattr(shipyard.models, name), getattr(mlflow.models, name)
+    yield "pyfunc.spark_udf", shipyard.pyfunc.spark_udf, mlflow.pyfunc.spark_udf
     client = mlflow.MlflowClient
     for name, value in inspect.getmembers(shipyard.Client, inspect.isfunction):
         if (not name.startswith("_") or name == "__init__") and hasattr(client, name):

@@ -35,9 +35,11 @@ EDGES: dict[str, frozenset[str]] = {
         {
             "settings.py",  # settings_from_flags
             "images/cli.py",  # shipyard build-docker / generate-dockerfile
+            "k8s/cli.py",  # shipyard generate-k8s
             "models_cli.py",  # shipyard models ...
             "commands/tracking_edge.py",  # shipyard experiments|runs|artifacts ...
             "commands/gc.py",  # shipyard gc
+            "commands/flush.py",  # shipyard flush
             "commands/db_import.py",  # shipyard db import
             "commands/model_predict.py",  # shipyard models predict
             "commands/run.py",  # shipyard run

@@ -32,9 +32,9 @@ ARTIFACT_REPOSITORIES: dict[str, str] = {
     "http": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
     "https": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
     "mlflow-artifacts": "shipyard.tracking.artifacts_http:HttpArtifactRepository",
-    "s3": "shipyard[s3]",
-    "wasbs": "shipyard[azure]",
-    "abfss": "shipyard[azure]",
+    "s3": "shipyard.tracking.artifacts_s3:S3ArtifactRepository",
+    "wasbs": "shipyard.tracking.artifacts_azure:AzureBlobArtifactRepository",
+    "abfss": NO_STORE,
     "gs": NO_STORE,
     "hdfs": NO_STORE,
     "viewfs": NO_STORE,
@@ -48,6 +48,13 @@ ARTIFACT_REPOSITORIES: dict[str, str] = {
 `shipyard[<extra>]` / `NO_STORE` for the object stores MLflow speaks that this Shipyard cannot."""
 
 EXTRA_PREFIX = "shipyard["
+
+STORE_EXTRAS: dict[str, tuple[str, str]] = {
+    "s3": ("shipyard[s3]", "boto3"),
+    "wasbs": ("shipyard[azure]", "azure-storage-blob"),
+}
+"""Scheme -> (the extra that installs its store's library, that library): a store whose library
+is missing is an error naming both, never an ImportError from deep inside."""
 
 
 def store_for_scheme(scheme: str) -> str:
@@ -110,7 +117,35 @@ def safe_relative_path(path: str | None, *, what: str = "artifact_path") -> str:
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise ArtifactPathError(f"{what} {path!r} contains '..'; artifact paths must stay under the run's root")
-    return "/".join(parts)
+    joined = "/".join(parts)
+    _check_representable(joined, what)
+    return joined
+
+
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+"""Linux's limits (NAME_MAX, PATH_MAX) in UTF-8 bytes; an object store's keys are shorter still
+once the root is added (S3: 1,024), so a longer path could be stored nowhere."""
+
+
+def _check_representable(relative: str, what: str) -> None:
+    """Refuse what no file system can hold (NUL, an unpaired surrogate, a name past NAME_MAX or a
+    path past PATH_MAX): the OS would raise mid-write, a 500."""
+    shown = relative if len(relative) <= 80 else relative[:80] + "..."
+    if "\x00" in relative:
+        raise ArtifactPathError(f"{what} {shown!r} contains a NUL character")
+    try:
+        encoded = relative.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArtifactPathError(f"{what} {shown!r} is not valid Unicode (an unpaired surrogate)") from None
+    if len(encoded) > PATH_MAX_BYTES:
+        raise ArtifactPathError(f"{what} {shown!r} is {len(encoded)} bytes; the limit is {PATH_MAX_BYTES}")
+    for part in relative.split("/"):
+        size = len(part.encode("utf-8"))
+        if size > NAME_MAX_BYTES:
+            raise ArtifactPathError(
+                f"{what}: the name {part[:40]!r}... is {size} bytes; the limit per name is {NAME_MAX_BYTES}"
+            )
 
 
 def confined(root: Path, relative: str, *, what: str = "artifact_path") -> Path:
@@ -244,7 +279,18 @@ def get_artifact_repository(
     `http` (`rest_client.RestClientSettings`: credentials, TLS, retries, from the caller's
     settings) and `tracking_uri` (the server a host-less `mlflow-artifacts:/path` is on, as
     MLflow resolves it) go to classes with `remote = True`, the artifact proxy's."""
-    repo_class: Any = load(store_for_scheme(artifact_uri_scheme(artifact_uri)))
+    scheme = artifact_uri_scheme(artifact_uri)
+    target = store_for_scheme(scheme)
+    try:
+        repo_class: Any = load(target)
+    except ModuleNotFoundError as error:
+        extra = STORE_EXTRAS.get(scheme)
+        if extra is None or error.name is None or error.name.startswith("shipyard"):
+            raise
+        raise InvalidInput(
+            f"artifact URI scheme {scheme!r} needs {extra[1]} (module {error.name!r} is not installed): "
+            f"pip install '{extra[0]}'"
+        ) from None
     repository: ArtifactRepository = (
         repo_class(artifact_uri, http, tracking_uri=tracking_uri)
         if getattr(repo_class, "remote", False)
@@ -256,6 +302,7 @@ def get_artifact_repository(
 __all__ = [
     "ARTIFACT_REPOSITORIES",
     "NO_STORE",
+    "STORE_EXTRAS",
     "ArtifactRepository",
     "LocalArtifactRepository",
     "artifact_uri_scheme",

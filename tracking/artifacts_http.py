@@ -11,13 +11,10 @@ Large transfers show a progress bar when stderr is a terminal.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import posixpath
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -26,9 +23,8 @@ from shipyard.redact import mask_url
 from shipyard.tracking.artifacts import ArtifactRepository, _check_source_tree, safe_relative_path
 from shipyard.tracking.entities import FileInfo
 from shipyard.tracking.http_settings import RestClientSettings
+from shipyard.tracking.progress import progress_bar
 from shipyard.tracking.rest_client import ARTIFACTS_API, CHUNK, RestClient
-
-PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=64)
@@ -60,21 +56,6 @@ def split_proxy_uri(uri: str, tracking_uri: str | None = None) -> tuple[str, str
             raise InvalidInput(f"artifact URI {uri!r} is not an artifact proxy URL (no {ARTIFACTS_API} in it)")
         return before.rstrip("/"), safe_relative_path(after.split("?", 1)[0].lstrip("/"), what="artifact URI path")
     raise InvalidInput(f"artifact URI {uri!r} is not an artifact proxy URI")
-
-
-@contextlib.contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar for big transfers on a terminal; otherwise nothing."""
-    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda count: bar.advance(task, count)
 
 
 class HttpArtifactRepository(ArtifactRepository):

@@ -179,7 +179,7 @@ class TrackingClient:
         metric = Metric(
             validation.check_key(key),
             validation.metric_value(key, value),
-            timestamp if timestamp is not None else int(time.time() * 1000),
+            validation.metric_timestamp(key, timestamp) if timestamp is not None else int(time.time() * 1000),
             validation.metric_step(key, step),
         )
         self.store.log_batch(run_id, [metric], [], [])
@@ -208,6 +208,8 @@ class TrackingClient:
     ) -> None:
         for metric in metrics:
             validation.check_key(metric.key)
+            validation.metric_timestamp(metric.key, metric.timestamp)
+            validation.metric_step(metric.key, metric.step)
         for param in params:
             validation.check_key(param.key, "param")
             validation.param_value(param.key, param.value)

@@ -48,7 +48,7 @@ class ActiveRun:
         self.info: RunInfo = run.info
         self.data: RunData = run.data
         self.store = store
-        self.writer: AsyncWriter = writer_for(store)
+        self.writer: AsyncWriter = writer_for(store, process_settings().cache_dir)
 
     @property
     def run_id(self) -> str:
@@ -159,7 +159,7 @@ def _end(active: ActiveRun, status: str, *, raise_errors: bool = True) -> None:
 def flush_async_logging() -> None:
     """Wait until everything logged so far through the current store is written."""
     active = active_run()
-    (active.writer if active is not None else writer_for(current_store())).flush()
+    (active.writer if active is not None else writer_for(current_store(), process_settings().cache_dir)).flush()
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
@@ -184,6 +184,9 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_INT64_MIN, _INT64_MAX = validation.INT64_MIN, validation.INT64_MAX
+
+
 @refuses("model_id", "dataset")
 def log_metric(
     key: str,
@@ -204,9 +207,14 @@ def log_metric(
     if key.__class__ is not str or key not in _KNOWN_KEYS:
         _KNOWN_KEYS.add(validation.check_key(key))
     number = value if value.__class__ is float else validation.metric_value(key, value)
-    step_value = 0 if step is None else (step if step.__class__ is int else validation.metric_step(key, step))
-    ts = timestamp if timestamp is not None else time.time_ns() // 1_000_000
-    writer = active.writer if active is not None else writer_for(current_store())
+    # NOTE: an int past int64 takes the slow path, which refuses it (a database BIGINT stops there).
+    step_value = (
+        0
+        if step is None
+        else (step if step.__class__ is int and _INT64_MIN <= step <= _INT64_MAX else validation.metric_step(key, step))
+    )
+    ts = validation.metric_timestamp(key, timestamp) if timestamp is not None else time.time_ns() // 1_000_000
+    writer = active.writer if active is not None else writer_for(current_store(), process_settings().cache_dir)
     writer.queue_metric(
         active.info.run_id if active is not None else validation.check_run_id(run_id), key, number, ts, step_value
     )
@@ -239,7 +247,7 @@ def _target(run_id: str | None) -> tuple[str, AsyncWriter]:
     if run_id is None:
         active = active_run_or_start()
         return active.run_id, active.writer
-    return validation.check_run_id(run_id), writer_for(current_store())
+    return validation.check_run_id(run_id), writer_for(current_store(), process_settings().cache_dir)
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None, *, run_id: str | None = None) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.settings import Settings
+from shipyard.tracking.object_store_settings import ObjectStoreSettings
 
 
 class RestClientSettings(BaseModel):
@@ -31,6 +32,9 @@ class RestClientSettings(BaseModel):
     max_retries: int = 6
     backoff_s: float = 0.25
     jitter_s: float = 0.25
+    stores: ObjectStoreSettings = ObjectStoreSettings()
+    """How to reach the object stores (`s3://`, `wasbs://`) that artifact URIs may name: every
+    caller that reaches artifacts already passes these settings down."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RestClientSettings:
@@ -45,6 +49,7 @@ class RestClientSettings(BaseModel):
             max_retries=settings.http_request_max_retries,
             backoff_s=settings.http_request_backoff_factor,
             jitter_s=settings.http_request_backoff_jitter,
+            stores=ObjectStoreSettings.from_settings(settings),
         )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shipyard.exceptions import InvalidInput
+from shipyard.tracking import validation
 
 Kind = Literal["metric", "param", "tag", "attribute", "dataset"]
 Value = float | str | tuple[str, ...] | None
@@ -162,6 +163,11 @@ def parse_identifier(text: str, *, where: str = "filter_string", grammar: Gramma
     key = _unquote(key)
     if not key:
         raise InvalidInput(f"{where}: identifier {text!r} has an empty key")
+    if kind != "dataset" and not validation.KEY_PATTERN.fullmatch(key):
+        raise InvalidInput(
+            f"{where}: identifier {text[:100]!r} is not valid: a key holds letters, digits, underscores, "
+            "dashes, periods, spaces, colons and slashes"
+        )
     if kind == "dataset" and key not in DATASET_KEYS:
         raise InvalidInput(
             f"{where}: unknown dataset field {key!r} in {text!r}; expected one of {', '.join(DATASET_KEYS)}"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shipyard.exceptions import AlreadyExists, InvalidInput, InvalidState, ResourceNotFound
 from shipyard.redact import mask_url
 from shipyard.tracking import sql_gc, validation
+from shipyard.tracking.artifacts import artifact_uri_scheme, store_for_scheme
 from shipyard.tracking.db import create_engine_for, default_artifact_root, migrate, session_scope
 from shipyard.tracking.entities import (
     DatasetInput,
@@ -119,6 +120,8 @@ class SqlTrackingStore(AbstractTrackingStore):
         self, name: str, artifact_location: str | None = None, tags: Sequence[Any] | None = None
     ) -> str:
         validation.check_experiment_name(name)
+        if artifact_location is not None:
+            store_for_scheme(artifact_uri_scheme(artifact_location))  # NOTE: a bad scheme fails here, not at logging
         now = now_ms()
         try:
             with session_scope(self.engine) as session:

@@ -14,8 +14,12 @@ MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 256
-_KEY = re.compile(r"^[\w\-./ :]+$")
-_RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+KEY_PATTERN = re.compile(r"[\w\-./ :]+")
+"""What a metric/param/tag key may hold. NOTE: always `fullmatch`: `^...$` with `match` accepts a
+trailing newline (`"loss\n"`), since `$` matches before one."""
+_RUN_ID = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")
 
 
 def check_key(key: str, what: str = "metric") -> str:
@@ -25,7 +29,7 @@ def check_key(key: str, what: str = "metric") -> str:
         raise InvalidInput(f"{what} key must be a non-empty string, got {key!r}")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"{what} key {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
-    if not _KEY.match(key) or key.startswith("/") or ".." in key.split("/"):
+    if not KEY_PATTERN.fullmatch(key) or key.startswith("/") or ".." in key.split("/"):
         raise InvalidInput(
             f"{what} key {key!r} is not allowed: use letters, digits, underscores, dashes, periods, "
             "spaces, colons and slashes (no leading '/' and no '..')"
@@ -43,12 +47,27 @@ def metric_value(key: str, value: Any) -> float:
     return float(value)  # type: ignore[arg-type]  # Number declares no __float__; the concrete ones all have it
 
 
+def in_int64(name: str, value: int) -> int:
+    """`value` if a database's BIGINT holds it (sqlite raises OverflowError past it, PostgreSQL a
+    DataError: both would be a 500 or a lost batch)."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidInput(f"{name} {value} is out of range; it must be between {INT64_MIN} and {INT64_MAX}")
+    return value
+
+
 def metric_step(key: str, step: Any) -> int:
     if step is None:
         return 0
     if not isinstance(step, bool) and isinstance(step, numbers.Integral):
-        return int(step)
+        return in_int64(f"metric {key!r} step", int(step))
     raise InvalidInput(f"metric {key!r} has step {step!r}; expected an integer")
+
+
+def metric_timestamp(key: str, timestamp: Any) -> int:
+    """Milliseconds since the epoch, as an int64."""
+    if not isinstance(timestamp, bool) and isinstance(timestamp, numbers.Integral):
+        return in_int64(f"metric {key!r} timestamp", int(timestamp))
+    raise InvalidInput(f"metric {key!r} has timestamp {timestamp!r}; expected an integer (milliseconds)")
 
 
 def param_value(key: str, value: Any) -> str:
@@ -76,16 +95,17 @@ def check_experiment_name(name: Any) -> str:
 
 
 def check_run_id(run_id: Any) -> str:
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
         raise InvalidInput(f"run_id {run_id!r} is not a valid run id (letters, digits, '-' and '_')")
     return run_id
 
 
 def check_experiment_id(experiment_id: Any) -> int:
     try:
-        return int(str(experiment_id))
+        number = int(str(experiment_id))
     except ValueError:
         raise InvalidInput(f"experiment_id {experiment_id!r} is not a valid experiment id (an integer)") from None
+    return in_int64("experiment_id", number)
 
 
 def is_nan(value: float) -> bool:
@@ -93,11 +113,16 @@ def is_nan(value: float) -> bool:
 
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "KEY_PATTERN",
     "check_experiment_id",
     "check_experiment_name",
     "check_key",
     "check_run_id",
+    "in_int64",
     "metric_step",
+    "metric_timestamp",
     "metric_value",
     "param_value",
     "tag_value",

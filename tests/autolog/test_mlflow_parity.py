@@ -179,3 +179,36 @@ def test_a_lightning_trainer_records_what_mlflow_records(tmp_path: Path) -> None
     for key, history in reference["history"].items():
         assert [step for step, _ in mine["history"][key]] == [step for step, _ in history], key
         assert [v for _, v in mine["history"][key]] == pytest.approx([v for _, v in history], rel=1e-5)
+
+
+TREES = """
+import numpy as np, xgboost as xgb, lightgbm as lgb
+mlflow.xgboost.autolog(log_datasets=False)
+mlflow.lightgbm.autolog(log_datasets=False)
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 4)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
+train, valid = xgb.DMatrix(X[:150], label=y[:150]), xgb.DMatrix(X[150:], label=y[150:])
+xgb.train({"objective": "binary:logistic", "max_depth": 2, "eval_metric": ["logloss", "error"]}, train,
+          num_boost_round=30, evals=[(train, "train"), (valid, "valid")], early_stopping_rounds=3,
+          verbose_eval=False)
+ltrain = lgb.Dataset(X[:150], label=y[:150]); lvalid = lgb.Dataset(X[150:], label=y[150:], reference=ltrain)
+lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4}, ltrain, num_boost_round=30,
+          valid_sets=[lvalid], valid_names=["valid"], callbacks=[lgb.early_stopping(3, verbose=False)])
+_summary()
+"""
+
+
+def test_xgboost_and_lightgbm_train_record_what_mlflow_records(tmp_path: Path) -> None:
+    theirs = _record(TREES, True, tmp_path / "mlflow")
+    ours = _record(TREES, False, tmp_path / "shipyard")
+    assert len(ours) == len(theirs) == 2
+    by_integration = {r["tags"]["mlflow.autologging"]: r for r in ours}
+    for reference in theirs:
+        mine = by_integration[reference["tags"]["mlflow.autologging"]]
+        assert mine["params"] == reference["params"]
+        _same_numbers(mine["metrics"], reference["metrics"])
+        for key, history in reference["history"].items():
+            assert [step for step, _ in mine["history"][key]] == [step for step, _ in history], key
+            assert [v for _, v in mine["history"][key]] == pytest.approx([v for _, v in history], rel=1e-6)
+    assert {"stopped_iteration", "best_iteration", "valid-logloss"} <= set(by_integration["xgboost"]["metrics"])
+    assert {"stopped_iteration", "best_iteration", "valid-binary_logloss"} <= set(by_integration["lightgbm"]["metrics"])

@@ -98,7 +98,7 @@ def test_loading_sklearn_models_imports_no_torch(tmp_path: Path, iris, iris_lr_f
 
 
 def test_allow_pickle_false_refuses_cloudpickle(tmp_path: Path, iris, iris_lr_frame) -> None:
-    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m", serialization_format="cloudpickle")
     with pytest.raises(UnsafeModelRefused, match="model.pkl") as info:
         shipyard.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
     assert info.value.error_code == "PERMISSION_DENIED"
@@ -107,7 +107,7 @@ def test_allow_pickle_false_refuses_cloudpickle(tmp_path: Path, iris, iris_lr_fr
 
 
 def test_allow_pickle_setting_is_the_default_policy(tmp_path: Path, iris_lr_frame, monkeypatch) -> None:
-    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m")
+    shipyard.sklearn.save_model(iris_lr_frame, tmp_path / "m", serialization_format="cloudpickle")
     monkeypatch.setenv("SHIPYARD_ALLOW_PICKLE", "false")
     with pytest.raises(UnsafeModelRefused):
         shipyard.pyfunc.load_model(tmp_path / "m")
@@ -124,7 +124,7 @@ def test_model_directory_files(tmp_path: Path, iris, iris_lr_frame) -> None:
     conf = mlmodel["flavors"]["python_function"]
     assert conf["loader_module"] == "shipyard.flavors.sklearn"
     assert conf["env"] == {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
-    assert conf["predict_fn"] == "predict" and conf["model_path"] == "model.pkl"
+    assert conf["predict_fn"] == "predict" and conf["model_path"] == "model.skops"  # the default, as MLflow 3's
     import platform
 
     import sklearn
@@ -188,5 +188,6 @@ def test_skops_untrusted_types_refused_at_save_unless_vouched_for(tmp_path: Path
     shipyard.sklearn.save_model(
         pipe, tmp_path / "ok", serialization_format="skops", skops_trusted_types=["_operator.neg"]
     )
-    model = shipyard.pyfunc.load_model(tmp_path / "ok", allow_pickle=False)
+    # with pickles refused, the trust must come from the loading side (tests/flavors/test_skops_policy.py)
+    model = shipyard.pyfunc.load_model(tmp_path / "ok", allow_pickle=False, skops_trusted_types=("_operator.neg",))
     np.testing.assert_array_equal(model.predict(X.to_numpy()[:5]), pipe.predict(X.to_numpy()[:5]))

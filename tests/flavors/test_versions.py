@@ -24,7 +24,7 @@ def test_failed_load_names_the_versions_that_differ(tmp_path: Path, iris_lr_fram
     import sklearn
 
     path = tmp_path / "m"
-    shipyard.sklearn.save_model(iris_lr_frame, path)
+    shipyard.sklearn.save_model(iris_lr_frame, path, serialization_format="cloudpickle")
     _rewrite(path, sklearn="0.20.0", python="3.6.15", shipyard=shipyard.__version__)
     (path / "model.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ModelLoadError) as info:
@@ -38,7 +38,7 @@ def test_failed_load_names_the_versions_that_differ(tmp_path: Path, iris_lr_fram
 
 def test_failed_load_with_matching_versions_says_so(tmp_path: Path, iris_lr_frame) -> None:
     path = tmp_path / "m"
-    shipyard.sklearn.save_model(iris_lr_frame, path)
+    shipyard.sklearn.save_model(iris_lr_frame, path, serialization_format="cloudpickle")
     (path / "model.pkl").write_bytes(b"")
     with pytest.raises(ModelLoadError, match="all recorded versions match"):
         shipyard.pyfunc.load_model(path)

@@ -12,11 +12,13 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from shipyard.cli import cli
@@ -73,6 +75,7 @@ def built(docker_client: Any, models: Any, tmp_path_factory: pytest.TempPathFact
             "output": out,
             "versions": (v1, v2),
             "dirs": {"v1": tmp / "iris-a", "v2": tmp / "iris-b", "onnx": onnx_dir},
+            "db": db,
         }
     finally:
         for tag in tags.values():
@@ -162,6 +165,51 @@ def test_iris_image_serves_the_registered_version(docker_client: Any, models: An
         assert httpx.get(url + "/version", headers={"Accept": "application/json"}).json()["model"]["name"] == "iris"
         assert '"max_batch_size": 7' in container.logs().decode()
         check_container_contract(container, url)
+
+
+def test_the_image_runs_as_its_kubernetes_manifest_says(
+    docker_client: Any, models: Any, built: dict[str, Any], tmp_path: Path
+) -> None:
+    """`generate-k8s` for the same version: the container runs under the manifest's security
+    context (its user, a read-only root with the manifest's writable mounts, no capabilities), with
+    two workers; the probe paths and the preStop command work in it, and the annotations are the
+    image's own labels."""
+    tag = built["tags"]["v1"]
+    env = {"SHIPYARD_TRACKING_URI": built["db"], "SHIPYARD_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(cli, ["generate-k8s", "-m", "models:/iris/1", "--image", tag], env=env)
+    assert result.exit_code == 0, result.output
+    deployment = next(d for d in yaml.safe_load_all(result.output) if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]
+    (spec,) = pod["spec"]["containers"]
+    security = spec["securityContext"]
+    variables = {item["name"]: item["value"] for item in spec["env"]}
+    labels = docker_client.images.get(tag).labels
+    labels.pop("org.opencontainers.image.base.name")
+    labels.pop("note")  # NOTE: a --label given to this build only, not part of the model's identity
+    assert {k: v for k, v in pod["metadata"]["annotations"].items() if not k.startswith("prometheus.io/")} == labels
+    with running(
+        docker_client, tag,
+        user=f"{security['runAsUser']}:{security['runAsGroup']}",
+        read_only=security["readOnlyRootFilesystem"],
+        tmpfs={mount["mountPath"]: "" for mount in spec["volumeMounts"]},
+        cap_drop=security["capabilities"]["drop"],
+        security_opt=["no-new-privileges"],
+        environment={**variables, "SHIPYARD_WORKERS": "2"},
+    ) as (container, url):  # fmt: skip
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert httpx.get(url + spec[probe]["httpGet"]["path"]).status_code == 200, probe
+        body = {"dataframe_split": {"columns": models.iris_columns, "data": [[5.1, 3.5, 1.4, 0.2]]}}
+        for _ in range(20):
+            assert httpx.post(url + "/invocations", json=body).status_code == 200
+        scraped = httpx.get(url + pod["metadata"]["annotations"]["prometheus.io/path"]).text
+        assert 'route="/invocations",status="200"} 20.0' in scraped, "two workers, one count"
+        assert container.exec_run(spec["lifecycle"]["preStop"]["exec"]["command"]).exit_code == 0
+        written = container.exec_run(["touch", "/opt/shipyard/x"])
+        assert written.exit_code != 0, "the root filesystem is read-only"
+        started = time.monotonic()
+        container.kill(signal="SIGTERM")
+        assert container.wait(timeout=60)["StatusCode"] == 0
+        assert time.monotonic() - started < deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
 
 
 def test_second_version_reuses_the_dependency_layer(docker_client: Any, built: dict[str, Any]) -> None:

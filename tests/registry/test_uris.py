@@ -129,8 +129,8 @@ def test_unknown_names_versions_stages_and_aliases_list_what_exists(
             client.resolve(uri)
         for needle in needles:
             assert needle in info.value.message, (uri, info.value.message)
-    with pytest.raises(InvalidInput, match=r"scheme 's3'.*shipyard\[s3\]"):
-        client.resolve("s3://bucket/model")
+    with pytest.raises(InvalidInput, match=r"scheme 'gs'.*has no store in Shipyard"):
+        client.resolve("gs://bucket/model")
 
 
 def test_tampered_or_truncated_versions_are_refused(registry: tuple[Client, str, list[Path]]) -> None:

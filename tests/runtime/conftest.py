@@ -312,6 +312,12 @@ def start_mlflow() -> object:
 
 
 @pytest.fixture(scope="session")
+def port_factory() -> object:
+    """`port_factory()`: a free 127.0.0.1 port, for servers a test starts itself."""
+    return free_port
+
+
+@pytest.fixture(scope="session")
 def python_model_factory() -> object:
     """`python_model_factory(path, code_dir, delay=..., load_delay=..., gate=...)` builds a python_model."""
     return build_python_model

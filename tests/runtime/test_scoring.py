@@ -34,7 +34,8 @@ def test_formats_parse_to_what_prepare_input_takes() -> None:
     assert parse({"instances": [[1, 2]]}).data == [[1, 2]]
     assert parse({"inputs": {"x": [1.0]}, "params": {"k": 2}}).params == {"k": 2}
     csv = parse_invocation(b"a,b\n1,2\n3,4\n", "text/csv; charset=utf-8")
-    assert isinstance(csv.data, pd.DataFrame) and csv.data.shape == (2, 2)
+    assert csv.data.header == ["a", "b"] and csv.data.rows == [["1", "2"], ["3", "4"]]
+    assert as_frame(csv).shape == (2, 2)
 
 
 @pytest.mark.parametrize(

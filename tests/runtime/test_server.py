@@ -50,7 +50,7 @@ def post(
         (b'{"inputs": [[1.0]], "instances": [[1.0]]}', "application/json", 400, "exactly one"),
         (b"[1, 2]", "application/json", 400, "JSON object"),
         (b'{"dataframe_split": {"data": [[1]], "cols": []}}', "application/json", 400, "dataframe_split"),
-        (b'{"inputs": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', "application/json", 400, "expected dtype float32"),
+        (b'{"inputs": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', "application/json", 400, "expected float32"),
         (b'{"inputs": [[1.0]], "params": [1]}', "application/json", 400, "params"),
         (b"x" * 5000, "application/json", 413, "limit"),
         (b"a,b\n1,2\n", "text/plain", 415, "text/plain"),

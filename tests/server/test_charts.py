@@ -1,28 +1,37 @@
-"""Server-rendered metric charts: one polyline per run, escaped labels, bounded size."""
+"""What the metric charts receive: downsampled histories that keep every spike, bounded size."""
 
 from __future__ import annotations
 
 import math
 
-from shipyard.server.charts import MAX_POINTS, Series, render_chart, thin
+import pytest
+
+from shipyard.server.charts import MAX_POINTS, Series, chart_data, downsample, series_data
 from shipyard.tracking.entities import Metric
 
 
-def test_chart_overlays_runs_and_escapes_labels() -> None:
-    first = Series("<b>run</b>", [Metric("loss", 1.0 / (s + 1), 0, s) for s in range(5)])
-    second = Series("other", [Metric("loss", float(s), 0, s) for s in range(3)] + [Metric("loss", math.nan, 0, 3)])
-    svg = render_chart("loss", [first, second])
-    assert svg.startswith("<svg") and svg.count("<polyline") == 2
-    assert "<b>" not in svg and "&lt;b&gt;run&lt;/b&gt;" in svg
-    assert 'data-metric="loss"' in svg
+def test_a_single_spike_in_5000_steps_survives_downsampling() -> None:
+    values = [math.sin(step / 50) for step in range(5000)]
+    values[3217] = 40.0
+    values[1234] = -40.0
+    series = Series("run", [Metric("loss", v, 1000 + s, s) for s, v in enumerate(values)])
+    data = series_data(series, most=500)
+    assert len(data["step"]) <= 500
+    assert 3217 in data["step"] and max(data["value"]) == 40.0 and min(data["value"]) == -40.0
+    assert data["step"][0] == 0 and data["step"][-1] == 4999 and data["step"] == sorted(data["step"])
+    assert data["total"] == 5000
 
 
-def test_chart_without_finite_values_says_so() -> None:
-    assert "no finite values" in render_chart("x", [Series("r", [Metric("x", math.inf, 0, 0)])])
+def test_short_histories_pass_through_and_non_finite_values_are_counted() -> None:
+    points = [Metric("x", float(s), 10 * s, s) for s in range(5)] + [Metric("x", math.nan, 60, 6)]
+    data = chart_data("x", [Series("a", points), Series("b", [Metric("x", math.inf, 0, 0)])])
+    first, second = data["series"]
+    assert first["value"] == [0.0, 1.0, 2.0, 3.0, 4.0] and first["time"] == [0, 10, 20, 30, 40]
+    assert first["dropped_non_finite"] == 1 and second["value"] == [] and data["key"] == "x"
 
 
-def test_long_histories_are_thinned_keeping_the_last_point() -> None:
-    points = [(step, float(step)) for step in range(100_001)]
-    kept = thin(points)
-    assert len(kept) <= MAX_POINTS + 1 and kept[0] == points[0] and kept[-1] == points[-1]
-    assert thin(points[:10]) == points[:10]
+def test_downsample_bounds_and_refuses_tiny_budgets() -> None:
+    kept = downsample([float(i % 97) for i in range(100_001)])
+    assert len(kept) <= MAX_POINTS and kept[0] == 0 and kept[-1] == 100_000
+    with pytest.raises(ValueError, match="at least 4"):
+        downsample([1.0] * 10, most=3)

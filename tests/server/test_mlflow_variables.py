@@ -69,6 +69,10 @@ HONOURED = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "test_retries_and_backoff_reach_the_rest_client",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "test_retries_and_backoff_reach_the_rest_client",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "test_timeout_reaches_the_rest_client",
+    "MLFLOW_S3_ENDPOINT_URL": "test_object_store_variables_reach_the_store_settings",
+    "MLFLOW_S3_IGNORE_TLS": "test_object_store_variables_reach_the_store_settings",
+    "MLFLOW_S3_UPLOAD_EXTRA_ARGS": "test_object_store_variables_reach_the_store_settings",
+    "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE": "test_object_store_variables_reach_the_store_settings",
     **{name: "test_server_variables_configure_shipyard_server" for name in SERVER_VARIABLES},
     **{
         name: "test_model_serving_variables_configure_shipyard_serve"
@@ -173,9 +177,29 @@ def test_a_bad_variable_is_an_error_that_names_it(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", "/etc/ca.pem")
     with pytest.raises(ValueError, match="tracking_insecure_tls is true and tracking_server_cert_path is set"):
         Settings()
-    monkeypatch.setenv("MLFLOW_DEFAULT_ARTIFACT_ROOT", "s3://bucket/runs")
-    with pytest.raises(ValueError, match="'s3://bucket/runs' is a s3: URI"):
+    monkeypatch.setenv("MLFLOW_DEFAULT_ARTIFACT_ROOT", "gs://bucket/runs")
+    with pytest.raises(ValueError, match="'gs://bucket/runs' is a gs: URI"):
         ServerSettings(base=Settings(tracking_insecure_tls=False))
+
+
+def test_object_store_variables_reach_the_store_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S3 variables reach what every artifact repository is built with (the S3 tests in
+    tests/stores/ show them reaching moto); bad values name the variable."""
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_S3_IGNORE_TLS", "true")
+    monkeypatch.setenv("MLFLOW_S3_UPLOAD_EXTRA_ARGS", '{"ServerSideEncryption": "aws:kms"}')
+    monkeypatch.setenv("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "path")
+    stores = fluent_state.process_http().stores
+    assert (stores.s3_endpoint_url, stores.s3_ignore_tls, stores.s3_addressing_style) == (
+        "http://127.0.0.1:9",
+        True,
+        "path",
+    )
+    assert stores.s3_upload_extra_args == (("ServerSideEncryption", "aws:kms"),)
+    monkeypatch.setenv("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "sideways")
+    fluent.set_tracking_uri(None)
+    with pytest.raises(InvalidInput, match="MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE.*'sideways' is not one of"):
+        fluent_state.process_http()
 
 
 # --- the tracking and registry URI ------------------------------------------------------------

@@ -4,40 +4,27 @@ Screenshots land in the test's tmp folder (and in SHIPYARD_SCREENSHOT_DIR when s
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _screenshot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    keep = os.environ.get("SHIPYARD_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / name)
-    return path
+_spec = importlib.util.spec_from_file_location("ui_support", Path(__file__).with_name("ui_support.py"))
+assert _spec is not None and _spec.loader is not None
+support = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(support)
+CHROMIUM, CHROMIUM_ARGS, _screenshot = support.CHROMIUM, support.CHROMIUM_ARGS, support.screenshot
 
 
 def test_ui_pages_render_without_a_browser(mlflow_run: dict[str, Any], shared_server: Any) -> None:
     run_page = requests.get(f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", timeout=10)
-    assert run_page.status_code == 200 and 'data-metric="accuracy"' in run_page.text and "<polyline" in run_page.text
+    assert run_page.status_code == 200 and 'id="chart-data"' in run_page.text
+    charts = json.loads(run_page.text.split('id="chart-data">', 1)[1].split("</script>", 1)[0])
+    assert [c["key"] for c in charts if c["key"] == "accuracy"] == ["accuracy"]
     html = requests.get(
         f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}/artifact",
         params={"path": "reports/report.html"},
@@ -74,11 +61,13 @@ def test_run_page_overlays_compared_runs(mlflow_run: dict[str, Any], shared_serv
         requests.post(api + "/runs/log-batch", json={"run_id": other, "metrics": metrics}, timeout=10).status_code
         == 200
     )
-    page = requests.get(
-        f"{shared_server.url}/ui/runs/{mlflow_run['run_id']}", params={"compare": other}, timeout=10
+    compared = requests.get(
+        f"{shared_server.url}/ui/compare", params={"runs": f"{mlflow_run['run_id']},{other}"}, timeout=10
     ).text
-    chart = page.split('data-metric="accuracy"', 1)[1].split("</svg>", 1)[0]
-    assert chart.count("<polyline") == 2 and 'data-run="second"' in chart
+    charts = json.loads(compared.split('id="chart-data">', 1)[1].split("</script>", 1)[0])
+    accuracy = next(c for c in charts if c["key"] == "accuracy")
+    assert [s["label"] for s in accuracy["series"]] == ["mlflow-client", "second"]
+    assert accuracy["series"][1]["value"] == [0.5 + step / 10 for step in range(5)]
     table = requests.get(
         f"{shared_server.url}/ui/experiments/{experiment['experiment']['experiment_id']}",
         params={"filter": "metrics.accuracy > 0.85"},
@@ -115,11 +104,11 @@ def test_browser_finds_run_chart_and_promotes_a_version(
             page.wait_for_url(f"**/ui/runs/{mlflow_run['run_id']}")
             page.goto(shared_server.url + "/")
             page.get_by_role("link", name="iris-remote").click()
-            page.get_by_placeholder("Quick filter…").fill("mlflow-client")
+            page.get_by_label("Quick filter (this page)").fill("mlflow-client")
             page.locator("a.run-link", has_text="mlflow-client").click()
-            chart = page.locator('svg.chart[data-metric="accuracy"]')
-            chart.wait_for()
-            assert chart.locator("polyline").count() == 1
+            chart = page.locator('figure.chart[data-metric="accuracy"]')
+            chart.locator("canvas").first.wait_for()
+            assert chart.count() == 1
             assert page.locator("table.kv").first.inner_text().count("alpha") == 1
             page.locator("ul.tree a", has_text="reports").click()
             page.locator("ul.tree a", has_text="report.html").click()

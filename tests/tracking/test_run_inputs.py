@@ -180,7 +180,7 @@ def test_a_database_from_before_the_inputs_tables_upgrades(empty_db_uri: str, tm
     store_v2.dispose()
     store = SqlTrackingStore.from_uri(empty_db_uri, (tmp_path / "artifacts").as_uri())  # migrates
     try:
-        assert current_revision(store.engine) == "0003_run_inputs"
+        assert current_revision(store.engine) == "0004_deployments"  # every later migration ran too
         run_id = "0123456789abcdef0123456789abcdef"
         assert store.get_run(run_id).inputs.dataset_inputs == []
         store.log_inputs(run_id, [_dataset("iris", "d1", "train")])

@@ -1,0 +1,77 @@
+"""`shipyard.xgboost`: save, log and load XGBoost Boosters and sklearn-API models in XGBoost's own
+JSON/UBJSON format (mirrors `mlflow.xgboost`).
+
+Every function takes MLflow's parameters in MLflow's order (MLflow 2's `artifact_path` and
+MLflow 3's `name` alike); the ones Shipyard cannot honour are refused with the reason in
+`shipyard.mlflow_names.UNSUPPORTED`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shipyard.autologging.xgboost import autolog
+from shipyard.flavors import xgboost as _flavor
+from shipyard.flavors.signature import ModelSignature
+from shipyard.flavors.xgboost import save_model
+from shipyard.mlflow_names import refuses
+from shipyard.model_artifacts import model_dir_for
+from shipyard.model_logging import ModelInfo, log_model_dir
+
+
+@refuses("conda_env", "extra_files", "params", "tags", "model_type", "step", "model_id")
+def log_model(
+    xgb_model: Any,
+    artifact_path: str | None = None,
+    conda_env: Any = None,
+    code_paths: list[str | Path] | None = None,
+    registered_model_name: str | None = None,
+    signature: ModelSignature | None | bool = None,
+    input_example: Any = None,
+    await_registration_for: int = 300,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    model_format: str = "ubj",
+    metadata: dict[str, Any] | None = None,
+    extra_files: Any = None,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    *,
+    run_id: str | None = None,
+) -> ModelInfo:
+    """Save `xgb_model`, log it under `name` (or `artifact_path`) of the active run (or `run_id`),
+    and register it as a new version of `registered_model_name` when given.
+
+    `await_registration_for` is honoured trivially: registration finishes before this returns."""
+    return log_model_dir(
+        lambda path: save_model(
+            xgb_model,
+            path,
+            code_paths=code_paths,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            model_format=model_format,
+            metadata=metadata,
+        ),
+        name,
+        artifact_path=artifact_path,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+    )
+
+
+def load_model(model_uri: str | Path, dst_path: str | Path | None = None) -> Any:
+    """The Booster or sklearn-API model behind a model URI (runs:/, models:/, file:// or a path).
+
+    No pickle is involved, so there is no pickle policy to apply."""
+    return _flavor.load_model(model_dir_for(model_uri, dst_path))
+
+
+__all__ = ["autolog", "load_model", "log_model", "save_model"]

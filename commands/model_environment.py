@@ -153,7 +153,10 @@ def local_arguments(ctx: click.Context, replace: dict[str, str]) -> list[str]:
         if value is None or (param.is_flag and not param.secondary_opts and not value):
             continue
         flag = max(param.opts, key=len)
-        if param.is_flag and param.secondary_opts:
+        if param.multiple:
+            for item in (value,) if isinstance(value, str) else value:
+                args += [flag, str(item)]
+        elif param.is_flag and param.secondary_opts:
             args.append(flag if value else max(param.secondary_opts, key=len))
         elif param.is_flag:
             args.append(flag)

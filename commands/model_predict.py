@@ -18,7 +18,14 @@ from shipyard.commands.errors import reported_errors
 from shipyard.exceptions import ShipyardError
 from shipyard.flavors.pyfunc import load_model
 from shipyard.runtime.model import resolve_model
-from shipyard.runtime.scoring import CSV_TYPES, JSON_TYPES, parse_invocation, predictions_body
+from shipyard.runtime.scoring import (
+    CSV_TYPES,
+    JSON_TYPES,
+    parse_invocation,
+    predictions_body,
+    schema_input,
+    unschematized_input,
+)
 from shipyard.settings import cli_settings
 
 CONTENT_TYPES = {"json": JSON_TYPES[0], "csv": CSV_TYPES[0]}
@@ -80,7 +87,11 @@ def predict(
         identity = resolve_model(model_uri, name=None, settings=settings)
         model = load_model(identity.local_path, allow_pickle=settings.allow_pickle)
         try:
-            output = model.predict(request.data, request.params)
+            schema = model.input_schema
+            # NOTE: the body becomes the model's input as `serve` makes it (a CSV read by the
+            # signature's types; DataFrames for a model without a signature, as MLflow's).
+            data = unschematized_input(request) if schema is None else schema_input(request, schema)
+            output = model.predict(data, request.params)
         except ShipyardError:
             raise
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # as `serve` answers 400

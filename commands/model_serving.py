@@ -31,12 +31,21 @@ def _serve_in_model_environment(ctx: click.Context, manager: str, flags: dict[st
     """Resolve the model here, then `shipyard serve ... --env-manager local` in its environment."""
     # NOTE: imported here: the serving image's `serve` has neither images/ nor projects/ needs.
     from shipyard.commands.model_environment import local_arguments, model_environment, run_inside
+    from shipyard.exceptions import InvalidInput
     from shipyard.runtime.model import resolve_model
     from shipyard.runtime.settings import ServeSettings
     from shipyard.settings import settings_from_flags
 
     with reported_errors():
-        settings = settings_from_flags(ServeSettings, flags)
+        uris = flags["model_uri"]
+        if len(uris) > 1 or flags.get("models_file") is not None or flags.get("shadows"):
+            raise InvalidInput(
+                f"--env-manager {manager} serves one model in its own environment: give one -m URI "
+                "(several models, --models and --shadow need --env-manager local)"
+            )
+        single = {**flags, "model_uri": uris[0] if uris else None}
+        single = {k: v for k, v in single.items() if k not in ("models_file", "shadows")}
+        settings = settings_from_flags(ServeSettings, single)
         identity = resolve_model(settings.model_uri, name=settings.name, settings=settings.base)
         environment = model_environment(Path(identity.local_path), manager, settings.base)
     run_inside(environment, ["serve", *local_arguments(ctx, {"model_uri": identity.local_path, "name": identity.name})])

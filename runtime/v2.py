@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.exceptions import ResourceNotFound, SchemaEnforcementError
+from shipyard.flavors.json_values import tensor_values
 from shipyard.runtime.deadlines import header_values, request_timeout
 from shipyard.runtime.loaded import LoadedVersion
 from shipyard.runtime.model import ServedModel
@@ -157,10 +158,8 @@ def _tensor(item: Any, index: int, binary: bytes, offset: int) -> tuple[str, np.
     data = item.get("data")
     if not isinstance(data, list):
         raise SchemaEnforcementError(f"{where}: 'data' must be a list of values")
-    try:
-        array = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise SchemaEnforcementError(f"{where}: data is not {datatype}: {exc}") from None
+    # NOTE: the same value rules as /invocations (a bool is not a number, ranges exact, ...)
+    array = tensor_values(data, dtype, where)
     if array.size != size:
         raise SchemaEnforcementError(f"{where}: {array.size} values do not fill shape {shape}")
     return name, array.reshape(shape), offset

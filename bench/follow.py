@@ -9,7 +9,7 @@ the time from each move to the first answer from the new version, p99 in steady 
 during swaps (a swap window: from the move to 1 s after the first new answer, or to the failed
 target being reported), and RSS every 5 s.
 
-The load runs in this process (asyncio + httpx, 64 connections) on the same machine as the
+The load runs in this process (bench/loadgen.py: raw asyncio streams, 64 connections) on the same machine as the
 server, so on a small machine the two share the cores. Usage (from outside the repository root):
 
     .venv/bin/python bench/follow.py [--duration 60] [--poll-interval 2] [--connections 64]
@@ -18,7 +18,6 @@ server, so on a small machine the two share the cores. Usage (from outside the r
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from typing import Any
 
 import benchkit
 import httpx
+import orjson
+from loadgen import run_until
 
 BROKEN_SOURCE = '''
 from shipyard.flavors.python_model import PythonModel
@@ -74,21 +75,12 @@ def build_versions(root: Path) -> list[Path]:
     return paths
 
 
-async def load(url: str, connections: int, until: float, out: list[tuple[float, float, int, Any]]) -> None:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def one_connection() -> None:
-            while time.monotonic() < until:
-                start = time.monotonic()
-                try:
-                    r = await client.post(url + "/invocations", json=ROW)
-                    answer = r.json()["predictions"][0] if r.status_code == 200 else None
-                    out.append((start, time.monotonic(), r.status_code, answer))
-                except httpx.HTTPError:
-                    out.append((start, time.monotonic(), 0, None))
-
-        await asyncio.gather(*(one_connection() for _ in range(connections)))
+def load(url: str, connections: int, until: float, out: list[tuple[float, float, int, Any]]) -> None:
+    """`connections` keep-alive connections in a closed loop (bench/loadgen.py: raw asyncio
+    streams, cheap enough that the client is not what the figures measure)."""
+    for answer in run_until(url, "/invocations", orjson.dumps(ROW), connections, until):
+        value = orjson.loads(answer.body)["predictions"][0] if answer.status == 200 else None
+        out.append((answer.started, answer.started + answer.seconds, answer.status, value))
 
 
 def p99(latencies: list[float]) -> float:
@@ -162,7 +154,7 @@ def main() -> None:
         sampler = threading.Thread(target=sample_and_move)
         sampler.start()
         results: list[tuple[float, float, int, Any]] = []
-        asyncio.run(load(url, args.connections, until, results))
+        load(url, args.connections, until, results)
         stop.set()
         sampler.join()
         final = httpx.get(url + "/version", headers={"Accept": "application/json"}, timeout=5).json()

@@ -2,7 +2,7 @@
 
 wrk reports one latency distribution over all answers; the overload check needs the 200s' own
 tail and which non-200s were 503s with Retry-After, so this one keeps (start, latency, status,
-Retry-After) per request. Raw asyncio streams on uvloop, one keep-alive connection per client,
+Retry-After, body) per request. Raw asyncio streams on uvloop, one keep-alive connection per client,
 the same request bytes every time: cheap enough to offer several times what the server clears.
 """
 
@@ -23,6 +23,7 @@ class Answer:
     seconds: float
     status: int
     retry_after: bool
+    body: bytes = b""
 
 
 def request_bytes(url: str, path: str, body: bytes) -> bytes:
@@ -33,7 +34,7 @@ def request_bytes(url: str, path: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1])
@@ -46,20 +47,19 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
             length = int(value)
         elif name == b"retry-after":
             retry_after = True
-    await reader.readexactly(length)
-    return status, retry_after
+    return status, retry_after, await reader.readexactly(length)
 
 
 async def _client(url: str, payload: bytes, until: float, out: list[Answer]) -> None:
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     try:
-        while (now := time.perf_counter()) < until:
+        while (now := time.monotonic()) < until:
             writer.write(payload)
-            status, retry_after = await _read_answer(reader)
-            out.append(Answer(now, time.perf_counter() - now, status, retry_after))
+            status, retry_after, body = await _read_answer(reader)
+            out.append(Answer(now, time.monotonic() - now, status, retry_after, body))
     except (ConnectionError, asyncio.IncompleteReadError):
-        out.append(Answer(time.perf_counter(), 0.0, 0, False))
+        out.append(Answer(time.monotonic(), 0.0, 0, False))
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -70,10 +70,22 @@ async def _phases(url: str, payload: bytes, phases: list[tuple[int, float]]) -> 
     results = []
     for clients, seconds in phases:
         out: list[Answer] = []
-        until = time.perf_counter() + seconds
+        until = time.monotonic() + seconds
         await asyncio.gather(*(_client(url, payload, until, out) for _ in range(clients)))
         results.append(out)
     return results
+
+
+def run_until(url: str, path: str, body: bytes, clients: int, until: float) -> list[Answer]:
+    """`clients` connections until the monotonic time `until`; every answer, body included."""
+    payload = request_bytes(url, path, body)
+    out: list[Answer] = []
+
+    async def clients_all() -> None:
+        await asyncio.gather(*(_client(url, payload, until, out) for _ in range(clients)))
+
+    uvloop.run(clients_all())
+    return out
 
 
 def run_phases(url: str, path: str, body: bytes, phases: list[tuple[int, float]]) -> list[list[Answer]]:
@@ -89,4 +101,4 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-__all__ = ["Answer", "percentile", "request_bytes", "run_phases"]
+__all__ = ["Answer", "percentile", "request_bytes", "run_phases", "run_until"]

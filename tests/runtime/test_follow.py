@@ -30,24 +30,33 @@ from shipyard.flavors.python_model import PythonModel
 
 
 class Scaled(PythonModel):
-    """x * factor; sleeps `delay` s per call; raises on -999 (a broken version's input example)."""
+    """x * factor; sleeps `delay` s per call; raises on -999 (a broken version's input example);
+    with `calls`, appends each call's (start, end) there, so a test sees which calls overlapped."""
 
-    def __init__(self, factor: float, delay: float = 0.0) -> None:
+    def __init__(self, factor: float, delay: float = 0.0, calls=None) -> None:
         self.factor = factor
         self.delay = delay
+        self.calls = calls
 
     def predict(self, context, model_input, params=None):
         values = np.asarray(model_input["x"], dtype=np.float64)
         if (values == -999).any():
             raise RuntimeError("this version is broken")
+        start = time.monotonic()
         if self.delay:
             time.sleep(self.delay)
+        if self.calls is not None and (values == 3.0).all():
+            with open(self.calls, "a") as out:
+                out.write(f"{start} {time.monotonic()}\\n")
         return values * self.factor
 '''
 
 
-def save_scaled(path: Path, factor: float, *, broken: bool = False, delay: float = 0.0) -> Path:
-    """A python_model answering x * factor; `broken`: its input example makes predict raise."""
+def save_scaled(
+    path: Path, factor: float, *, broken: bool = False, delay: float = 0.0, calls: Path | None = None
+) -> Path:
+    """A python_model answering x * factor; `broken`: its input example makes predict raise;
+    `calls`: a file where each predict on x = 3.0 records its (start, end)."""
     import importlib.util
 
     import numpy as np
@@ -68,7 +77,7 @@ def save_scaled(path: Path, factor: float, *, broken: bool = False, delay: float
     example = pd.DataFrame({"x": [-999.0 if broken else 1.0, 2.0]})
     save_model(
         path,
-        module.Scaled(factor, delay),
+        module.Scaled(factor, delay, None if calls is None else str(calls)),
         code_paths=[source],
         signature=infer_signature(pd.DataFrame({"x": [1.0]}), np.array([1.0])),
         input_example=example,
@@ -262,16 +271,18 @@ def test_follow_flags_refuse_what_they_cannot_do(tmp_path: Path, iris_dir: Path)
 def test_threads_run_that_many_predicts_at_once(
     tmp_path: Path, start_shipyard: Any, threads: int, at_once: bool
 ) -> None:
-    """--threads N: N one-row requests to a model that sleeps 0.4 s (releasing the GIL) finish
-    together with N threads, one after another with one."""
-    model = save_scaled(tmp_path / "sleepy", 1.0, delay=0.4)
+    """--threads N: of 4 one-row requests to a model that sleeps 0.4 s (releasing the GIL), all
+    4 predicts overlap with 4 threads, and none does with one (the model records each call)."""
+    calls = tmp_path / "calls.txt"
+    model = save_scaled(tmp_path / "sleepy", 1.0, delay=0.4, calls=calls)
     with start_shipyard(model, tmp_path, "--threads", str(threads), "--max-batch-size", "1") as server:
         url = server.url
-        started = time.monotonic()
         workers = [threading.Thread(target=predict, args=(url,)) for _ in range(4)]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
-        elapsed = time.monotonic() - started
-    assert (elapsed < 1.2) if at_once else (elapsed >= 1.6), elapsed
+    spans = [tuple(map(float, line.split())) for line in calls.read_text().splitlines()]
+    assert len(spans) == 4, spans
+    most = max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
+    assert most == (4 if at_once else 1), spans

@@ -27,6 +27,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from shipyard.registry.storage import pid_alive
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _PREFIX = "shipyard-metrics-"
 _DIRECTORY = re.compile(rf"^{_PREFIX}(\d+)-")
@@ -55,18 +57,8 @@ def _remove_orphans(base: Path) -> None:
     """Directories left by servers that were killed before they could remove their own."""
     for entry in base.glob(f"{_PREFIX}*"):
         match = _DIRECTORY.match(entry.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def worker_pids(path: Path) -> list[int]:
@@ -86,7 +78,7 @@ class WorkerProcesses(Collector):
         totals: dict[str, float] = {}
         docs: dict[str, str] = {}
         for pid in worker_pids(self._path):
-            if not _alive(pid):
+            if not pid_alive(pid):
                 continue
             for family in ProcessCollector(pid=functools.partial(str, pid), registry=None).collect():
                 name = family.name if family.type != "counter" else f"{family.name}_total"
@@ -108,7 +100,7 @@ class WorkerProcesses(Collector):
 def render_shared(path: Path) -> bytes:
     """The Prometheus text of every worker's series, added up, plus the process series."""
     for pid in worker_pids(path):
-        if not _alive(pid):
+        if not pid_alive(pid):
             # NOTE: drops the "live" gauges (queue depth) of a worker that died; its counters stay,
             # so totals never go back.
             mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]

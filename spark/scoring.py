@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql.types import DataType
 
 from shipyard.exceptions import ShipyardError
 from shipyard.flavors.pyfunc import PyFuncModel
 from shipyard.flavors.signature import TensorSpec
+from shipyard.spark.arrow_batches import arrow_frame, to_arrow_result
 from shipyard.spark.executor_cache import loaded_model
 from shipyard.spark.outputs import to_spark_result
 from shipyard.spark.shipment import Shipment
@@ -36,6 +38,15 @@ def score_batches(
         yield to_spark_result(prediction, kind, len(frame))
 
 
+def score_arrow_batches(
+    shipment: Shipment, kind: DataType, params: dict[str, Any] | None, batches: Iterator[pa.StructArray]
+) -> Iterator[pa.Array]:
+    """`score_batches` for an `arrow_udf`: each batch stays Arrow/numpy until the model (see arrow_batches)."""
+    frames = map(arrow_frame, batches)
+    for result in score_batches(shipment, kind, params, frames):
+        yield to_arrow_result(result, kind)
+
+
 def model_input(model: PyFuncModel, frame: pd.DataFrame) -> Any:
     """The batch as the model's predict takes it.
 
@@ -54,4 +65,4 @@ def model_input(model: PyFuncModel, frame: pd.DataFrame) -> Any:
     return frame
 
 
-__all__ = ["model_input", "score_batches"]
+__all__ = ["model_input", "score_arrow_batches", "score_batches"]

@@ -3,19 +3,22 @@
 Mirrors `mlflow.pyfunc.spark_udf(spark, model_uri, result_type, env_manager, params, ...)`. The
 driver resolves the URI (models:/, runs:/, paths) with the registry's resolver, reads only the
 MLmodel file (to check `params` and `result_type` before any task runs) and packs the directory
-once; executors load it through `executor_cache` and score Arrow batches in `scoring`.
+once; executors load it through `executor_cache` and score Arrow batches in `scoring`: as an
+`arrow_udf` when the signature's inputs convert Arrow -> numpy directly (`arrow_batches`), else as
+a pandas UDF.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.functions import pandas_udf
+from pyspark.sql.pandas.functions import arrow_udf, pandas_udf
 from pyspark.sql.session import SparkSession as ClassicSession
 from pyspark.sql.types import DataType, StructType
 
@@ -26,8 +29,9 @@ from shipyard.flavors.signature import Schema
 from shipyard.mlflow_names import refuses
 from shipyard.registry.digest import compute_digest
 from shipyard.registry.uris import resolve_model_uri
+from shipyard.spark.arrow_batches import arrow_ready
 from shipyard.spark.result_types import infer_result_type, parse_result_type
-from shipyard.spark.scoring import score_batches
+from shipyard.spark.scoring import score_arrow_batches, score_batches
 from shipyard.spark.shipment import Shipment, config_json, pack
 from shipyard.tracking.fluent_state import get_tracking_uri, process_settings
 
@@ -39,12 +43,24 @@ class ModelUdf:
     """The UDF `spark_udf` returns: call it with column names or Columns (`udf("a", "b")`,
     `udf(struct(...))`) or with nothing to use the signature's input columns.
 
-    NOTE: the columns are always passed as one struct, so the batch reaches the model with its
-    column names (a pandas UDF's separate arguments arrive unnamed)."""
+    NOTE: Columns are passed as one struct, so the batch reaches the model with their names (a
+    UDF's separate arguments arrive unnamed). Names (and no arguments) go to an arrow UDF as
+    separate columns, with the names bound in its closure: the JVM then builds no struct."""
 
-    def __init__(self, pandas_udf: Any, input_names: list[str]) -> None:
-        self.pandas_udf = pandas_udf
+    def __init__(
+        self,
+        spark_function: Any,
+        input_names: list[str],
+        shipment: Shipment,
+        by_names: Callable[[tuple[str, ...]], Any] | None = None,
+    ) -> None:
+        self.spark_function = spark_function
+        """The pyspark UDF taking one struct: an arrow UDF, or a pandas UDF (see the module docstring)."""
         self.input_names = input_names
+        self.shipment = shipment
+        """What the executors load: `shipment.digest` names the model version they score with."""
+        self.by_names = by_names
+        """The arrow UDF taking the named columns as separate arguments; None on the pandas path."""
 
     def __call__(self, *cols: str | Column) -> Column:
         if not cols:
@@ -55,7 +71,10 @@ class ModelUdf:
             cols = tuple(self.input_names)
         # NOTE: struct("a") with a bare name fails to resolve inside a pandas UDF on Spark 4.x; col("a") works.
         columns = [F.col(c) if isinstance(c, str) else c for c in cols]
-        return cast(Column, self.pandas_udf(F.struct(*columns)))
+        names = tuple(c for c in cols if isinstance(c, str))
+        if self.by_names is not None and len(names) == len(cols):
+            return cast(Column, self.by_names(names)(*columns))
+        return cast(Column, self.spark_function(F.struct(*columns)))
 
 
 @refuses("extra_env", "prebuilt_env_uri")
@@ -101,7 +120,15 @@ def spark_udf(
         skops_trusted_types=settings.skops_trusted_types,
         archive=_distribute(spark, pack(resolved.local_path)),
     )
-    return ModelUdf(cast(Any, pandas_udf)(_batch_function(shipment, kind, checked), kind), _input_names(signature))
+    if not arrow_ready(signature):
+        scorer = cast(Any, pandas_udf)(_batch_function(shipment, kind, checked), kind)
+        return ModelUdf(scorer, _input_names(signature), shipment)
+
+    def by_names(names: tuple[str, ...]) -> Any:
+        return cast(Any, arrow_udf)(_arrow_columns_function(shipment, kind, checked, names), kind)
+
+    scorer = cast(Any, arrow_udf)(_arrow_batch_function(shipment, kind, checked), kind)
+    return ModelUdf(scorer, _input_names(signature), shipment, by_names)
 
 
 def _distribute(spark: Any, archive: bytes) -> Any:
@@ -134,6 +161,27 @@ def _batch_function(shipment: Shipment, kind: DataType, params: dict[str, Any] |
         return cast(Iterator[pd.Series], score_batches(shipment, kind, params, batches))
 
     return predict
+
+
+def _arrow_batch_function(shipment: Shipment, kind: DataType, params: dict[str, Any] | None) -> Any:
+    """The arrow UDF body (the iterator form, for the same reason as `_batch_function`'s)."""
+
+    def predict_arrow(batches: Iterator[pa.Array]) -> Iterator[pa.Array]:
+        return score_arrow_batches(shipment, kind, params, batches)
+
+    return predict_arrow
+
+
+def _arrow_columns_function(
+    shipment: Shipment, kind: DataType, params: dict[str, Any] | None, names: tuple[str, ...]
+) -> Any:
+    """The arrow UDF body for separate named columns (pyspark passes one column bare, not in a tuple)."""
+
+    def predict_columns(batches: Iterator[tuple[pa.Array, ...]]) -> Iterator[pa.Array]:
+        tables = (pa.StructArray.from_arrays(b if isinstance(b, tuple) else (b,), names=names) for b in batches)
+        return score_arrow_batches(shipment, kind, params, tables)
+
+    return predict_columns
 
 
 __all__ = ["ENV_MANAGERS", "ModelUdf", "spark_udf"]

@@ -7,10 +7,10 @@ warm-up of the JVM, each contender gets a fresh Spark session (so fresh Python w
   one-off batch job pays once per worker);
 - steady: the median of the next passes (workers and model loaded: what each further pass,
   or a long job after its first batches, runs at).
-A pass scores every row and collects the sum of the predictions. Alongside, Spark's own floor:
-UDFs that return zeros without looking at their input (a pandas UDF and an arrow UDF), and the
-in-process ceiling: Shipyard's `pyfunc.predict` on the same rows in batches of
-maxRecordsPerBatch, on one core.
+A pass scores every row and collects the sum of the predictions. Alongside, Spark's own floors:
+UDFs that return zeros without looking at their input (a pandas UDF and an arrow UDF), the same
+query with no UDF at all, and the in-process ceiling: Shipyard's `pyfunc.predict` on the same
+rows in batches of maxRecordsPerBatch, on one core.
 Targets (issue 19): Shipyard >= 2x MLflow's rows/s, and >= half the in-process ceiling per core.
 
 Run: `python bench/spark_udf.py [--rows 1000000] [--passes 3] [--cores N]` (needs pyspark, mlflow, a JRE).
@@ -72,6 +72,13 @@ def zeros_arrow_udf() -> Any:
 
     udf = arrow_udf(zeros, "double")  # type: ignore[call-overload]
     return lambda *cols: udf(_struct(cols))
+
+
+def no_udf(*cols: str) -> Any:
+    """The same query without Python: Spark's own scan and sum, the floor under every UDF."""
+    from pyspark.sql import functions as F
+
+    return F.col(cols[0]) * 0.0
 
 
 def _struct(cols: tuple[str, ...]) -> Any:
@@ -149,6 +156,7 @@ def main() -> None:
             ),
             "no-op pandas UDF": lambda spark: zeros_pandas_udf(),
             "no-op arrow UDF": lambda spark: zeros_arrow_udf(),
+            "no UDF at all": lambda spark: no_udf,
         }
         spark = session(args.cores)  # NOTE: warms the JVM (JIT, Arrow paths) that every later session shares
         passes(spark, args.rows, args.cores, lambda _: zeros_pandas_udf(), 1)

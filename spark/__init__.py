@@ -1,4 +1,4 @@
-"""Batch scoring inside Spark: `spark_udf` turns a model into a pandas UDF (imports pyspark)."""
+"""Batch scoring inside Spark: `spark_udf` turns a model into an arrow or pandas UDF (imports pyspark)."""
 
 from shipyard.spark.udf import ModelUdf, spark_udf
 

@@ -2,6 +2,9 @@
 
 The serving example is a body ready to POST to `/invocations`: `dataframe_split` for tables,
 `inputs` for tensors, plus `params` when the example carries them.
+
+NOTE: pandas is imported inside the writing functions, not at the top: `mlmodel` reads examples
+through this module, and the tracking server reads MLmodel files without loading pandas/pyarrow.
 """
 
 from __future__ import annotations
@@ -11,16 +14,11 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from shipyard.exceptions import InvalidInput
-
-ModelInputExample: TypeAlias = pd.DataFrame | np.ndarray | dict[str, Any] | list[Any] | str | bytes | tuple[Any, ...]
-"""What an input example may be (MLflow's `mlflow.models.ModelInputExample`); a tuple is
-(example, params). Sparse matrices are MLflow's too but are not listed, to keep scipy optional."""
 
 INPUT_EXAMPLE_FILE = "input_example.json"
 SERVING_INPUT_EXAMPLE_FILE = "serving_input_example.json"
@@ -35,6 +33,8 @@ def split_example(example: Any) -> tuple[Any, dict[str, Any] | None]:
 
 def normalize_example(data: Any) -> Any:
     """Records, dicts of scalars/lists and lists of scalars become a DataFrame or ndarray."""
+    import pandas as pd
+
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
         return pd.DataFrame.from_records(data)
     if isinstance(data, dict) and not all(isinstance(v, np.ndarray) for v in data.values()):
@@ -47,6 +47,8 @@ def normalize_example(data: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()] if value.dtype.kind in "OSMf" else value.tolist()
     if isinstance(value, list):
@@ -70,6 +72,8 @@ def write_input_example(model_dir: Path, example: Any) -> dict[str, Any]:
     """Write both example files; returns the MLmodel `saved_input_example_info`."""
     data, params = split_example(example)
     data = normalize_example(data)
+    import pandas as pd
+
     info: dict[str, Any] = {
         "artifact_path": INPUT_EXAMPLE_FILE,
         "serving_input_path": SERVING_INPUT_EXAMPLE_FILE,
@@ -137,7 +141,6 @@ def read_input_example(model_dir: Path, info: dict[str, Any] | None) -> Any | No
 
 __all__ = [
     "INPUT_EXAMPLE_FILE",
-    "ModelInputExample",
     "SERVING_INPUT_EXAMPLE_FILE",
     "has_example_params",
     "normalize_example",

@@ -11,11 +11,10 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from shipyard.exceptions import InvalidInput, ModelLoadError, ResourceNotFound
@@ -23,6 +22,9 @@ from shipyard.flavors.input_example import has_example_params, read_input_exampl
 from shipyard.flavors.schema_types import COLUMN_TYPES
 from shipyard.flavors.signature import ColSpec, ModelSignature, ParamSchema, Schema, TensorSpec
 from shipyard.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MLMODEL_FILE_NAME = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
@@ -205,6 +207,8 @@ def _example_dir(path: str | Path | None, info: dict[str, Any]) -> Path:
 def _typed_frame(columns: Any, schema: Schema | None) -> pd.DataFrame:
     """A DataFrame of the example, each named scalar column cast to its signature type (as
     MLflow's `dataframe_from_parsed_json` casts with a schema)."""
+    import pandas as pd  # NOTE: here, not at the top: the tracking server reads MLmodel files
+
     frame = pd.DataFrame(columns)
     if schema is None:
         return frame

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from shipyard.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from shipyard.flavors.example_type import ModelInputExample
     from shipyard.flavors.inference import infer_signature
-    from shipyard.flavors.input_example import ModelInputExample
     from shipyard.flavors.mlmodel import Model
     from shipyard.flavors.signature import ModelSignature
     from shipyard.model_artifacts import set_signature
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "Model": "shipyard.flavors.mlmodel:Model",
-    "ModelInputExample": "shipyard.flavors.input_example:ModelInputExample",
+    "ModelInputExample": "shipyard.flavors.example_type:ModelInputExample",
     "ModelSignature": "shipyard.flavors.signature:ModelSignature",
     "infer_signature": "shipyard.flavors.inference:infer_signature",
     "set_signature": "shipyard.model_artifacts:set_signature",

@@ -1,11 +1,13 @@
 """The artifact proxy in front of an object store (`--artifacts-destination s3://...`).
 
 Uploads: the body is streamed to a spool file on the server's disk (chunk by chunk, from the
-thread pool), then sent to the store in parallel multipart parts; the spool file is removed
-whatever happens. Downloads: the object's bytes are streamed from the store to the client in
-parts as they arrive. The server never holds a whole file in memory, however large.
-NOTE: MLflow's proxy spools uploads the same way; a direct pipe would stall the body on S3's
-part round-trips, and a failed part could not be retried from a stream already consumed.
+thread pool) and, on a store with multipart parts (S3), each part goes to the store as soon as it
+is complete on disk, while the rest of the body still arrives (`tracking/streamed_upload.py`);
+a failure or a client that goes away aborts the multipart upload, so nothing half-written shows.
+The spool file is removed whatever happens. Downloads: the object's bytes are streamed from the
+store to the client in parts as they arrive. The server never holds a whole file in memory.
+NOTE: the parts are read back from the spool file, not piped from the body: a failed part is
+retried from the file, and the body is never stalled by S3's round-trips.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from shipyard.exceptions import RequestTooLarge, ResourceNotFound
+from shipyard.exceptions import InvalidInput, RequestTooLarge, ResourceNotFound
 from shipyard.server.context import INTERNAL_DIR
 from shipyard.tracking.artifact_transfer import ObjectStoreRepository
 from shipyard.web import json_response
@@ -36,9 +39,7 @@ def _spool_dir() -> Path:
 async def upload(request: Request, store: ObjectStoreRepository, relative: str, limit: int) -> Response:
     spool = await run_in_threadpool(_spool_dir)
     try:
-        directory, name = posixpath.split(relative)
-        local = spool / name
-        out = await run_in_threadpool(local.open, "wb")
+        streamed = await run_in_threadpool(store.streamed_upload, relative, spool / posixpath.basename(relative), limit)
         try:
             size, pending = 0, bytearray()
             async for chunk in request.stream():
@@ -47,14 +48,19 @@ async def upload(request: Request, store: ObjectStoreRepository, relative: str, 
                     raise RequestTooLarge(f"artifact is over the limit of {limit} bytes")
                 pending += chunk
                 if len(pending) >= WRITE_BYTES:  # NOTE: one thread hop per MiB, not per 64 KiB chunk
-                    await run_in_threadpool(out.write, bytes(pending))
+                    await run_in_threadpool(streamed.write, pending)  # awaited: no copy needed
                     pending.clear()
-            await run_in_threadpool(out.write, bytes(pending))
-        finally:
-            await run_in_threadpool(out.close)
-        await run_in_threadpool(store.log_artifact, local, directory or None)
+            await run_in_threadpool(streamed.write, pending)
+            await run_in_threadpool(streamed.finish)
+        except BaseException as error:
+            with anyio.CancelScope(shield=True):  # NOTE: a cancelled request still aborts its upload
+                await run_in_threadpool(streamed.abort)
+            if isinstance(error, ClientDisconnect):  # the caller's doing, not a server fault to log
+                raise InvalidInput(f"the client went away before the body of {relative!r} was complete") from None
+            raise
     finally:
-        await run_in_threadpool(shutil.rmtree, spool, True)
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(shutil.rmtree, spool, True)
     return json_response({})
 
 

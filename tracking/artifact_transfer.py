@@ -24,6 +24,7 @@ from shipyard.tracking.entities import FileInfo
 from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.object_store_settings import ObjectStoreSettings
 from shipyard.tracking.progress import progress_bar
+from shipyard.tracking.streamed_upload import PartUpload, StreamedUpload, part_size
 
 Advance = Callable[[int], None] | None
 """Called with the bytes moved since the last call (drives the progress bar), or None."""
@@ -77,6 +78,11 @@ class ObjectStoreRepository(ArtifactRepository):
     @abc.abstractmethod
     def _chunks(self, key: str) -> Iterator[bytes]:
         """The object's bytes in parts, for the server's proxy to stream."""
+
+    def _part_upload(self, key: str) -> PartUpload | None:
+        """A multipart upload of `key` (not begun yet), or None where the store does not pipeline
+        uploads: the body is then spooled whole and put at the end."""
+        return None
 
     # --- the repository interface --------------------------------------------------------------------
     def key(self, relative: str) -> str:
@@ -179,6 +185,22 @@ class ObjectStoreRepository(ArtifactRepository):
         if size is None:
             raise ResourceNotFound(f"artifact {relative!r} does not exist")
         return size, self._chunks(self.key(relative))
+
+    def streamed_upload(self, artifact_file: str, spool: Path, limit: int) -> StreamedUpload:
+        """An upload of a body of at most `limit` bytes to `artifact_file`, spooled at `spool`,
+        whose parts go to the store while the body still arrives (see `streamed_upload`)."""
+        relative = safe_relative_path(artifact_file, what="path")
+        if not relative:
+            raise ArtifactPathError("path must name a file, got the artifact root")
+        parts = self._part_upload(self.key(relative))
+        part_bytes = part_size(self.stores.part_bytes, limit, parts) if parts is not None else self.stores.part_bytes
+        return StreamedUpload(
+            spool,
+            parts,
+            lambda local: self._upload(local, relative),
+            part_bytes=part_bytes,
+            concurrency=self.stores.max_concurrency,
+        )
 
     def file_size(self, artifact_file: str) -> int | None:
         """The size of the file at `artifact_file`; None for a folder, the root or nothing."""

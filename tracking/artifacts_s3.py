@@ -4,13 +4,15 @@ Endpoint, TLS, upload arguments (SSE) and addressing style come from `ObjectStor
 (`MLFLOW_S3_*` and `SHIPYARD_S3_*`, read at the edge); credentials from the standard AWS chain,
 which boto3 reads itself. Files go up with s3transfer's multipart upload and come down with
 ranged parts, `max_concurrency` parts at once, each part retried by botocore's "standard" mode
-(exponential backoff on throttling, 5xx and dropped connections).
+(exponential backoff on throttling, 5xx and dropped connections). The server's proxy pipelines
+uploads through `S3PartUpload`: parts go up while the body still arrives.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,14 @@ from shipyard.tracking.artifact_transfer import Advance, Listing, ObjectStoreRep
 from shipyard.tracking.artifacts import safe_relative_path
 from shipyard.tracking.http_settings import RestClientSettings
 from shipyard.tracking.object_store_settings import ObjectStoreSettings
+from shipyard.tracking.streamed_upload import PartReader, PartUpload
 
 CHUNK = 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# NOTE: which upload arguments each multipart call takes, as s3transfer's UploadSubmissionTask
+# splits them (SSE-KMS goes on the create only; an SSE-C key on every call).
+_COMPLETE_ARGS = ("SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5", "RequestPayer", "ExpectedBucketOwner")
+_PART_ARGS = ("ChecksumAlgorithm", *_COMPLETE_ARGS)
 _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
 
 
@@ -180,5 +187,50 @@ class S3ArtifactRepository(ObjectStoreRepository):
         with contextlib.closing(body):
             yield from body.iter_chunks(CHUNK)
 
+    def _part_upload(self, key: str) -> PartUpload:
+        return S3PartUpload(self, key)
 
-__all__ = ["S3ArtifactRepository", "parse_s3_uri", "s3_client"]
+
+class S3PartUpload(PartUpload):
+    """One key's multipart upload; each part is read from the spool file as botocore sends it."""
+
+    min_part_bytes = 5 * 1024 * 1024  # S3's minimum for every part but the last
+
+    def __init__(self, repository: S3ArtifactRepository, key: str) -> None:
+        self.repository, self.key = repository, key
+        self.extra = dict(repository.stores.s3_upload_extra_args)
+        if repository.client.meta.config.request_checksum_calculation == "when_supported":
+            self.extra.setdefault("ChecksumAlgorithm", "CRC32")  # NOTE: what upload_file does by default
+        self.upload_id: str | None = None
+        self._parts: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        with self.repository._errors(self.key):
+            return getattr(self.repository.client, method)(Bucket=self.repository.bucket, Key=self.key, **kwargs)
+
+    def begin(self) -> None:
+        self.upload_id = self._call("create_multipart_upload", **self.extra)["UploadId"]
+
+    def send_part(self, number: int, spool: Path, offset: int, length: int) -> None:
+        args = {name: self.extra[name] for name in _PART_ARGS if name in self.extra}
+        with PartReader(spool, offset, length) as body:
+            answer = self._call("upload_part", UploadId=self.upload_id, PartNumber=number, Body=body, **args)
+        part: dict[str, Any] = {"ETag": answer["ETag"], "PartNumber": number}
+        checksum = f"Checksum{str(args.get('ChecksumAlgorithm', '')).upper()}"
+        if checksum in answer:
+            part[checksum] = answer[checksum]
+        with self._lock:
+            self._parts[number] = part
+
+    def complete(self) -> None:
+        parts = [self._parts[number] for number in sorted(self._parts)]
+        args = {name: self.extra[name] for name in _COMPLETE_ARGS if name in self.extra}
+        self._call("complete_multipart_upload", UploadId=self.upload_id, MultipartUpload={"Parts": parts}, **args)
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            self._call("abort_multipart_upload", UploadId=self.upload_id)
+
+
+__all__ = ["S3ArtifactRepository", "S3PartUpload", "parse_s3_uri", "s3_client"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
 from shipyard.exceptions import (
@@ -115,6 +115,8 @@ async def upload(request: Request) -> Response:
             await run_in_threadpool(os.replace, tmp, target)
         finally:
             await run_in_threadpool(_discard, tmp)
+    except ClientDisconnect:  # the caller's doing: nothing was written, and there is no fault to log
+        return error_response(InvalidInput("the client went away before the upload's body was complete"))
     except ShipyardError as error:
         return error_response(error)
     except Exception:  # noqa: BLE001 - our bug: logged under an error id, answered 500

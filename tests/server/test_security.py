@@ -4,10 +4,13 @@ root (400), bodies over the limits (413), malformed requests (400 naming the fie
 from __future__ import annotations
 
 import base64
+import socket
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -233,6 +236,25 @@ def test_client_chosen_artifact_locations_stay_under_the_root(shared_server: Any
     assert experiment["artifact_location"] == "mlflow-artifacts:/team/a"
     served = requests.get(shared_server.url + ARTIFACTS + "/0/../../x", timeout=10)
     assert served.status_code in (400, 404)
+
+
+def test_a_client_gone_mid_upload_leaves_nothing_and_logs_no_fault(server_factory: Callable[..., Any]) -> None:
+    server = server_factory()
+    url = urlparse(server.url)
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        head = f"PUT {ARTIFACTS}/0/cut/weights.bin HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: 8000000\r\n\r\n"
+        sock.sendall(head.encode() + b"x" * 3_000_000)
+        parts = server.root / "artifacts" / "0" / "cut"
+        deadline = time.monotonic() + 30
+        while not any(parts.glob(".upload-*.part")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(parts.glob(".upload-*.part")), "the upload never started"
+    deadline = time.monotonic() + 30
+    while any(parts.glob(".upload-*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(parts.iterdir()) == []  # neither the part file nor a half-written target
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200
+    assert "Traceback" not in server.output() and "error id" not in server.output().lower()
 
 
 def test_upload_under_a_file_is_a_400(shared_server: Any) -> None:

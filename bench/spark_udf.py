@@ -8,9 +8,10 @@ warm-up of the JVM, each contender gets a fresh Spark session (so fresh Python w
 - steady: the median of the next passes (workers and model loaded: what each further pass,
   or a long job after its first batches, runs at).
 A pass scores every row and collects the sum of the predictions. Alongside, Spark's own floors:
-UDFs that return zeros without looking at their input (a pandas UDF and an arrow UDF), the same
-query with no UDF at all, and the in-process ceiling: Shipyard's `pyfunc.predict` on the same
-rows in batches of maxRecordsPerBatch, on one core.
+UDFs that return zeros without looking at their input (a pandas UDF and an arrow UDF, each taking
+the 8 columns as separate arguments, the cheapest form), the same query with no UDF at all, and
+the in-process ceiling: Shipyard's `pyfunc.predict` on the same rows in batches of
+maxRecordsPerBatch, on one core.
 Targets (issue 19): Shipyard >= 2x MLflow's rows/s, and >= half the in-process ceiling per core.
 
 Run: `python bench/spark_udf.py [--rows 1000000] [--passes 3] [--cores N]` (needs pyspark, mlflow, a JRE).
@@ -53,25 +54,27 @@ def build_model(root: Path) -> Path:
 
 
 def zeros_pandas_udf() -> Any:
+    from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
-    def zeros(batches: Iterator[pd.DataFrame]) -> Iterator[pd.Series]:
-        for frame in batches:
-            yield pd.Series(np.zeros(len(frame)))
+    def zeros(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.Series]:
+        for columns in batches:
+            yield pd.Series(np.zeros(len(columns[0])))
 
     udf = pandas_udf(zeros, "double")  # type: ignore[call-overload]
-    return lambda *cols: udf(_struct(cols))
+    return lambda *cols: udf(*[F.col(c) for c in cols])
 
 
 def zeros_arrow_udf() -> Any:
+    from pyspark.sql import functions as F
     from pyspark.sql.functions import arrow_udf
 
-    def zeros(batches: Iterator[pa.Array]) -> Iterator[pa.Array]:
-        for batch in batches:
-            yield pa.array(np.zeros(len(batch)))
+    def zeros(batches: Iterator[tuple[pa.Array, ...]]) -> Iterator[pa.Array]:
+        for columns in batches:
+            yield pa.array(np.zeros(len(columns[0])))
 
     udf = arrow_udf(zeros, "double")  # type: ignore[call-overload]
-    return lambda *cols: udf(_struct(cols))
+    return lambda *cols: udf(*[F.col(c) for c in cols])
 
 
 def no_udf(*cols: str) -> Any:
@@ -79,12 +82,6 @@ def no_udf(*cols: str) -> Any:
     from pyspark.sql import functions as F
 
     return F.col(cols[0]) * 0.0
-
-
-def _struct(cols: tuple[str, ...]) -> Any:
-    from pyspark.sql import functions as F
-
-    return F.struct(*[F.col(c) for c in cols])
 
 
 def session(cores: int) -> Any:

@@ -16,7 +16,6 @@ measures both servers N times, alternating which goes first, and reports each on
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import boto3
 import requests
-from benchkit import free_port, machine, rss_mb, stop_process, tree
+from benchkit import cpu_seconds, free_port, machine, rss_mb, stop_process
 
 BIN = Path(sys.executable).parent
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
@@ -88,16 +87,6 @@ class PeakRss:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of pid and its descendants so far, in seconds."""
-    total = 0
-    for p in tree(pid):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def make_file(path: Path, mb: int) -> str:

@@ -70,10 +70,10 @@ def _jsonable(value: Any) -> Any:
 
 def write_input_example(model_dir: Path, example: Any) -> dict[str, Any]:
     """Write both example files; returns the MLmodel `saved_input_example_info`."""
-    data, params = split_example(example)
-    data = normalize_example(data)
     import pandas as pd
 
+    data, params = split_example(example)
+    data = normalize_example(data)
     info: dict[str, Any] = {
         "artifact_path": INPUT_EXAMPLE_FILE,
         "serving_input_path": SERVING_INPUT_EXAMPLE_FILE,

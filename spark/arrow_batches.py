@@ -10,7 +10,7 @@ array. The signature's enforcement still runs on that DataFrame, as on every oth
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -76,17 +76,17 @@ def _plain(kind: pa.DataType) -> bool:
 
 def to_arrow_result(result: pd.Series | pd.DataFrame, kind: DataType) -> pa.Array:
     """`to_spark_result`'s Series (or DataFrame, for a struct) as the Arrow array of `kind`."""
-    if isinstance(kind, StructType):
-        frame = result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+    if isinstance(result, pd.DataFrame):  # what to_spark_result makes for a struct kind
+        fields = cast(StructType, kind).fields
         return pa.StructArray.from_arrays(
-            [_array(frame[f.name], f.dataType) for f in kind.fields], names=[f.name for f in kind.fields]
+            [_array(result[f.name], f.dataType) for f in fields], names=[f.name for f in fields]
         )
     return _array(result, kind)
 
 
-def _array(values: pd.Series | pd.DataFrame, kind: DataType) -> pa.Array:
+def _array(values: pd.Series, kind: DataType) -> pa.Array:
     target = to_arrow_type(kind)
-    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
         return pa.array(np.asarray(values), type=target)
     return pa.Array.from_pandas(values, type=target)
 

@@ -142,8 +142,6 @@ class StreamedUpload:
         """Bytes of the spool file covered by parts already handed to the pool."""
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future[None]] = []
-        self._failed: list[BaseException] = []
-        """The parts' failures, as they happen (appended from the pool's threads)."""
 
     def write(self, data: bytes | bytearray) -> None:
         """Append `data`; every part that is now complete and followed by more bytes is sent.
@@ -191,19 +189,13 @@ class StreamedUpload:
             self._parts.begin()
             self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="shipyard-part")
         number = len(self._futures) + 1
-        future = self._pool.submit(self._parts.send_part, number, self.spool, self._sent, length)
-        future.add_done_callback(self._note_failure)
-        self._futures.append(future)
+        self._futures.append(self._pool.submit(self._parts.send_part, number, self.spool, self._sent, length))
         self._sent += length
 
-    def _note_failure(self, future: Future[None]) -> None:
-        error = None if future.cancelled() else future.exception()
-        if error is not None:
-            self._failed.append(error)
-
     def _raise_failed(self) -> None:
-        if self._failed:
-            raise self._failed[0]
+        for future in self._futures:
+            if future.done() and not future.cancelled() and (error := future.exception()) is not None:
+                raise error
 
     def _shutdown(self) -> None:
         if self._pool is not None:

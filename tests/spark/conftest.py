@@ -131,36 +131,42 @@ class TwoOutputs(PythonModel):
 '''
 
 
+def save_code_model(root: Path, module: str, source: str, class_name: str, **save_kwargs: Any) -> Path:
+    """A python_model whose class lives in its code_paths (so executors import it from the model),
+    saved under `root/model`; the module is importable only while saving."""
+    import importlib
+
+    import shipyard.pyfunc
+
+    path = root / f"{module}.py"
+    path.write_text(textwrap.dedent(source))
+    sys.path.insert(0, str(root))
+    try:
+        model_class = getattr(importlib.import_module(module), class_name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # no input example: not what these tests are about
+            shipyard.pyfunc.save_model(root / "model", python_model=model_class(), code_paths=[path], **save_kwargs)
+    finally:
+        sys.path.remove(str(root))
+        sys.modules.pop(module, None)
+    return root / "model"
+
+
 @pytest.fixture(scope="session")
 def python_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A python_model whose class lives in its code_paths (so executors import it from the model)."""
-    import shipyard.pyfunc
     from shipyard.models import ModelSignature
     from shipyard.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-    root = tmp_path_factory.mktemp("spark-python-model")
-    source = root / "spark_two_outputs.py"
-    source.write_text(textwrap.dedent(PYTHON_MODEL_SOURCE))
-    sys.path.insert(0, str(root))
-    try:
-        import spark_two_outputs
-
-        signature = ModelSignature(
-            inputs=Schema([ColSpec("double", "x")]),
-            outputs=Schema([ColSpec("double", "doubled"), ColSpec("long", "rows")]),
-            params=ParamSchema([ParamSpec("scale", "double", 1.0)]),
-        )
-        path = root / "model"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # no input example: not what these tests are about
-            shipyard.pyfunc.save_model(
-                path,
-                python_model=spark_two_outputs.TwoOutputs(),
-                code_paths=[source],
-                signature=signature,
-                model_config={"load_log": ""},
-            )
-    finally:
-        sys.path.remove(str(root))
-        sys.modules.pop("spark_two_outputs", None)
-    return path
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", "x")]),
+        outputs=Schema([ColSpec("double", "doubled"), ColSpec("long", "rows")]),
+        params=ParamSchema([ParamSpec("scale", "double", 1.0)]),
+    )
+    return save_code_model(
+        tmp_path_factory.mktemp("spark-python-model"),
+        "spark_two_outputs",
+        PYTHON_MODEL_SOURCE,
+        "TwoOutputs",
+        signature=signature,
+        model_config={"load_log": ""},
+    )

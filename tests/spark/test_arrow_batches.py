@@ -4,9 +4,6 @@ hand it over (values, dtypes, nulls), and the path is taken only where that hold
 from __future__ import annotations
 
 import datetime
-import sys
-import textwrap
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from pyspark.util import PythonEvalType
 import shipyard.pyfunc
 from shipyard.flavors.signature import ColSpec, ModelSignature, Schema, TensorSpec
 from shipyard.spark.arrow_batches import arrow_frame, arrow_ready, to_arrow_result
-from tests.spark.conftest import PANDAS_3_WARNING
+from tests.spark.conftest import PANDAS_3_WARNING, save_code_model
 
 pytestmark = pytest.mark.filterwarnings(PANDAS_3_WARNING)
 
@@ -51,26 +48,13 @@ COLUMNS = [
 
 @pytest.fixture(scope="module")
 def describe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("spark-describe")
-    source = root / "spark_describe.py"
-    source.write_text(textwrap.dedent(DESCRIBE_SOURCE))
-    sys.path.insert(0, str(root))
-    try:
-        import spark_describe
-
-        path = root / "model"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            shipyard.pyfunc.save_model(
-                path,
-                python_model=spark_describe.Describe(),
-                code_paths=[source],
-                signature=ModelSignature(inputs=Schema(COLUMNS), outputs=Schema([ColSpec("string")])),
-            )
-    finally:
-        sys.path.remove(str(root))
-        sys.modules.pop("spark_describe", None)
-    return path
+    return save_code_model(
+        tmp_path_factory.mktemp("spark-describe"),
+        "spark_describe",
+        DESCRIBE_SOURCE,
+        "Describe",
+        signature=ModelSignature(inputs=Schema(COLUMNS), outputs=Schema([ColSpec("string")])),
+    )
 
 
 def test_the_model_sees_what_the_pandas_path_hands_it(spark: Any, describe_dir: Path) -> None:

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 SPOOL_SUFFIX = ".spool"
 COMMITTED_SUFFIX = ".committed"
+CREATING_SUFFIX = ".creating"
 FSYNC_INTERVAL_S = 0.1
 """A batch is fsynced at once when the last fsync is this old, so a power loss costs at most
 this much (a SIGKILL costs nothing that was written: the page cache outlives the process)."""
@@ -122,15 +123,20 @@ class Spool:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / f"{os.getpid()}-{uuid.uuid4().hex[:12]}{SPOOL_SUFFIX}"
+        # NOTE: created under a name replayers never look at and locked before it takes its own
+        # name (the rename keeps the inode and the lock): a replayer that met the file between
+        # its creation and its lock would take it for an orphan, lock it and delete it.
+        creating = self.path.with_suffix(CREATING_SUFFIX)
         for attempt in range(3):
             directory.mkdir(parents=True, exist_ok=True)
             try:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._fd = os.open(creating, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
                 break
             except FileNotFoundError:  # NOTE: another process's close() removed the empty folder
                 if attempt == 2:
                     raise
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else has it
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows the name
+        os.rename(creating, self.path)  # the folder is not empty now: no close() removes it
         self._commit_fd = os.open(self.path.with_suffix(COMMITTED_SUFFIX), os.O_WRONLY | os.O_CREAT, 0o600)
         self._lock = threading.Lock()
         self._seq = 0

@@ -9,7 +9,8 @@ Layout: `<dir>/<pid>-<random>.spool` holds one line per batch, `[seq, [[kind, ru
 value, timestamp, step], ...]]` (orjson; non-finite metric values as the strings "nan", "inf",
 "-inf"); `<same>.committed` holds the byte offset up to which the store has everything, as 8
 little-endian bytes. The live owner holds an exclusive `flock` on its spool, so a replayer only
-takes files whose process is gone.
+takes files whose process is gone; a spool is locked under `<same>.creating` before it takes its
+name, so no replayer ever meets it unlocked.
 """
 
 from __future__ import annotations
@@ -196,6 +197,7 @@ class Spool:
 
 __all__ = [
     "COMMITTED_SUFFIX",
+    "CREATING_SUFFIX",
     "Checkpoint",
     "FSYNC_INTERVAL_S",
     "SPOOL_SUFFIX",

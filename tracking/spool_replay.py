@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,14 @@ from typing import Any
 
 from shipyard.exceptions import ShipyardError
 from shipyard.tracking.entities import Metric, Param, RunTag
-from shipyard.tracking.spool import COMMITTED_SUFFIX, SPOOL_SUFFIX, committed_offset, decode_line
+from shipyard.tracking.spool import COMMITTED_SUFFIX, CREATING_SUFFIX, SPOOL_SUFFIX, committed_offset, decode_line
 from shipyard.tracking.store import AbstractTrackingStore
 
 _log = logging.getLogger(__name__)
 REPLAY_BATCH = 5_000
+STALE_CREATING_S = 60.0
+"""A spool still under its creating name this long after its creation was left by a process
+killed inside `Spool()` (which renames it microseconds after creating it): empty, removed."""
 
 
 @contextlib.contextmanager
@@ -126,7 +130,19 @@ def replay_orphans(store: AbstractTrackingStore, directory: Path | None) -> int:
                 sent += _send(store, items)
             path.with_suffix(COMMITTED_SUFFIX).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
+    _remove_stale_creating(directory)
     return sent
 
 
-__all__ = ["replay_orphans"]
+def _remove_stale_creating(directory: Path) -> None:
+    now = time.time()
+    for path in directory.glob(f"*{CREATING_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - path.stat().st_mtime < STALE_CREATING_S:
+                continue
+        with _orphan(path) as fd:
+            if fd is not None:
+                path.unlink(missing_ok=True)
+
+
+__all__ = ["STALE_CREATING_S", "replay_orphans"]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.tracking.entities import Metric, Param, RunTag
-from shipyard.tracking.spool import COMMITTED_SUFFIX, SPOOL_SUFFIX, Spool, spool_dir
-from shipyard.tracking.spool_replay import replay_orphans
+from shipyard.tracking.spool import COMMITTED_SUFFIX, CREATING_SUFFIX, SPOOL_SUFFIX, Spool, spool_dir
+from shipyard.tracking.spool_replay import STALE_CREATING_S, replay_orphans
 from shipyard.tracking.store import get_tracking_store
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
@@ -190,7 +190,7 @@ REPLAYER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from shipyard.tracking.spool_replay import replay_orphans
+    from shipyard.tracking.spool_replay import STALE_CREATING_S, replay_orphans
     from shipyard.tracking.store import get_tracking_store
 
     store, directory, stop = get_tracking_store(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
@@ -228,6 +228,21 @@ def test_a_replayer_never_takes_a_spool_being_created(tmp_path: Path) -> None:
         replayer.communicate(timeout=60)
     assert replayer.returncode == 0
     assert lost == 0, f"a replayer deleted {lost} live spools"
+
+
+def test_a_spool_left_under_its_creating_name_is_removed_once_stale(tmp_path: Path) -> None:
+    """A process killed inside `Spool()`, before the rename, leaves an empty file; a replay
+    removes it once it is old (a fresh one may be another process's, about to be renamed)."""
+    store = get_tracking_store(f"sqlite:///{tmp_path / 'store.db'}")
+    directory = tmp_path / "spools"
+    directory.mkdir()
+    fresh, stale = directory / f"1-fresh{CREATING_SUFFIX}", directory / f"2-stale{CREATING_SUFFIX}"
+    fresh.touch()
+    stale.touch()
+    old = time.time() - STALE_CREATING_S - 1
+    os.utime(stale, (old, old))
+    assert replay_orphans(store, directory) == 0
+    assert fresh.exists() and not stale.exists()
 
 
 def test_torn_last_line_and_committed_offset(tmp_path: Path) -> None:

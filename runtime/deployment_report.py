@@ -31,8 +31,9 @@ logger = logging.getLogger("shipyard.runtime")
 
 TTL_POLLS = 3
 """A record lives this many poll intervals past its last report."""
-REMOVE_TIMEOUT_S = 5.0
-"""How long a shutdown waits for the registry to forget this server (then the TTL does it)."""
+CALL_TIMEOUT_S = 5.0
+"""How long one report waits for the registry, and how long a shutdown waits for it to forget
+this server (then the TTL does it): a report not taken is sent again at the next interval."""
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
@@ -143,7 +144,13 @@ class DeploymentReporter:
         """Forget this server in the registry (bounded: past the timeout the TTL does it)."""
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(self.store.remove_deployment, self.server.server_id), REMOVE_TIMEOUT_S
+                asyncio.to_thread(self.store.remove_deployment, self.server.server_id), CALL_TIMEOUT_S
+            )
+        except TimeoutError:
+            logger.warning(
+                "could not remove this server's deployment record (it expires by itself): "
+                "the registry did not answer within %s s",
+                CALL_TIMEOUT_S,
             )
         except Exception as exc:
             logger.warning("could not remove this server's deployment record (it expires by itself): %s", exc)
@@ -157,7 +164,8 @@ def reports(settings: ServeSettings, models: Sequence[ServedModel]) -> bool:
 
 def deployment_reporter(settings: ServeSettings, models: Sequence[ServedModel]) -> DeploymentReporter:
     """Blocking (opening a SQL store migrates it): call it off the event loop."""
-    store = get_registry_store(resolve_registry_uri(None, settings.base, None), None, http_for(settings.base))
+    http = http_for(settings.base).for_polling(CALL_TIMEOUT_S)
+    store = get_registry_store(resolve_registry_uri(None, settings.base, None), None, http)
     return DeploymentReporter(store, models, ServerIdentity.of(settings), interval=settings.poll_interval)
 
 

@@ -52,6 +52,12 @@ class RestClientSettings(BaseModel):
             stores=ObjectStoreSettings.from_settings(settings),
         )
 
+    def for_polling(self, timeout_s: float) -> RestClientSettings:
+        """One attempt of at most `timeout_s` per call: for a caller that asks again at its next
+        interval anyway, whose calls must never outlast it (a server stopping waits for the
+        call in flight)."""
+        return self.model_copy(update={"timeout": min(self.timeout, timeout_s), "max_retries": 0})
+
 
 def _path(value: object) -> str | None:
     return None if value is None else str(value)

@@ -24,7 +24,7 @@ from shipyard import MlflowClient
 from shipyard.registry.client import RegistryClient
 from shipyard.registry.deployments import Deployment
 from shipyard.registry.store import get_registry_store
-from shipyard.runtime.deployment_report import TTL_POLLS, DeploymentReporter, ServerIdentity, reports
+from shipyard.runtime.deployment_report import TTL_POLLS, deployment_reporter, reports
 from shipyard.runtime.identity import ModelIdentity
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.settings import ServeSettings
@@ -152,6 +152,32 @@ def test_a_server_reports_what_it_serves_over_http_follows_a_move_and_is_removed
             assert any(d.port == port and d.expires_at > gone_at for d in last)
 
 
+def test_a_server_whose_registry_is_gone_still_stops_at_once(
+    tmp_path: Path, iris_dir: Path, start_shipyard: Any, port_factory: Callable[[], int]
+) -> None:
+    """The registry stopped first (a rollout, an outage): SIGTERM still stops `serve` in seconds.
+    Each poll and report is one short attempt (the next interval is the retry), so the shutdown
+    does not wait out the client's retries (16 s of them) for the poll in flight and the removal."""
+    with contextlib.ExitStack() as registry_up:
+        tracking = registry_up.enter_context(tracking_server(tmp_path, port_factory()))
+        client, env = registry(tracking, tmp_path)
+        runs = MlflowClient(tracking, settings=Settings(tracking_uri=tracking))
+        run = runs.create_run("0")
+        runs.log_artifacts(run.info.run_id, str(iris_dir), "model")
+        client.register_model(f"runs:/{run.info.run_id}/model", "iris")
+        client.transition_model_version_stage("iris", 1, "Production")
+        with start_shipyard("models:/iris/Production", tmp_path, "--poll-interval", "0.2", env=env) as server:
+            port = int(server.url.rsplit(":", 1)[1])
+            wait(lambda: (r := of_server(cli_records(tracking, "iris"), port)) and r["ready"], "a ready record")
+            registry_up.close()
+            server.wait_for_log("could not poll the registry")
+            assert httpx.get(server.url + "/health", timeout=10).status_code == 200  # still serving
+            assert server.stop(signal.SIGTERM, timeout=10) == 0, server.log_text()[-3000:]
+            log = server.log_text()
+            assert "could not remove this server's deployment record (it expires by itself): cannot reach" in log
+            assert "Traceback" not in log
+
+
 def test_a_killed_server_drops_out_after_the_ttl_on_a_sqlite_registry(
     tmp_path: Path, iris_dir: Path, start_shipyard: Any
 ) -> None:
@@ -182,14 +208,12 @@ def test_a_registry_that_does_not_answer_never_breaks_serving(
 ) -> None:
     """Failing reports are logged once per streak and retried; nothing raises into the server."""
     dead = f"http://127.0.0.1:{port_factory()}"
-    base = Settings(tracking_uri=dead, http_request_max_retries=0, http_request_timeout=2)
-    settings = ServeSettings(base=base, model_uri="models:/iris/1", poll_interval=0.05)
+    settings = ServeSettings(base=Settings(tracking_uri=dead), model_uri="models:/iris/1", poll_interval=0.05)
     identity = ModelIdentity("iris", str(iris_dir), "models:/iris/1", version="1")
     served = ServedModel(identity, settings, Workers(1))
     assert reports(settings, [served])
     assert not reports(settings.model_copy(update={"base": Settings()}), [served])
-    store = get_registry_store(dead, None, None)
-    reporter = DeploymentReporter(store, [served], ServerIdentity.of(settings), interval=0.05)
+    reporter = deployment_reporter(settings, [served])  # one attempt per report: the next one retries
 
     async def three_reports() -> list[bool]:
         return [await reporter.report_once() for _ in range(3)]

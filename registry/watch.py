@@ -22,9 +22,6 @@ from shipyard.registry.uris import (
 from shipyard.settings import Settings
 from shipyard.tracking.fluent_state import http_for, resolve_registry_uri
 
-POLL_TIMEOUT_S = 5.0
-"""How long one poll waits for the registry."""
-
 
 def is_moving(uri: str) -> bool:
     """True for a models:/ URI naming a stage, an alias or `latest`: one that can move."""
@@ -48,7 +45,7 @@ class RegistryWatch:
         self._settings = settings
         # NOTE: one short attempt per poll (the next poll is the retry): a stopping server waits
         # for the poll in flight. `fetch` keeps the patient client of the settings.
-        polling = http_for(settings).for_polling(POLL_TIMEOUT_S)
+        polling = http_for(settings).for_polling()
         self._store = get_registry_store(resolve_registry_uri(None, settings, None), None, polling)
 
     def current(self) -> ModelVersion:
@@ -60,4 +57,4 @@ class RegistryWatch:
         return resolved_version(self.uri, mv, settings=self._settings)
 
 
-__all__ = ["POLL_TIMEOUT_S", "RegistryWatch", "is_moving"]
+__all__ = ["RegistryWatch", "is_moving"]

@@ -26,14 +26,12 @@ from shipyard.registry.uris import MODELS_SCHEME, parse_models_uri
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.settings import ServeSettings
 from shipyard.tracking.fluent_state import http_for, resolve_registry_uri
+from shipyard.tracking.http_settings import POLL_TIMEOUT_S
 
 logger = logging.getLogger("shipyard.runtime")
 
 TTL_POLLS = 3
 """A record lives this many poll intervals past its last report."""
-CALL_TIMEOUT_S = 5.0
-"""How long one report waits for the registry, and how long a shutdown waits for it to forget
-this server (then the TTL does it): a report not taken is sent again at the next interval."""
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
@@ -141,16 +139,17 @@ class DeploymentReporter:
             await asyncio.sleep(self.interval)
 
     async def close(self) -> None:
-        """Forget this server in the registry (bounded: past the timeout the TTL does it)."""
+        """Forget this server in the registry (bounded by the polling client's timeout, also when
+        the store is not REST: past it the TTL does it)."""
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(self.store.remove_deployment, self.server.server_id), CALL_TIMEOUT_S
+                asyncio.to_thread(self.store.remove_deployment, self.server.server_id), POLL_TIMEOUT_S
             )
         except TimeoutError:
             logger.warning(
                 "could not remove this server's deployment record (it expires by itself): "
                 "the registry did not answer within %s s",
-                CALL_TIMEOUT_S,
+                POLL_TIMEOUT_S,
             )
         except Exception as exc:
             logger.warning("could not remove this server's deployment record (it expires by itself): %s", exc)
@@ -164,7 +163,7 @@ def reports(settings: ServeSettings, models: Sequence[ServedModel]) -> bool:
 
 def deployment_reporter(settings: ServeSettings, models: Sequence[ServedModel]) -> DeploymentReporter:
     """Blocking (opening a SQL store migrates it): call it off the event loop."""
-    http = http_for(settings.base).for_polling(CALL_TIMEOUT_S)
+    http = http_for(settings.base).for_polling()
     store = get_registry_store(resolve_registry_uri(None, settings.base, None), None, http)
     return DeploymentReporter(store, models, ServerIdentity.of(settings), interval=settings.poll_interval)
 

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard.settings import Settings
 from shipyard.tracking.object_store_settings import ObjectStoreSettings
 
+POLL_TIMEOUT_S = 5.0
+"""How long one call of a polling client (`RestClientSettings.for_polling`) waits."""
+
 
 class RestClientSettings(BaseModel):
     """Credentials and patience of a client of `shipyard server`: the process's `Settings` say
@@ -52,15 +55,15 @@ class RestClientSettings(BaseModel):
             stores=ObjectStoreSettings.from_settings(settings),
         )
 
-    def for_polling(self, timeout_s: float) -> RestClientSettings:
-        """One attempt of at most `timeout_s` per call: for a caller that asks again at its next
-        interval anyway, whose calls must never outlast it (a server stopping waits for the
+    def for_polling(self) -> RestClientSettings:
+        """One attempt of at most POLL_TIMEOUT_S per call: for a caller that asks again at its
+        next interval anyway, whose calls must never outlast it (a server stopping waits for the
         call in flight)."""
-        return self.model_copy(update={"timeout": min(self.timeout, timeout_s), "max_retries": 0})
+        return self.model_copy(update={"timeout": min(self.timeout, POLL_TIMEOUT_S), "max_retries": 0})
 
 
 def _path(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["RestClientSettings"]
+__all__ = ["POLL_TIMEOUT_S", "RestClientSettings"]
